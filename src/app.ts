@@ -1,0 +1,112 @@
+/**
+ * buildApp(deps): the HTTP application with every route, never listening by itself, so that
+ * tests inject into it and `main.ts` decides where it listens.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Config } from './config.ts';
+import { AppError } from './errors.ts';
+import { ErrorEnvelope, sendError, toAppError } from './http/error-envelope.ts';
+import { healthRoutes } from './http/health.routes.ts';
+import { serializerCompiler } from './http/serializer.ts';
+import { validatorCompiler } from './http/validation.ts';
+import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
+import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
+import { registerAuth } from './modules/auth/auth.plugin.ts';
+import type { Access } from './modules/auth/principal.ts';
+import { ingestionRoutes } from './modules/ingestion/ingestion.routes.ts';
+import { orgRoutes } from './modules/orgs/orgs.routes.ts';
+import type { Storage } from './storage/database.ts';
+
+export interface AppDeps {
+  storage: Storage;
+  config: Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel'>;
+  /** Current time in epoch milliseconds; tests may pin it. */
+  clock: () => number;
+  /** Where log lines go; defaults to standard output. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** A registered route, as the OpenAPI document and the access-matrix tests see it. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access: Access | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeCatalog: RouteEntry[];
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: deps.config.logLevel,
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers["api-key"]'], censor: '[redacted]' },
+    },
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
+    bodyLimit: deps.config.bodyLimit,
+    requestTimeout: deps.config.requestTimeoutMs,
+    return503OnClosing: true,
+  });
+
+  app.decorate('routeCatalog', [] as RouteEntry[]);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') app.routeCatalog.push({ method, url: route.url, access: route.config?.access });
+    }
+  });
+
+  app.setValidatorCompiler(validatorCompiler());
+  app.setSerializerCompiler(serializerCompiler);
+  app.addSchema(ErrorEnvelope);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-trace-id', request.id);
+  });
+
+  // One line per request: trace id, route, status, duration, organization. Never headers.
+  app.addHook('onResponse', async (request, reply) => {
+    const principal = request.principal;
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        url: request.url.split('?')[0],
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        organization_id:
+          (request.params as { org_id?: string } | undefined)?.org_id ??
+          (principal?.kind === 'api_key' ? principal.organizationId : undefined),
+        key_id: principal ? (principal.kind === 'admin' ? principal.keyId : principal.apiKeyId) : undefined,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error');
+    return sendError(request, reply, appError);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new AppError('NOT_FOUND', { systemMessage: `No route ${request.method} ${request.url.split('?')[0]}` }),
+    ),
+  );
+
+  registerAuth(app, deps);
+  await app.register(healthRoutes, deps);
+  await app.register(orgRoutes, deps);
+  await app.register(apiKeyRoutes, deps);
+  await app.register(ingestionRoutes, deps);
+  await app.register(analyticsRoutes, deps);
+  return app;
+}

@@ -1,0 +1,33 @@
+/** The `freddy-analytics` command line. One file per command group. */
+import { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { serve } from '../main.ts';
+import { openStorage } from '../storage/database.ts';
+import { migrateToLatest } from '../storage/migrate.ts';
+import { fail } from './context.ts';
+import { keysCommand } from './keys.ts';
+import { orgsCommand } from './orgs.ts';
+
+const program = new Command()
+  .name('freddy-analytics')
+  .description('Usage metering, cost analytics and spend limits for AI API platforms')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('Run the HTTP API (PORT, HOST, DATABASE_URL from the environment)')
+  .action(async () => serve(loadConfig()));
+
+program
+  .command('migrate')
+  .description('Bring the database schema up to date')
+  .action(async () => {
+    const storage = openStorage(loadConfig().database);
+    const applied = await migrateToLatest(storage.db, storage.dialect).finally(() => storage.close());
+    process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'Schema is up to date\n');
+  });
+
+orgsCommand(program);
+keysCommand(program);
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, DEFAULT_SQLITE_PATH, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('defaults to port 8080 on loopback with the embedded SQLite file', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '127.0.0.1');
+    assert.deepEqual(config.database, { kind: 'sqlite', path: DEFAULT_SQLITE_PATH });
+    assert.ok(Object.isFrozen(config));
+  });
+  it('reads a sqlite: URL and a postgres URL', () => {
+    assert.deepEqual(loadConfig({ DATABASE_URL: 'sqlite:/tmp/x.sqlite' }).database, {
+      kind: 'sqlite',
+      path: '/tmp/x.sqlite',
+    });
+    assert.deepEqual(loadConfig({ DATABASE_URL: 'postgres://u@h/db', DATABASE_POOL_SIZE: '4' }).database, {
+      kind: 'postgres',
+      url: 'postgres://u@h/db',
+      poolSize: 4,
+    });
+  });
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'abc' }, /^PORT must be an integer from 0 to 65535 \(got "abc"\)$/],
+    [{ PORT: '70000' }, /^PORT/],
+    [{ PORT: '-1' }, /^PORT/],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must start with/],
+    [{ DATABASE_URL: 'sqlite:' }, /^DATABASE_URL: sqlite: needs a file path/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+  ];
+  for (const [env, message] of bad) {
+    it(`rejects ${JSON.stringify(env)} with one clear line`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
+    });
+  }
+});

@@ -1,0 +1,221 @@
+/**
+ * The one error envelope of every non-2xx answer, and the code → status map. Validation
+ * failures, unknown routes, body-parser errors and unexpected faults all end up here.
+ */
+
+import { type TSchema, Type } from '@sinclair/typebox';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
+import { isoSeconds } from '../time/calendar.ts';
+
+interface CodeInfo {
+  status: number;
+  type: string;
+  message: string;
+  systemMessage: string;
+}
+
+export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
+  INVALID_REQUEST: {
+    status: 400,
+    type: 'validation_error',
+    message: 'Invalid request',
+    systemMessage: 'Invalid request',
+  },
+  AUTHENTICATION_REQUIRED: {
+    status: 401,
+    type: 'client_error',
+    message: 'Authentication required',
+    systemMessage: 'No API key provided',
+  },
+  INVALID_API_KEY: {
+    status: 401,
+    type: 'client_error',
+    message: 'Invalid API key',
+    systemMessage: 'Unknown API key',
+  },
+  API_KEY_DEACTIVATED: {
+    status: 401,
+    type: 'client_error',
+    message: 'API key is deactivated',
+    systemMessage: 'API key has been deactivated',
+  },
+  API_KEY_EXPIRED: {
+    status: 401,
+    type: 'client_error',
+    message: 'API key has expired',
+    systemMessage: 'API key expired',
+  },
+  ORGANIZATION_ACCESS_DENIED: {
+    status: 403,
+    type: 'authorization_error',
+    message: 'Access denied to organization',
+    systemMessage: "API key doesn't belong to organization",
+  },
+  INSUFFICIENT_PERMISSIONS: {
+    status: 403,
+    type: 'authorization_error',
+    message: 'Insufficient permissions',
+    systemMessage: 'API key lacks the required scope',
+  },
+  API_KEY_NOT_FOUND: {
+    status: 404,
+    type: 'client_error',
+    message: 'API key not found',
+    systemMessage: 'API key not found',
+  },
+  ORGANIZATION_NOT_FOUND: {
+    status: 404,
+    type: 'client_error',
+    message: 'Organization not found',
+    systemMessage: 'Organization not found',
+  },
+  NOT_FOUND: { status: 404, type: 'client_error', message: 'Not found', systemMessage: 'No such route' },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    type: 'client_error',
+    message: 'Payload too large',
+    systemMessage: 'Request body exceeds the size limit',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    type: 'client_error',
+    message: 'Unsupported media type',
+    systemMessage: 'Send the body as application/json',
+  },
+  RATE_LIMIT_EXCEEDED: {
+    status: 429,
+    type: 'rate_limit_error',
+    message: 'Rate limit exceeded',
+    systemMessage: 'Too many requests for this API key',
+  },
+  USAGE_LIMIT_EXCEEDED: {
+    status: 429,
+    type: 'usage_limit_error',
+    message: 'Usage limit exceeded',
+    systemMessage: 'Monthly spend limit reached',
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    type: 'server_error',
+    message: 'An unexpected error occurred',
+    systemMessage: 'Internal server error',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    type: 'server_error',
+    message: 'Service unavailable',
+    systemMessage: 'The service cannot answer right now',
+  },
+};
+
+export const ErrorEnvelope = Type.Object(
+  {
+    success: Type.Literal(false),
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      system_message: Type.String(),
+      type: Type.String(),
+      status: Type.Integer(),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      trace_id: Type.String(),
+      timestamp: Type.String({ format: 'date-time' }),
+    }),
+  },
+  { $id: 'ErrorEnvelope', description: 'Every non-2xx answer' },
+);
+
+/** Response schemas for the errors a route can answer with, for its declaration. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, Type.Ref(ErrorEnvelope)]));
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const info = ERROR_INFO[error.code];
+  const body = {
+    success: false,
+    error: {
+      code: error.code,
+      message: error.message || info.message,
+      system_message: error.systemMessage ?? info.systemMessage,
+      type: error.type ?? info.type,
+      status: info.status,
+      ...(error.details ? { details: error.details } : {}),
+      trace_id: String(request.id),
+      timestamp: isoSeconds(Date.now()),
+    },
+  };
+  // Sent as plain JSON, not through the route's response serializer, so that no route can
+  // drop a field of the envelope.
+  return reply.code(info.status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+}
+
+/** Maps anything thrown while handling a request to an AppError. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    return new AppError('INVALID_REQUEST', validationMessage(fastifyError));
+  }
+  switch (fastifyError.statusCode) {
+    case 413:
+      return new AppError('PAYLOAD_TOO_LARGE', { systemMessage: fastifyError.message });
+    case 415:
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', { systemMessage: fastifyError.message });
+    case 400:
+      // Body-parser failures: malformed JSON, empty JSON body, bad content-length.
+      return new AppError('INVALID_REQUEST', {
+        message: 'Malformed request',
+        systemMessage: fastifyError.message,
+      });
+    case 408:
+    case 503:
+      return new AppError('SERVICE_UNAVAILABLE', { systemMessage: 'Request timed out' });
+    default:
+      return new AppError('INTERNAL_ERROR');
+  }
+}
+
+const CONTEXT_MESSAGES: Record<string, string> = {
+  querystring: 'Invalid query parameters',
+  params: 'Invalid path parameters',
+  body: 'Invalid request body',
+  headers: 'Invalid headers',
+};
+
+function validationMessage(error: FastifyError) {
+  const context = error.validationContext ?? 'body';
+  const issues = collapseAlternatives(error.validation ?? []);
+  const errors: FieldError[] = issues.map((issue) => {
+    const segments = issue.instancePath.split('/').filter(Boolean);
+    const missing = (issue.params as { missingProperty?: string }).missingProperty;
+    if (missing) segments.push(missing);
+    const field = segments.length ? formatPath(segments) : context === 'body' ? 'body' : context;
+    const reason = missing
+      ? 'is required'
+      : issue.keyword === 'anyOf'
+        ? `must be ${(issue.parentSchema as { description?: string } | undefined)?.description ?? 'of an allowed type'}`
+        : (issue.message ?? 'is invalid');
+    // Batch bodies (`events/3/...`) name the item's index so callers can find it.
+    const index = segments.length >= 2 && /^\d+$/.test(segments[1]!) ? Number(segments[1]) : undefined;
+    return index === undefined ? { field, reason } : { index, field, reason };
+  });
+  return {
+    message: CONTEXT_MESSAGES[context] ?? 'Invalid request',
+    systemMessage: errors.map((e) => `${e.field} ${e.reason}`).join('; ') || (error.message ?? 'Invalid request'),
+    details: { errors },
+  };
+}
+
+type Issue = NonNullable<FastifyError['validation']>[number] & { parentSchema?: unknown };
+
+/** Where a value matches none of a union's branches, report that once instead of once per branch. */
+function collapseAlternatives(issues: Issue[]): Issue[] {
+  const unions = new Set(issues.filter((i) => i.keyword === 'anyOf').map((i) => i.instancePath));
+  return issues.filter((i) => i.keyword === 'anyOf' || !unions.has(i.instancePath));
+}
+
+function formatPath(segments: string[]): string {
+  return segments.reduce((path, s) => (/^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s), '');
+}

@@ -1,0 +1,59 @@
+/**
+ * The server process: config → database (migrated) → app → listen, and a graceful close on
+ * SIGTERM/SIGINT that stops accepting, finishes in-flight requests, then closes the database.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import { countAdminKeys } from './modules/api-keys/api-keys.repository.ts';
+import { createAdminKey } from './modules/api-keys/api-keys.service.ts';
+import { openStorage, type Storage } from './storage/database.ts';
+import { migrateToLatest } from './storage/migrate.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  storage: Storage;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Readonly<Config>): Promise<RunningServer> {
+  const storage = openStorage(config.database);
+  await migrateToLatest(storage.db, storage.dialect);
+  await printFirstAdminKey(storage);
+  const app = await buildApp({ storage, config, clock: Date.now });
+  const url = await app.listen({ port: config.port, host: config.host });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await app.close();
+      await storage.close();
+    })();
+    return closing;
+  };
+  return { app, storage, url, close };
+}
+
+/** On an empty database, create the first platform admin key and show its secret this once. */
+async function printFirstAdminKey(storage: Storage): Promise<void> {
+  if ((await countAdminKeys(storage.db)) > 0) return;
+  const { secret } = await createAdminKey(storage.db, 'bootstrap', Date.now());
+  process.stderr.write(`No admin key existed, so one was created. Store it now; it is not shown again:\n  ${secret}\n`);
+}
+
+/** Runs until SIGTERM or SIGINT, then shuts down gracefully and exits 0. */
+export async function serve(config: Readonly<Config>): Promise<void> {
+  const server = await startServer(config);
+  const shutdown = (signal: string) => {
+    server.app.log.info({ signal }, 'shutting down');
+    server
+      .close()
+      .then(() => process.exit(0))
+      .catch((error) => {
+        server.app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

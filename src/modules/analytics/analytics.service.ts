@@ -1,0 +1,108 @@
+/**
+ * The analytics the Freddy API documents, computed from rollups only. Money stays in
+ * nano-CHF until the response object is built.
+ */
+import type { Static } from '@sinclair/typebox';
+import { averageCostPerRequest, nanoToChf, percentage } from '../../money/chf.ts';
+import type { Db } from '../../storage/schema.ts';
+import { isoDateOf, isoDateOfDayKey, isoSeconds, monthKey, monthKeyOf, type YearMonth } from '../../time/calendar.ts';
+import { requireApiKey } from '../api-keys/api-keys.service.ts';
+import { addCounters, emptyCounters } from '../ingestion/rollups.ts';
+import { budgetView } from '../limits/budget.ts';
+import { requireOrganization } from '../orgs/orgs.service.ts';
+import { apiKeyMonthTotals, firstUsageDay, monthTotals, totalsByModel } from './analytics.repository.ts';
+import type { ApiKeysSummaryResponse, ApiKeyUsageResponse, UsageSummaryResponse } from './analytics.schemas.ts';
+
+const TOP_MODELS = 5;
+
+export async function usageSummary(
+  db: Db,
+  organizationId: string,
+  now: number,
+): Promise<Static<typeof UsageSummaryResponse>> {
+  const org = await requireOrganization(db, organizationId);
+  const [models, current, firstDay] = await Promise.all([
+    totalsByModel(db, organizationId),
+    monthTotals(db, organizationId, monthKeyOf(now)),
+    firstUsageDay(db, organizationId),
+  ]);
+  const total = emptyCounters();
+  for (const model of models) addCounters(total, model);
+  const top = [...models]
+    .sort(
+      (a, b) =>
+        compareDesc(a.costNano, b.costNano) || compareDesc(a.requests, b.requests) || a.model.localeCompare(b.model),
+    )
+    .slice(0, TOP_MODELS);
+  return {
+    organization_id: organizationId,
+    totalRequests: Number(total.requests),
+    total_synapses: Number(total.synapses),
+    totalNeurons: Number(total.neurons),
+    totalCost: nanoToChf(total.costNano),
+    averageCostPerRequest: averageCostPerRequest(total.costNano, total.requests),
+    topModels: top.map((m) => ({
+      model: m.model,
+      cost: nanoToChf(m.costNano),
+      requests: Number(m.requests),
+      percentage: percentage(m.costNano, total.costNano),
+    })),
+    currentMonth: { cost: nanoToChf(current.costNano), requests: Number(current.requests) },
+    timeRange: {
+      start: firstDay === null ? isoDateOf(org.createdAt) : isoDateOfDayKey(firstDay),
+      end: isoDateOf(now),
+      period: 'all_time',
+    },
+  };
+}
+
+export async function apiKeysSummary(
+  db: Db,
+  organizationId: string,
+  period: YearMonth,
+  now: number,
+): Promise<Static<typeof ApiKeysSummaryResponse>> {
+  await requireOrganization(db, organizationId);
+  const totals = await apiKeyMonthTotals(db, organizationId, monthKey(period));
+  return {
+    organization_id: organizationId,
+    month: period.month,
+    year: period.year,
+    totalApiKeyRequests: Number(totals.requests),
+    totalApiKeyCost: nanoToChf(totals.costNano),
+    averageCostPerRequest: averageCostPerRequest(totals.costNano, totals.requests),
+    total_synapses: Number(totals.synapses),
+    totalNeurons: Number(totals.neurons),
+    generatedAt: isoSeconds(now),
+  };
+}
+
+export async function apiKeyUsage(
+  db: Db,
+  organizationId: string,
+  apiKeyId: string,
+  period: YearMonth,
+): Promise<Static<typeof ApiKeyUsageResponse>> {
+  await requireOrganization(db, organizationId);
+  const key = await requireApiKey(db, organizationId, apiKeyId);
+  const totals = await apiKeyMonthTotals(db, organizationId, monthKey(period), apiKeyId);
+  return {
+    apiKeyId: key.id,
+    apiKeyName: key.name,
+    organizationId,
+    month: period.month,
+    year: period.year,
+    usage: {
+      totalRequests: Number(totals.requests),
+      totalCost: nanoToChf(totals.costNano),
+      totalSynapses: Number(totals.synapses),
+      totalNeurons: Number(totals.neurons),
+      averageCostPerRequest: averageCostPerRequest(totals.costNano, totals.requests),
+    },
+    limit: budgetView(totals.costNano, key.monthlyLimitNano),
+  };
+}
+
+function compareDesc(a: bigint, b: bigint): number {
+  return a > b ? -1 : a < b ? 1 : 0;
+}

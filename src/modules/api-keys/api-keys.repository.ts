@@ -1,0 +1,121 @@
+import { toNullableBigInt, toNullableNumber, toNumber } from '../../storage/dialect.ts';
+import type { Db } from '../../storage/schema.ts';
+import type { AdminKeyRow, ApiKeyRow, ApiKeyState } from './api-keys.table.ts';
+import { formatScopes, parseScopes, type Scope } from './scopes.ts';
+
+export interface ApiKey {
+  organizationId: string;
+  id: string;
+  name: string;
+  keyPrefix: string;
+  keyHash: string;
+  scopes: Scope[];
+  monthlyLimitNano: bigint | null;
+  state: ApiKeyState;
+  expiresAt: number | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface AdminKey {
+  id: string;
+  name: string;
+  keyPrefix: string;
+  keyHash: string;
+  createdAt: number;
+}
+
+function toApiKey(row: ApiKeyRow): ApiKey {
+  return {
+    organizationId: row.organization_id,
+    id: row.id,
+    name: row.name,
+    keyPrefix: row.key_prefix,
+    keyHash: row.key_hash,
+    scopes: parseScopes(row.scopes),
+    monthlyLimitNano: toNullableBigInt(row.monthly_limit_nano),
+    state: row.state,
+    expiresAt: toNullableNumber(row.expires_at),
+    createdAt: toNumber(row.created_at),
+    lastUsedAt: toNullableNumber(row.last_used_at),
+  };
+}
+
+function toAdminKey(row: AdminKeyRow): AdminKey {
+  return {
+    id: row.id,
+    name: row.name,
+    keyPrefix: row.key_prefix,
+    keyHash: row.key_hash,
+    createdAt: toNumber(row.created_at),
+  };
+}
+
+export async function insertApiKey(db: Db, key: ApiKey): Promise<void> {
+  await db
+    .insertInto('api_keys')
+    .values({
+      organization_id: key.organizationId,
+      id: key.id,
+      name: key.name,
+      key_prefix: key.keyPrefix,
+      key_hash: key.keyHash,
+      scopes: formatScopes(key.scopes),
+      monthly_limit_nano: key.monthlyLimitNano,
+      state: key.state,
+      expires_at: key.expiresAt,
+      created_at: key.createdAt,
+      last_used_at: key.lastUsedAt,
+    })
+    .execute();
+}
+
+export async function findApiKey(db: Db, organizationId: string, id: string): Promise<ApiKey | undefined> {
+  const row = await db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row && toApiKey(row);
+}
+
+export async function findApiKeyByHash(db: Db, keyHash: string): Promise<ApiKey | undefined> {
+  const row = await db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+  return row && toApiKey(row);
+}
+
+/** Which of the given (organization, key) pairs exist, as "org/key" strings. */
+export async function existingApiKeyPairs(db: Db, pairs: Array<[string, string]>): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const ids = [...new Set(pairs.map(([, id]) => id))];
+  const rows = await db.selectFrom('api_keys').select(['organization_id', 'id']).where('id', 'in', ids).execute();
+  return new Set(rows.map((r) => `${r.organization_id}/${r.id}`));
+}
+
+export async function insertAdminKey(db: Db, key: AdminKey): Promise<void> {
+  await db
+    .insertInto('admin_keys')
+    .values({
+      id: key.id,
+      name: key.name,
+      key_prefix: key.keyPrefix,
+      key_hash: key.keyHash,
+      created_at: key.createdAt,
+      last_used_at: null,
+    })
+    .execute();
+}
+
+export async function findAdminKeyByHash(db: Db, keyHash: string): Promise<AdminKey | undefined> {
+  const row = await db.selectFrom('admin_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+  return row && toAdminKey(row);
+}
+
+export async function countAdminKeys(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('admin_keys')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .executeTakeFirstOrThrow();
+  return toNumber(row.count);
+}

@@ -1,0 +1,35 @@
+import type { ColumnType, Selectable } from 'kysely';
+
+type Int64 = ColumnType<bigint, bigint | number, bigint | number>;
+
+export type ApiKeyState = 'active' | 'deactivated' | 'deleted';
+
+export interface ApiKeysTable {
+  organization_id: string;
+  id: string;
+  name: string;
+  /** The public start of the secret, shown in listings so a leaked secret can be recognized. */
+  key_prefix: string;
+  /** SHA-256 of the secret, hex. The secret itself is never stored. */
+  key_hash: string;
+  /** Space-separated scopes. */
+  scopes: string;
+  monthly_limit_nano: Int64 | null;
+  state: ApiKeyState;
+  expires_at: Int64 | null;
+  created_at: Int64;
+  last_used_at: Int64 | null;
+}
+
+/** Platform admin keys belong to no organization and may act on all of them. */
+export interface AdminKeysTable {
+  id: string;
+  name: string;
+  key_prefix: string;
+  key_hash: string;
+  created_at: Int64;
+  last_used_at: Int64 | null;
+}
+
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type AdminKeyRow = Selectable<AdminKeysTable>;

@@ -1,0 +1,32 @@
+/**
+ * API-key secrets. A secret is `fak_` plus 40 random characters (about 238 bits); only its
+ * SHA-256 is stored. The first characters are its public prefix, shown in listings and
+ * recognizable by secret scanners.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomToken } from '../../ids.ts';
+
+export const SECRET_PREFIX = 'fak_';
+const PUBLIC_PREFIX_LENGTH = SECRET_PREFIX.length + 8;
+
+export interface GeneratedSecret {
+  secret: string;
+  prefix: string;
+  hash: string;
+}
+
+export function generateSecret(): GeneratedSecret {
+  const secret = SECRET_PREFIX + randomToken(40);
+  return { secret, prefix: secret.slice(0, PUBLIC_PREFIX_LENGTH), hash: hashSecret(secret) };
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of two hex hashes. */
+export function hashesEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}

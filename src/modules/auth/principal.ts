@@ -1,0 +1,18 @@
+import type { Scope } from '../api-keys/scopes.ts';
+
+/** Who is calling: a platform admin key, or an API key of one organization. */
+export type Principal =
+  | { kind: 'admin'; keyId: string }
+  | { kind: 'api_key'; organizationId: string; apiKeyId: string; scopes: readonly Scope[] };
+
+/** What a route asks of its caller. */
+export type Access = { admin: true } | { scope: Scope };
+
+export function canActOn(principal: Principal, organizationId: string): boolean {
+  return principal.kind === 'admin' || principal.organizationId === organizationId;
+}
+
+export function hasAccess(principal: Principal, access: Access): boolean {
+  if (principal.kind === 'admin') return true;
+  return 'scope' in access && principal.scopes.includes(access.scope);
+}

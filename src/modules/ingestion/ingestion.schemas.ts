@@ -1,0 +1,50 @@
+import { Type } from '@sinclair/typebox';
+import { API_KEY_ID_PATTERN, ChfAmount, ORG_ID_PATTERN } from '../../http/common.schemas.ts';
+
+/** Neurons or synapses in one event: far above any real request, far below 2^53. */
+export const MAX_UNITS = 1_000_000_000_000;
+export const MAX_BATCH = 1000;
+
+export const UsageEventInput = Type.Object({
+  id: Type.String({
+    minLength: 1,
+    maxLength: 200,
+    description: 'Chosen by the reporter; a retry with a known id is not counted twice',
+  }),
+  organization_id: Type.String({ pattern: ORG_ID_PATTERN }),
+  api_key_id: Type.Optional(
+    Type.Union([Type.String({ pattern: API_KEY_ID_PATTERN }), Type.Null()], {
+      description: 'The key that made the request; null or absent for web-app usage',
+    }),
+  ),
+  model: Type.String({ minLength: 1, maxLength: 200 }),
+  neurons: Type.Integer({
+    minimum: 0,
+    maximum: MAX_UNITS,
+    description: 'Input units (1 neuron ≈ 10 input tokens)',
+  }),
+  synapses: Type.Integer({
+    minimum: 0,
+    maximum: MAX_UNITS,
+    description: 'Output units (1 synapse ≈ 10 output tokens)',
+  }),
+  cost: ChfAmount,
+  timestamp: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'When the request happened (ISO-8601); defaults to now',
+    }),
+  ),
+});
+
+export const IngestBody = Type.Object({
+  events: Type.Array(UsageEventInput, { minItems: 1, maxItems: MAX_BATCH }),
+});
+
+export const IngestResponse = Type.Object({
+  success: Type.Literal(true),
+  accepted: Type.Integer({ description: 'Events stored and counted by this request' }),
+  duplicates: Type.Integer({
+    description: 'Events whose id was already known (or repeated in the batch); acknowledged, not counted again',
+  }),
+});

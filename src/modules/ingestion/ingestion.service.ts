@@ -1,0 +1,111 @@
+/**
+ * Usage ingestion: a batch is validated as a whole, then its new events and their rollup
+ * increments are written in one transaction. Retried event ids are acknowledged, not counted.
+ */
+import type { Static } from '@sinclair/typebox';
+import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
+import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
+import type { Storage } from '../../storage/database.ts';
+import { existingApiKeyPairs } from '../api-keys/api-keys.repository.ts';
+import { canActOn, type Principal } from '../auth/principal.ts';
+import { existingOrganizationIds } from '../orgs/orgs.repository.ts';
+import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
+import { rollupIncrements, type UsageEvent } from './rollups.ts';
+import { applyRollupIncrements, insertNewEvents } from './usage.repository.ts';
+
+export type UsageEventInput = Static<typeof UsageEventSchema>;
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+}
+
+/** How far ahead of the server's clock a reported event may be (clock skew between hosts). */
+const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
+
+export async function ingestUsage(
+  storage: Storage,
+  principal: Principal,
+  inputs: readonly UsageEventInput[],
+  now: number,
+): Promise<IngestResult> {
+  for (const input of inputs) {
+    if (!canActOn(principal, input.organization_id)) {
+      throw new AppError('ORGANIZATION_ACCESS_DENIED', {
+        systemMessage: "API key doesn't belong to the organization of every event",
+        details: { organization_id: input.organization_id },
+      });
+    }
+  }
+  const errors: FieldError[] = [];
+  const reject = (index: number, field: string, reason: string) =>
+    errors.push({ index, field: `events[${index}].${field}`, reason });
+  const events = inputs.map((input, index) => toUsageEvent(input, index, now, reject));
+  await checkReferences(storage, events, reject);
+  if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
+
+  const unique = firstOfEachId(events);
+  const accepted = await storage.transaction(async (trx) => {
+    const inserted = await insertNewEvents(trx, unique, now);
+    await applyRollupIncrements(trx, rollupIncrements(inserted));
+    return inserted.length;
+  });
+  return { accepted, duplicates: inputs.length - accepted };
+}
+
+type Reject = (index: number, field: string, reason: string) => void;
+
+function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
+  const costNano = parseChf(input.cost);
+  if (costNano === undefined) reject(index, 'cost', 'must be a non-negative decimal CHF amount');
+  else if (costNano > MAX_EVENT_COST_NANO) reject(index, 'cost', 'must not exceed 1000000 CHF');
+  let occurredAt = now;
+  if (input.timestamp !== undefined) {
+    occurredAt = Date.parse(input.timestamp);
+    if (!Number.isFinite(occurredAt) || occurredAt < EARLIEST) {
+      reject(index, 'timestamp', 'must be an ISO-8601 time from 2000 on');
+    } else if (occurredAt > now + MAX_FUTURE_MS) {
+      reject(index, 'timestamp', 'must not be more than 24 hours in the future');
+    }
+  }
+  return {
+    organizationId: input.organization_id,
+    id: input.id,
+    apiKeyId: input.api_key_id ?? null,
+    model: input.model,
+    neurons: BigInt(input.neurons),
+    synapses: BigInt(input.synapses),
+    costNano: costNano ?? 0n,
+    occurredAt,
+  };
+}
+
+async function checkReferences(storage: Storage, events: UsageEvent[], reject: Reject): Promise<void> {
+  const orgIds = [...new Set(events.map((e) => e.organizationId))];
+  const keyPairs = events
+    .filter((e) => e.apiKeyId !== null)
+    .map((e): [string, string] => [e.organizationId, e.apiKeyId!]);
+  const [orgs, keys] = await Promise.all([
+    existingOrganizationIds(storage.db, orgIds),
+    existingApiKeyPairs(storage.db, keyPairs),
+  ]);
+  events.forEach((event, index) => {
+    if (!orgs.has(event.organizationId)) {
+      reject(index, 'organization_id', 'names no known organization');
+    } else if (event.apiKeyId !== null && !keys.has(`${event.organizationId}/${event.apiKeyId}`)) {
+      reject(index, 'api_key_id', 'is not an API key of the organization');
+    }
+  });
+}
+
+/** The same id twice in one batch counts once: the first occurrence is kept. */
+function firstOfEachId(events: UsageEvent[]): UsageEvent[] {
+  const seen = new Map<string, UsageEvent>();
+  for (const event of events) {
+    const key = `${event.organizationId}/${event.id}`;
+    if (!seen.has(key)) seen.set(key, event);
+  }
+  // Sorted so that concurrent batches insert ids in one order and cannot deadlock.
+  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+}

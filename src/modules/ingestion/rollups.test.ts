@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { rollupIncrements, type UsageEvent } from './rollups.ts';
+
+const event = (id: string, apiKeyId: string | null, model: string, at: string, cost: bigint): UsageEvent => ({
+  organizationId: 'org_a',
+  id,
+  apiKeyId,
+  model,
+  neurons: 10n,
+  synapses: 2n,
+  costNano: cost,
+  occurredAt: Date.parse(at),
+});
+
+describe('rollupIncrements', () => {
+  const increments = rollupIncrements([
+    event('1', 'apikey_k', 'gpt-4o', '2025-10-31T23:59:59.999Z', 5n),
+    event('2', 'apikey_k', 'gpt-4o', '2025-11-01T00:00:00.000Z', 7n),
+    event('3', null, 'gpt-4o', '2025-11-01T12:00:00.000Z', 11n),
+    event('4', 'apikey_k', 'gpt-4o', '2025-11-01T13:00:00.000Z', 13n),
+  ]);
+
+  it('sums all usage per organization, model and month, across the month boundary', () => {
+    assert.deepEqual(
+      increments.orgModelMonth.map((r) => [r.month, r.model, r.requests, r.costNano, r.neurons, r.synapses]),
+      [
+        [202510, 'gpt-4o', 1n, 5n, 10n, 2n],
+        [202511, 'gpt-4o', 3n, 31n, 30n, 6n],
+      ],
+    );
+  });
+  it('keeps only programmatic usage per key and month', () => {
+    assert.deepEqual(
+      increments.keyModelMonth.map((r) => [r.month, r.apiKeyId, r.requests, r.costNano]),
+      [
+        [202510, 'apikey_k', 1n, 5n],
+        [202511, 'apikey_k', 2n, 20n],
+      ],
+    );
+  });
+  it('keeps web usage under the empty key in the daily rollup, sorted by key', () => {
+    assert.deepEqual(
+      increments.keyDay.map((r) => [r.day, r.apiKeyId, r.requests, r.costNano]),
+      [
+        [20251031, 'apikey_k', 1n, 5n],
+        [20251101, '', 1n, 11n],
+        [20251101, 'apikey_k', 2n, 20n],
+      ],
+    );
+  });
+});

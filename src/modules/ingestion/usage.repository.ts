@@ -1,0 +1,106 @@
+import type { Kysely } from 'kysely';
+import { toNumber } from '../../storage/dialect.ts';
+import type { Db } from '../../storage/schema.ts';
+import type { Counters, RollupIncrements, UsageEvent } from './rollups.ts';
+
+/**
+ * Inserts the events whose (organization, id) is new and returns exactly those; events
+ * already stored (retries) are skipped by the primary key, atomically with any concurrent
+ * writer of the same id.
+ */
+export async function insertNewEvents(
+  db: Db,
+  events: readonly UsageEvent[],
+  receivedAt: number,
+): Promise<UsageEvent[]> {
+  if (events.length === 0) return [];
+  const byKey = new Map(events.map((e) => [`${e.organizationId}/${e.id}`, e]));
+  const inserted = await db
+    .insertInto('usage_events')
+    .values(
+      events.map((e) => ({
+        organization_id: e.organizationId,
+        id: e.id,
+        api_key_id: e.apiKeyId,
+        model: e.model,
+        neurons: e.neurons,
+        synapses: e.synapses,
+        cost_nano: e.costNano,
+        occurred_at: e.occurredAt,
+        received_at: receivedAt,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['organization_id', 'id']).doNothing())
+    .returning(['organization_id', 'id'])
+    .execute();
+  return inserted.map((row) => byKey.get(`${row.organization_id}/${row.id}`)!);
+}
+
+/** Adds the increments to the three rollups, one multi-row upsert each. */
+export async function applyRollupIncrements(db: Db, increments: RollupIncrements): Promise<void> {
+  await upsertCounters(
+    db,
+    'rollup_org_model_month',
+    ['organization_id', 'month', 'model'],
+    increments.orgModelMonth,
+    (r) => ({
+      organization_id: r.organizationId,
+      month: r.month,
+      model: r.model,
+    }),
+  );
+  await upsertCounters(
+    db,
+    'rollup_key_model_month',
+    ['organization_id', 'month', 'api_key_id', 'model'],
+    increments.keyModelMonth,
+    (r) => ({ organization_id: r.organizationId, month: r.month, api_key_id: r.apiKeyId, model: r.model }),
+  );
+  await upsertCounters(db, 'rollup_key_day', ['organization_id', 'day', 'api_key_id'], increments.keyDay, (r) => ({
+    organization_id: r.organizationId,
+    day: r.day,
+    api_key_id: r.apiKeyId,
+  }));
+}
+
+async function upsertCounters<T extends Counters>(
+  db: Db,
+  table: 'rollup_org_model_month' | 'rollup_key_model_month' | 'rollup_key_day',
+  keyColumns: string[],
+  rows: readonly T[],
+  keyOf: (row: T) => Record<string, string | number>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  // The three rollups share their counter columns; Kysely cannot type a table chosen at run time.
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  const untyped = db as unknown as Kysely<any>;
+  await untyped
+    .insertInto(table)
+    .values(
+      rows.map((r) => ({
+        ...keyOf(r),
+        requests: r.requests,
+        neurons: r.neurons,
+        synapses: r.synapses,
+        cost_nano: r.costNano,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(keyColumns).doUpdateSet((eb) => ({
+        requests: eb(`${table}.requests`, '+', eb.ref('excluded.requests')),
+        neurons: eb(`${table}.neurons`, '+', eb.ref('excluded.neurons')),
+        synapses: eb(`${table}.synapses`, '+', eb.ref('excluded.synapses')),
+        cost_nano: eb(`${table}.cost_nano`, '+', eb.ref('excluded.cost_nano')),
+      })),
+    )
+    .execute();
+}
+
+export async function countEvents(db: Db, organizationId: string): Promise<number> {
+  const row = await db
+    .selectFrom('usage_events')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .where('organization_id', '=', organizationId)
+    .executeTakeFirstOrThrow();
+  return toNumber(row.count);
+}

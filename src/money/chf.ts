@@ -1,0 +1,71 @@
+/**
+ * Exact CHF arithmetic. Money lives as integer nano-CHF (1e-9 CHF) in `bigint` from the
+ * moment it enters until the HTTP edge, where it becomes a JSON number rounded half to even.
+ */
+
+export const NANO_PER_CHF = 1_000_000_000n;
+
+/** Largest cost one usage event may carry: 1,000,000 CHF keeps every rollup sum far from 2^63. */
+export const MAX_EVENT_COST_NANO = 1_000_000n * NANO_PER_CHF;
+
+/** `n / d` rounded half to even; `d` must be positive. */
+export function divideHalfEven(n: bigint, d: bigint): bigint {
+  if (d <= 0n) throw new RangeError('divisor must be positive');
+  const negative = n < 0n;
+  const abs = negative ? -n : n;
+  let q = abs / d;
+  const twiceRemainder = (abs % d) * 2n;
+  if (twiceRemainder > d || (twiceRemainder === d && q % 2n === 1n)) q += 1n;
+  return negative ? -q : q;
+}
+
+const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * Parses a non-negative CHF amount given as a JSON number or a decimal string into nano-CHF.
+ * Digits below one nano-CHF are rounded half to even. Returns `undefined` for anything that
+ * is not a finite, non-negative decimal (NaN, Infinity, "1,5", "-0.1", "").
+ */
+export function parseChf(input: number | string): bigint | undefined {
+  // String(number) is the shortest text that reads back as the same double, so 0.1 is "0.1".
+  const text = typeof input === 'number' ? (Number.isFinite(input) ? String(input) : '') : input.trim();
+  const match = DECIMAL.exec(text);
+  if (!match) return undefined;
+  const [, whole = '', fraction = '', exponentText = '0'] = match;
+  const exponent = Number(exponentText);
+  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return undefined;
+  const digits = BigInt(whole + fraction);
+  // value = digits * 10^(exponent - fraction.length); in nano: * 10^9.
+  const shift = exponent - fraction.length + 9;
+  if (shift >= 0) return digits * 10n ** BigInt(shift);
+  return divideHalfEven(digits, 10n ** BigInt(-shift));
+}
+
+/** nano-CHF as a CHF JSON number, rounded half to even to `decimals` places (6 for money). */
+export function nanoToChf(nano: bigint, decimals = 6): number {
+  return scaledToNumber(divideHalfEven(nano, 10n ** BigInt(9 - decimals)), decimals);
+}
+
+/** `numerator / denominator` as a number rounded half to even to `decimals` places; 0 when the denominator is 0. */
+export function ratio(numerator: bigint, denominator: bigint, decimals = 2): number {
+  if (denominator === 0n) return 0;
+  return scaledToNumber(divideHalfEven(numerator * 10n ** BigInt(decimals), denominator), decimals);
+}
+
+/** Percentage `part / whole * 100`, two decimals. */
+export function percentage(part: bigint, whole: bigint): number {
+  return ratio(part * 100n, whole, 2);
+}
+
+/** CHF per request, two decimals as the Freddy API shows it; 0 without requests. */
+export function averageCostPerRequest(costNano: bigint, requests: bigint): number {
+  return ratio(costNano, requests * NANO_PER_CHF, 2);
+}
+
+function scaledToNumber(scaled: bigint, decimals: number): number {
+  if (decimals === 0) return Number(scaled);
+  const negative = scaled < 0n;
+  const digits = (negative ? -scaled : scaled).toString().padStart(decimals + 1, '0');
+  const text = `${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
+  return Number(negative ? `-${text}` : text);
+}

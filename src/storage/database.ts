@@ -1,0 +1,64 @@
+/**
+ * Opens the database named by the configuration (embedded SQLite or PostgreSQL) behind one
+ * Kysely instance, and runs transactions that retry where the engine asks for it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.ts';
+import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
+import type { Database } from './schema.ts';
+
+export interface Storage {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization failure. */
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function openStorage(config: DatabaseConfig): Storage {
+  const db = config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config);
+  const storage: Storage = {
+    db,
+    dialect: config.kind,
+    transaction: (work) => withRetry(() => db.transaction().execute(work)),
+    close: () => db.destroy(),
+  };
+  return storage;
+}
+
+function openSqlite(file: string): Kysely<Database> {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.defaultSafeIntegers(true);
+  sqlite.pragma('journal_mode = WAL');
+  // FULL: an acknowledged batch is on disk even if the machine loses power right after.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize,
+    types: postgresTypes,
+    ...(config.schema ? { options: `-c search_path=${config.schema}` } : {}),
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= attempts || !isRetryableTransactionError(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10 * attempt));
+    }
+  }
+}

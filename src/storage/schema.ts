@@ -1,0 +1,22 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { AdminKeysTable, ApiKeysTable } from '../modules/api-keys/api-keys.table.ts';
+import type {
+  RollupKeyDayTable,
+  RollupKeyModelMonthTable,
+  RollupOrgModelMonthTable,
+  UsageEventsTable,
+} from '../modules/ingestion/usage.table.ts';
+import type { OrganizationsTable } from '../modules/orgs/orgs.table.ts';
+
+export interface Database {
+  organizations: OrganizationsTable;
+  api_keys: ApiKeysTable;
+  admin_keys: AdminKeysTable;
+  usage_events: UsageEventsTable;
+  rollup_org_model_month: RollupOrgModelMonthTable;
+  rollup_key_model_month: RollupKeyModelMonthTable;
+  rollup_key_day: RollupKeyDayTable;
+}
+
+/** The database or an open transaction: repository functions take either. */
+export type Db = Kysely<Database> | Transaction<Database>;

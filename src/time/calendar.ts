@@ -1,0 +1,64 @@
+/**
+ * UTC calendar arithmetic. Rollups are keyed by integers: a month as yyyymm (202511) and a
+ * day as yyyymmdd (20251119), which sort, range-scan and compare on both engines alike.
+ */
+
+export interface YearMonth {
+  year: number;
+  month: number; // 1–12
+}
+
+export function yearMonthOf(ms: number): YearMonth {
+  const date = new Date(ms);
+  return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1 };
+}
+
+export function monthKey({ year, month }: YearMonth): number {
+  return year * 100 + month;
+}
+
+export function monthKeyOf(ms: number): number {
+  return monthKey(yearMonthOf(ms));
+}
+
+export function dayKeyOf(ms: number): number {
+  const date = new Date(ms);
+  return date.getUTCFullYear() * 10_000 + (date.getUTCMonth() + 1) * 100 + date.getUTCDate();
+}
+
+/** 20251119 → "2025-11-19". */
+export function isoDateOfDayKey(dayKey: number): string {
+  const year = Math.floor(dayKey / 10_000);
+  const month = Math.floor(dayKey / 100) % 100;
+  const day = dayKey % 100;
+  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}`;
+}
+
+export function isoDateOf(ms: number): string {
+  return isoDateOfDayKey(dayKeyOf(ms));
+}
+
+export function daysInMonth({ year, month }: YearMonth): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** First and last day keys of a month, for range scans over daily rollups. */
+export function dayKeyRange(yearMonth: YearMonth): [number, number] {
+  const base = monthKey(yearMonth) * 100;
+  return [base + 1, base + daysInMonth(yearMonth)];
+}
+
+/** The month `offset` months after `from` (negative goes back). */
+export function addMonths({ year, month }: YearMonth, offset: number): YearMonth {
+  const index = year * 12 + (month - 1) + offset;
+  return { year: Math.floor(index / 12), month: (index % 12) + 1 };
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** ISO-8601 in UTC without milliseconds, as the Freddy API writes times. */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,269 @@
+/**
+ * Test harness: a fresh database per test file (a SQLite file, or a PostgreSQL schema of its
+ * own), the real app listening on a loopback port, and factories for organizations, keys and
+ * usage. Suites run once per dialect via `forEachDialect`.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { type AppDeps, buildApp } from '../src/app.ts';
+import type { DatabaseConfig } from '../src/config.ts';
+import { createAdminKey, createApiKey, type NewApiKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
+import { openStorage, type Storage } from '../src/storage/database.ts';
+import type { DialectName } from '../src/storage/dialect.ts';
+import { migrateToLatest } from '../src/storage/migrate.ts';
+
+export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Both engines, unless FREDDY_TEST_DIALECTS narrows it (e.g. "sqlite" on a laptop without PostgreSQL). */
+export const DIALECTS: DialectName[] = (process.env.FREDDY_TEST_DIALECTS ?? 'sqlite,postgres')
+  .split(',')
+  .map((d) => d.trim())
+  .filter((d): d is DialectName => d === 'sqlite' || d === 'postgres');
+
+export interface TestDatabase {
+  config: DatabaseConfig;
+  /** Environment that points a child process (CLI, server) at this database. */
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(dialect: DialectName): Promise<TestDatabase> {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-test-'));
+    const file = path.join(dir, `${name}.sqlite`);
+    return {
+      config: { kind: 'sqlite', path: file },
+      env: { DATABASE_URL: `sqlite:${file}` },
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create schema ${name}`);
+  await admin.end();
+  return {
+    config: { kind: 'postgres', url: POSTGRES_URL, poolSize: 5, schema: name },
+    env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: name },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`drop schema if exists ${name} cascade`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestServer {
+  dialect: DialectName;
+  app: FastifyInstance;
+  storage: Storage;
+  database: TestDatabase;
+  baseUrl: string;
+  adminKey: string;
+  /** Lines the server logged. */
+  logs: string[];
+  request(method: string, url: string, options?: RequestOptions): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  key?: string | undefined;
+  body?: unknown;
+  /** Sent as is, instead of JSON of `body`. */
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+export async function startTestServer(
+  dialect: DialectName,
+  options: { clock?: () => number } = {},
+): Promise<TestServer> {
+  const database = await createTestDatabase(dialect);
+  const storage = openStorage(database.config);
+  await migrateToLatest(storage.db, storage.dialect);
+  const logs: string[] = [];
+  const logStream = new (await import('node:stream')).Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const deps: AppDeps = {
+    storage,
+    config: { bodyLimit: 1_048_576, requestTimeoutMs: 30_000, logLevel: 'info' },
+    clock: options.clock ?? Date.now,
+    logStream,
+  };
+  const app = await buildApp(deps);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const { secret: adminKey } = await createAdminKey(storage.db, 'test admin', Date.now());
+
+  const request = async (method: string, url: string, opts: RequestOptions = {}): Promise<TestResponse> => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key !== undefined) headers['x-api-key'] = opts.key;
+    let body: string | Buffer | undefined;
+    if (opts.rawBody !== undefined) body = opts.rawBody;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(baseUrl + url, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, headers: response.headers, body: parsed, text };
+  };
+
+  return {
+    dialect,
+    app,
+    storage,
+    database,
+    baseUrl,
+    adminKey,
+    logs,
+    request,
+    close: async () => {
+      await app.close();
+      await storage.close();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * Declares `suite` once per dialect, each with its own server and database, started before
+ * and closed after the suite.
+ */
+export function forEachDialect(
+  name: string,
+  suite: (ctx: () => TestServer) => void,
+  options: { clock?: () => number } = {},
+): void {
+  for (const dialect of DIALECTS) {
+    describe(`${name} [${dialect}]`, () => {
+      let server: TestServer | undefined;
+      before(async () => {
+        server = await startTestServer(dialect, options);
+      });
+      after(async () => {
+        await server?.close();
+      });
+      suite(() => {
+        if (!server) throw new Error('server not started');
+        return server;
+      });
+    });
+  }
+}
+
+// ---- factories ----
+
+export async function makeOrg(server: TestServer, input: { name?: string; id?: string } = {}) {
+  return createOrganization(
+    server.storage.db,
+    { name: input.name ?? 'Test Org', id: input.id },
+    Date.now() - 86_400_000,
+  );
+}
+
+export async function makeApiKey(server: TestServer, organizationId: string, input: Partial<NewApiKey> = {}) {
+  const { apiKey, secret } = await createApiKey(
+    server.storage.db,
+    organizationId,
+    {
+      name: input.name ?? 'test key',
+      scopes: input.scopes ?? ['read:usage', 'write:usage', 'manage:keys'],
+      ...input,
+    },
+    Date.now(),
+  );
+  return { ...apiKey, secret };
+}
+
+export interface EventInput {
+  id: string;
+  organization_id: string;
+  api_key_id?: string | null;
+  model: string;
+  neurons: number;
+  synapses: number;
+  cost: number | string;
+  timestamp?: string;
+}
+
+/** Posts events in batches of 1000 through the HTTP API; returns the summed answer. */
+export async function ingest(server: TestServer, events: EventInput[], key = server.adminKey) {
+  let accepted = 0;
+  let duplicates = 0;
+  for (let i = 0; i < events.length; i += 1000) {
+    const response = await server.request('POST', '/v1/usage/events', {
+      key,
+      body: { events: events.slice(i, i + 1000) },
+    });
+    if (response.status !== 200) throw new Error(`ingest failed: ${response.status} ${response.text}`);
+    accepted += response.body.accepted;
+    duplicates += response.body.duplicates;
+  }
+  return { accepted, duplicates };
+}
+
+/** `total` nano-CHF split over `count` events so that the parts sum exactly, as CHF strings. */
+export function splitCost(totalNano: bigint, count: number): string[] {
+  const base = totalNano / BigInt(count);
+  const remainder = Number(totalNano % BigInt(count));
+  return Array.from({ length: count }, (_, i) => nanoToDecimal(base + (i < remainder ? 1n : 0n)));
+}
+
+/** `total` split into `count` non-negative integers that sum exactly. */
+export function splitUnits(total: number, count: number): number[] {
+  const base = Math.floor(total / count);
+  const remainder = total - base * count;
+  return Array.from({ length: count }, (_, i) => base + (i < remainder ? 1 : 0));
+}
+
+export function nanoToDecimal(nano: bigint): string {
+  const text = nano.toString().padStart(10, '0');
+  return `${text.slice(0, -9)}.${text.slice(-9)}`;
+}
+
+export const CHF = 1_000_000_000n;
+
+/** The envelope every error answer must have. */
+export function assertEnvelope(
+  assert: typeof import('node:assert/strict'),
+  response: TestResponse,
+  status: number,
+  code: string,
+): void {
+  assert.equal(response.status, status, response.text);
+  assert.equal(response.body?.success, false, response.text);
+  const error = response.body.error;
+  assert.equal(error.code, code, response.text);
+  assert.equal(error.status, status);
+  for (const field of ['message', 'system_message', 'type', 'trace_id', 'timestamp']) {
+    assert.equal(typeof error[field], 'string', `error.${field} in ${response.text}`);
+  }
+  assert.match(error.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(response.headers.get('x-trace-id'), error.trace_id);
+}
