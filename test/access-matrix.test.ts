@@ -1,0 +1,142 @@
+/**
+ * Tenant isolation and authentication on every route: each route × each kind of caller, with
+ * the status and code DESIGN prescribes. Runs on both engines.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { before, it } from 'node:test';
+import type { Scope } from '../src/modules/api-keys/scopes.ts';
+import { assertEnvelope, forEachDialect, makeApiKey, makeOrg, type TestServer } from './harness.ts';
+import { ROUTE_CASES, type RouteCase, type RouteContext } from './route-cases.ts';
+
+const ALL_SCOPES: Scope[] = ['read:usage', 'write:usage', 'manage:keys'];
+
+interface Caller {
+  name: string;
+  /** The key to send, given the prepared keys; undefined sends none. */
+  key: (keys: Keys) => string | undefined;
+  /** Header to send the key in. */
+  header?: string;
+  expect: (route: RouteCase) => { status: number; code?: string };
+}
+
+interface Keys {
+  admin: string;
+  full: string;
+  otherOrg: string;
+  deactivated: string;
+  expired: string;
+  deleted: string;
+  /** A key of the organization with every scope except the one named. */
+  without: Record<Scope, string>;
+}
+
+const ok = { status: 200 };
+const CALLERS: Caller[] = [
+  { name: 'no key', key: () => undefined, expect: () => ({ status: 401, code: 'AUTHENTICATION_REQUIRED' }) },
+  {
+    name: 'unknown key',
+    key: () => 'fak_unknownunknownunknown',
+    expect: () => ({ status: 401, code: 'INVALID_API_KEY' }),
+  },
+  { name: 'deactivated key', key: (k) => k.deactivated, expect: () => ({ status: 401, code: 'API_KEY_DEACTIVATED' }) },
+  { name: 'expired key', key: (k) => k.expired, expect: () => ({ status: 401, code: 'API_KEY_EXPIRED' }) },
+  { name: 'deleted key', key: (k) => k.deleted, expect: () => ({ status: 401, code: 'INVALID_API_KEY' }) },
+  {
+    name: "another organization's key",
+    key: (k) => k.otherOrg,
+    expect: (r) =>
+      r.needs === 'admin'
+        ? { status: 403, code: 'INSUFFICIENT_PERMISSIONS' }
+        : { status: 403, code: 'ORGANIZATION_ACCESS_DENIED' },
+  },
+  {
+    name: 'key without the scope',
+    key: (k) => k.full, // replaced per route below
+    expect: () => ({ status: 403, code: 'INSUFFICIENT_PERMISSIONS' }),
+  },
+  {
+    name: 'key with the scope',
+    key: (k) => k.full,
+    expect: (r) => (r.needs === 'admin' ? { status: 403, code: 'INSUFFICIENT_PERMISSIONS' } : ok),
+  },
+  {
+    name: 'key with the scope, in Api-Key',
+    key: (k) => k.full,
+    header: 'api-key',
+    expect: (r) => (r.needs === 'admin' ? { status: 403, code: 'INSUFFICIENT_PERMISSIONS' } : ok),
+  },
+  { name: 'platform admin key', key: (k) => k.admin, expect: () => ok },
+];
+
+forEachDialect('access matrix', (server) => {
+  let orgId: string;
+  let apiKeyId: string;
+  let keys: Keys;
+
+  before(async () => {
+    const s = server();
+    orgId = (await makeOrg(s)).id;
+    const other = await makeOrg(s);
+    const full = await makeApiKey(s, orgId, { scopes: ALL_SCOPES });
+    apiKeyId = full.id;
+    const state = async (state: 'deactivated' | 'deleted') => {
+      const key = await makeApiKey(s, orgId, { scopes: ALL_SCOPES });
+      await s.storage.db.updateTable('api_keys').set({ state }).where('id', '=', key.id).execute();
+      return key.secret;
+    };
+    const without = {} as Record<Scope, string>;
+    for (const scope of ALL_SCOPES) {
+      without[scope] = (await makeApiKey(s, orgId, { scopes: ALL_SCOPES.filter((x) => x !== scope) })).secret;
+    }
+    keys = {
+      admin: s.adminKey,
+      full: full.secret,
+      otherOrg: (await makeApiKey(s, other.id, { scopes: ALL_SCOPES })).secret,
+      deactivated: await state('deactivated'),
+      deleted: await state('deleted'),
+      expired: (await makeApiKey(s, orgId, { scopes: ALL_SCOPES, expiresAt: Date.now() - 1000 })).secret,
+      without,
+    };
+  });
+
+  it('covers every authenticated route of the app', () => {
+    const covered = new Set(ROUTE_CASES.map((c) => `${c.method} ${c.route}`));
+    const missing = server()
+      .app.routeCatalog.filter((r) => r.access !== undefined)
+      .map((r) => `${r.method} ${r.url}`)
+      .filter((r) => !covered.has(r));
+    assert.deepEqual(missing, [], 'add these routes to test/route-cases.ts');
+  });
+
+  for (const route of ROUTE_CASES) {
+    for (const caller of CALLERS) {
+      if (caller.name === 'key without the scope' && route.needs === 'admin') continue;
+      it(`${route.method} ${route.route} — ${caller.name}`, async () => {
+        const ctx: RouteContext = { orgId, apiKeyId, unique: randomUUID() };
+        let key = caller.key(keys);
+        if (caller.name === 'key without the scope') key = keys.without[route.needs as Scope];
+        const response = await call(server(), route, ctx, key, caller.header);
+        const expected = caller.expect(route);
+        if (expected.code) assertEnvelope(assert, response, expected.status, expected.code);
+        else assert.ok(response.status >= 200 && response.status < 300, `${response.status} ${response.text}`);
+      });
+    }
+    if (route.path({ orgId: 'org_x', apiKeyId: 'apikey_x', unique: 'u' }).includes('org_x')) {
+      it(`${route.method} ${route.route} — an organization that does not exist`, async () => {
+        const ctx: RouteContext = { orgId: 'org_doesnotexist', apiKeyId, unique: randomUUID() };
+        // Not leaked to a key of another organization…
+        assertEnvelope(assert, await call(server(), route, ctx, keys.full), 403, 'ORGANIZATION_ACCESS_DENIED');
+        // …and plainly reported to a platform admin.
+        assertEnvelope(assert, await call(server(), route, ctx, keys.admin), 404, 'ORGANIZATION_NOT_FOUND');
+      });
+    }
+  }
+});
+
+function call(server: TestServer, route: RouteCase, ctx: RouteContext, key: string | undefined, header = 'x-api-key') {
+  return server.request(route.method, route.path(ctx), {
+    headers: key === undefined ? {} : { [header]: key },
+    body: route.body?.(ctx),
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Every authenticated route with a request that would succeed for a rightful caller. The
+ * access matrix runs each one against every kind of caller; a route missing from this list
+ * fails that suite, so no route can forget its 401 / 403 checks.
+ */
+import type { Scope } from '../src/modules/api-keys/scopes.ts';
+
+export interface RouteContext {
+  orgId: string;
+  /** A key of `orgId` that the request may address. */
+  apiKeyId: string;
+  /** A fresh unique string per call, for ids that must not repeat. */
+  unique: string;
+}
+
+export interface RouteCase {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The route as registered, e.g. `/v1/analytics/usage/summary/:org_id`. */
+  route: string;
+  path: (ctx: RouteContext) => string;
+  body?: (ctx: RouteContext) => unknown;
+  /** What the caller needs: a scope of the organization, or a platform admin key. */
+  needs: Scope | 'admin';
+}
+
+export const ROUTE_CASES: RouteCase[] = [
+  {
+    method: 'POST',
+    route: '/v1/organizations',
+    path: () => '/v1/organizations',
+    body: () => ({ name: 'Matrix Org' }),
+    needs: 'admin',
+  },
+  {
+    method: 'POST',
+    route: '/v1/organizations/:org_id/api-keys',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys`,
+    body: () => ({ key_name: 'matrix' }),
+    needs: 'manage:keys',
+  },
+  {
+    method: 'POST',
+    route: '/v1/usage/events',
+    path: () => '/v1/usage/events',
+    body: (c) => ({
+      events: [{ id: c.unique, organization_id: c.orgId, model: 'gpt-4o', neurons: 1, synapses: 1, cost: '0.01' }],
+    }),
+    needs: 'write:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/usage/summary/:org_id',
+    path: (c) => `/v1/analytics/usage/summary/${c.orgId}`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/api-keys/summary/:org_id',
+    path: (c) => `/v1/analytics/api-keys/summary/${c.orgId}?year=2025&month=11`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/api-keys/usage/:org_id/:api_key_id',
+    path: (c) => `/v1/analytics/api-keys/usage/${c.orgId}/${c.apiKeyId}?month=11&year=2025`,
+    needs: 'read:usage',
+  },
+];
