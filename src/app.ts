@@ -61,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  // The API speaks JSON only; any other body is a 415, not a string that fails validation.
+  app.removeContentTypeParser(['text/plain']);
   app.setValidatorCompiler(validatorCompiler());
   app.setSerializerCompiler(serializerCompiler);
   app.addSchema(ErrorEnvelope);

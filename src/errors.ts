@@ -60,8 +60,6 @@ export interface FieldError {
 }
 
 export function invalidRequest(message: string, errors: FieldError[]): AppError {
-  const systemMessage = errors
-    .map((e) => (e.index === undefined ? `${e.field} ${e.reason}` : `events[${e.index}].${e.field} ${e.reason}`))
-    .join('; ');
+  const systemMessage = errors.map((e) => `${e.field} ${e.reason}`).join('; ');
   return new AppError('INVALID_REQUEST', { message, systemMessage, details: { errors } });
 }
