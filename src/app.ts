@@ -11,6 +11,7 @@ import { healthRoutes } from './http/health.routes.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
+import { seriesRoutes } from './modules/analytics/series.routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { registerAuth } from './modules/auth/auth.plugin.ts';
 import type { Access } from './modules/auth/principal.ts';
@@ -110,5 +111,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(apiKeyRoutes, deps);
   await app.register(ingestionRoutes, deps);
   await app.register(analyticsRoutes, deps);
+  await app.register(seriesRoutes, deps);
   return app;
 }

@@ -65,4 +65,34 @@ export const ROUTE_CASES: RouteCase[] = [
     path: (c) => `/v1/analytics/api-keys/usage/${c.orgId}/${c.apiKeyId}?month=11&year=2025`,
     needs: 'read:usage',
   },
+  {
+    method: 'GET',
+    route: '/v1/analytics/usage/daily/:org_id',
+    path: (c) => `/v1/analytics/usage/daily/${c.orgId}?year=2025&month=11`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/usage/monthly/:org_id',
+    path: (c) => `/v1/analytics/usage/monthly/${c.orgId}?months=6`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/usage/yearly/:org_id',
+    path: (c) => `/v1/analytics/usage/yearly/${c.orgId}?years=2`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/api-keys/daily/:org_id',
+    path: (c) => `/v1/analytics/api-keys/daily/${c.orgId}?year=2025&month=11`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/:org_id/api-keys/top/:month/:year',
+    path: (c) => `/v1/analytics/${c.orgId}/api-keys/top/11/2025?limit=5`,
+    needs: 'read:usage',
+  },
 ];

@@ -14,7 +14,7 @@ export const COUNTER_SUMS = [
 
 export type ModelTotals = Counters & { model: string };
 
-function toCounters(row: { requests: unknown; neurons: unknown; synapses: unknown; cost_nano: unknown }): Counters {
+export function toCounters(row: { requests: unknown; neurons: unknown; synapses: unknown; cost_nano: unknown }): Counters {
   return {
     requests: toBigInt(row.requests),
     neurons: toBigInt(row.neurons),

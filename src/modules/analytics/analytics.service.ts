@@ -7,7 +7,7 @@ import { averageCostPerRequest, nanoToChf, percentage } from '../../money/chf.ts
 import type { Db } from '../../storage/schema.ts';
 import { isoDateOf, isoDateOfDayKey, isoSeconds, monthKey, monthKeyOf, type YearMonth } from '../../time/calendar.ts';
 import { requireApiKey } from '../api-keys/api-keys.service.ts';
-import { addCounters, emptyCounters } from '../ingestion/rollups.ts';
+import { addCounters, type Counters, emptyCounters } from '../ingestion/rollups.ts';
 import { budgetView } from '../limits/budget.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
 import { apiKeyMonthTotals, firstUsageDay, monthTotals, totalsByModel } from './analytics.repository.ts';
@@ -64,6 +64,16 @@ export async function apiKeysSummary(
 ): Promise<Static<typeof ApiKeysSummaryResponse>> {
   await requireOrganization(db, organizationId);
   const totals = await apiKeyMonthTotals(db, organizationId, monthKey(period));
+  return apiKeysSummaryOf(organizationId, period, totals, now);
+}
+
+/** The API-key summary of a month from its programmatic totals; the daily API-key series reuses it. */
+export function apiKeysSummaryOf(
+  organizationId: string,
+  period: YearMonth,
+  totals: Counters,
+  now: number,
+): Static<typeof ApiKeysSummaryResponse> {
   return {
     organization_id: organizationId,
     month: period.month,
