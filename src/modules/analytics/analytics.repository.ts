@@ -14,7 +14,10 @@ export const COUNTER_SUMS = [
 
 export type ModelTotals = Counters & { model: string };
 
-export function toCounters(row: { requests: unknown; neurons: unknown; synapses: unknown; cost_nano: unknown }): Counters {
+/** A row of summed counters, as either engine returns it. */
+export type CounterRow = { requests: unknown; neurons: unknown; synapses: unknown; cost_nano: unknown };
+
+export function toCounters(row: CounterRow): Counters {
   return {
     requests: toBigInt(row.requests),
     neurons: toBigInt(row.neurons),
