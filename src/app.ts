@@ -17,6 +17,7 @@ import { registerAuth } from './modules/auth/auth.plugin.ts';
 import type { Access } from './modules/auth/principal.ts';
 import { ingestionRoutes } from './modules/ingestion/ingestion.routes.ts';
 import { orgRoutes } from './modules/orgs/orgs.routes.ts';
+import { pricingRoutes } from './modules/pricing/pricing.routes.ts';
 import type { Storage } from './storage/database.ts';
 
 export interface AppDeps {
@@ -111,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(apiKeyRoutes, deps);
   await app.register(ingestionRoutes, deps);
   await app.register(analyticsRoutes, deps);
+  await app.register(pricingRoutes, deps);
   await app.register(seriesRoutes, deps);
   return app;
 }

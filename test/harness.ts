@@ -208,7 +208,8 @@ export interface EventInput {
   model: string;
   neurons: number;
   synapses: number;
-  cost: number | string;
+  /** Absent: priced from the price sheet. */
+  cost?: number | string;
   timestamp?: string;
 }
 

@@ -19,8 +19,8 @@ export interface RouteCase {
   route: string;
   path: (ctx: RouteContext) => string;
   body?: (ctx: RouteContext) => unknown;
-  /** What the caller needs: a scope of the organization, or a platform admin key. */
-  needs: Scope | 'admin';
+  /** What the caller needs: a scope of the organization, a platform admin key, or any valid key. */
+  needs: Scope | 'admin' | 'authenticated';
 }
 
 export const ROUTE_CASES: RouteCase[] = [
@@ -94,5 +94,30 @@ export const ROUTE_CASES: RouteCase[] = [
     route: '/v1/analytics/:org_id/api-keys/top/:month/:year',
     path: (c) => `/v1/analytics/${c.orgId}/api-keys/top/11/2025?limit=5`,
     needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/pricing',
+    path: () => '/v1/pricing?at=2025-11-01T00:00:00Z',
+    needs: 'authenticated',
+  },
+  {
+    method: 'PUT',
+    route: '/v1/pricing/models/:model',
+    path: () => '/v1/pricing/models/matrix-model',
+    body: () => ({
+      neurons_chf_per_million: 8,
+      synapses_chf_per_million: '1.5',
+      effective_from: '2025-01-01T00:00:00Z',
+    }),
+    needs: 'admin',
+  },
+  { method: 'GET', route: '/v1/pricing/unpriced', path: () => '/v1/pricing/unpriced', needs: 'admin' },
+  {
+    method: 'POST',
+    route: '/v1/pricing/reprice',
+    path: () => '/v1/pricing/reprice',
+    body: () => ({ model: 'matrix-model' }),
+    needs: 'admin',
   },
 ];

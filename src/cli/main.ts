@@ -7,6 +7,9 @@ import { migrateToLatest } from '../storage/migrate.ts';
 import { fail } from './context.ts';
 import { keysCommand } from './keys.ts';
 import { orgsCommand } from './orgs.ts';
+import { pricesCommand } from './prices.ts';
+import { repriceCommand } from './reprice.ts';
+import { verifyCommand } from './verify.ts';
 
 const program = new Command()
   .name('freddy-analytics')
@@ -29,5 +32,8 @@ program
 
 orgsCommand(program);
 keysCommand(program);
+pricesCommand(program);
+repriceCommand(program);
+verifyCommand(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -2,11 +2,13 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
 import type { DialectName } from './dialect.ts';
 import * as initial from './migrations/2026_11_23_0001_initial.ts';
+import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import type { Database } from './schema.ts';
 
 function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '2026_11_23_0001_initial': { up: (db) => initial.up(db, dialect), down: initial.down },
+    '2026_11_23_0002_pricing': { up: (db) => pricing.up(db, dialect), down: pricing.down },
   };
 }
 

@@ -7,6 +7,7 @@ import type {
   UsageEventsTable,
 } from '../modules/ingestion/usage.table.ts';
 import type { OrganizationsTable } from '../modules/orgs/orgs.table.ts';
+import type { ModelPricesTable } from '../modules/pricing/pricing.table.ts';
 
 export interface Database {
   organizations: OrganizationsTable;
@@ -16,6 +17,7 @@ export interface Database {
   rollup_org_model_month: RollupOrgModelMonthTable;
   rollup_key_model_month: RollupKeyModelMonthTable;
   rollup_key_day: RollupKeyDayTable;
+  model_prices: ModelPricesTable;
 }
 
 /** The database or an open transaction: repository functions take either. */

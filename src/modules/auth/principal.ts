@@ -5,14 +5,14 @@ export type Principal =
   | { kind: 'admin'; keyId: string }
   | { kind: 'api_key'; organizationId: string; apiKeyId: string; scopes: readonly Scope[] };
 
-/** What a route asks of its caller. */
-export type Access = { admin: true } | { scope: Scope };
+/** What a route asks of its caller: any valid key, a platform admin key, or a scope. */
+export type Access = { authenticated: true } | { admin: true } | { scope: Scope };
 
 export function canActOn(principal: Principal, organizationId: string): boolean {
   return principal.kind === 'admin' || principal.organizationId === organizationId;
 }
 
 export function hasAccess(principal: Principal, access: Access): boolean {
-  if (principal.kind === 'admin') return true;
+  if (principal.kind === 'admin' || 'authenticated' in access) return true;
   return 'scope' in access && principal.scopes.includes(access.scope);
 }

@@ -28,7 +28,11 @@ export const UsageEventInput = Type.Object({
     maximum: MAX_UNITS,
     description: 'Output units (1 synapse ≈ 10 output tokens)',
   }),
-  cost: ChfAmount,
+  cost: Type.Optional(
+    Type.Union(ChfAmount.anyOf, {
+      description: 'CHF, as a number or a decimal string; absent: priced from the price sheet at the event time',
+    }),
+  ),
   timestamp: Type.Optional(
     Type.String({
       format: 'date-time',
@@ -47,4 +51,10 @@ export const IngestResponse = Type.Object({
   duplicates: Type.Integer({
     description: 'Events whose id was already known (or repeated in the batch); acknowledged, not counted again',
   }),
+  unpriced: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        'Present when some were: ids of accepted events that stated no cost and whose model has no price at their time; stored and counted with cost 0, listed by GET /v1/pricing/unpriced until repriced',
+    }),
+  ),
 });

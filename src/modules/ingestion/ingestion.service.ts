@@ -9,6 +9,7 @@ import type { Storage } from '../../storage/database.ts';
 import { existingApiKeyPairs } from '../api-keys/api-keys.repository.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { existingOrganizationIds } from '../orgs/orgs.repository.ts';
+import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
 import { rollupIncrements, type UsageEvent } from './rollups.ts';
 import { applyRollupIncrements, insertNewEvents } from './usage.repository.ts';
@@ -18,6 +19,8 @@ export type UsageEventInput = Static<typeof UsageEventSchema>;
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  /** Ids of accepted events that stated no cost and whose model has no price (stored with cost 0); absent when none. */
+  unpriced?: string[];
 }
 
 /** How far ahead of the server's clock a reported event may be (clock skew between hosts). */
@@ -43,21 +46,28 @@ export async function ingestUsage(
     errors.push({ index, field: `events[${index}].${field}`, reason });
   const events = inputs.map((input, index) => toUsageEvent(input, index, now, reject));
   await checkReferences(storage, events, reject);
+  await priceUnstatedCosts(storage.db, events, reject);
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
   const unique = firstOfEachId(events);
   const accepted = await storage.transaction(async (trx) => {
     const inserted = await insertNewEvents(trx, unique, now);
     await applyRollupIncrements(trx, rollupIncrements(inserted));
-    return inserted.length;
+    return inserted;
   });
-  return { accepted, duplicates: inputs.length - accepted };
+  const unpriced = accepted.filter((e) => e.costSource === 'unpriced').map((e) => e.id);
+  return {
+    accepted: accepted.length,
+    duplicates: inputs.length - accepted.length,
+    ...(unpriced.length > 0 ? { unpriced } : {}),
+  };
 }
 
 type Reject = (index: number, field: string, reason: string) => void;
 
 function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
-  const costNano = parseChf(input.cost);
+  // Without a stated cost the event is priced from the sheet after validation (priceUnstatedCosts).
+  const costNano = input.cost === undefined ? 0n : parseChf(input.cost);
   if (costNano === undefined) reject(index, 'cost', 'must be a non-negative decimal CHF amount');
   else if (costNano > MAX_EVENT_COST_NANO) reject(index, 'cost', 'must not exceed 1000000 CHF');
   let occurredAt = now;
@@ -77,6 +87,7 @@ function toUsageEvent(input: UsageEventInput, index: number, now: number, reject
     neurons: BigInt(input.neurons),
     synapses: BigInt(input.synapses),
     costNano: costNano ?? 0n,
+    costSource: input.cost === undefined ? 'unpriced' : 'reported',
     occurredAt,
   };
 }

@@ -4,7 +4,7 @@
  * lock rows in the same order and cannot deadlock one another.
  */
 import { dayKeyOf, monthKeyOf } from '../../time/calendar.ts';
-import { NO_API_KEY } from './usage.table.ts';
+import { type CostSource, NO_API_KEY } from './usage.table.ts';
 
 export interface UsageEvent {
   organizationId: string;
@@ -14,6 +14,8 @@ export interface UsageEvent {
   neurons: bigint;
   synapses: bigint;
   costNano: bigint;
+  /** Absent means 'reported'. */
+  costSource?: CostSource;
   /** Epoch milliseconds. */
   occurredAt: number;
 }

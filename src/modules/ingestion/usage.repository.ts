@@ -26,6 +26,7 @@ export async function insertNewEvents(
         neurons: e.neurons,
         synapses: e.synapses,
         cost_nano: e.costNano,
+        cost_source: e.costSource ?? 'reported',
         occurred_at: e.occurredAt,
         received_at: receivedAt,
       })),

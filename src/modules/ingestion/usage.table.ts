@@ -15,11 +15,16 @@ export interface UsageEventsTable {
   neurons: Int64;
   synapses: Int64;
   cost_nano: Int64;
+  /** Where `cost_nano` came from; only 'sheet' and 'unpriced' events are ever repriced. */
+  cost_source: ColumnType<CostSource, CostSource | undefined, CostSource>;
   /** When the request happened, epoch ms. */
   occurred_at: Int64;
   /** When it was stored, epoch ms. */
   received_at: Int64;
 }
+
+/** The reporter stated the cost, the price sheet gave it, or the sheet had no price (cost 0). */
+export type CostSource = 'reported' | 'sheet' | 'unpriced';
 
 /** Counters every rollup carries. */
 export interface RollupCounters {

@@ -1,0 +1,169 @@
+import { sql } from 'kysely';
+import { toBigInt, toNumber } from '../../storage/dialect.ts';
+import type { Db } from '../../storage/schema.ts';
+import type { CostSource } from '../ingestion/usage.table.ts';
+import type { PriceEntry } from './price-sheet.ts';
+import type { ModelPriceRow } from './pricing.table.ts';
+
+function toPriceEntry(row: ModelPriceRow): PriceEntry {
+  return {
+    model: row.model,
+    effectiveFrom: toNumber(row.effective_from),
+    neuronsPico: toBigInt(row.neurons_pico_per_million),
+    synapsesPico: toBigInt(row.synapses_pico_per_million),
+  };
+}
+
+/** The whole sheet with its history: a few rows per model, small enough to load per batch. */
+export async function loadPriceEntries(db: Db): Promise<PriceEntry[]> {
+  const rows = await db.selectFrom('model_prices').selectAll().execute();
+  return rows.map(toPriceEntry);
+}
+
+/** Adds a price from its time on; the same model and time again replaces that one row. */
+export async function upsertPrice(db: Db, entry: PriceEntry, now: number): Promise<void> {
+  await db
+    .insertInto('model_prices')
+    .values({
+      model: entry.model,
+      effective_from: entry.effectiveFrom,
+      neurons_pico_per_million: entry.neuronsPico,
+      synapses_pico_per_million: entry.synapsesPico,
+      created_at: now,
+    })
+    .onConflict((oc) =>
+      oc.columns(['model', 'effective_from']).doUpdateSet({
+        neurons_pico_per_million: entry.neuronsPico,
+        synapses_pico_per_million: entry.synapsesPico,
+        created_at: now,
+      }),
+    )
+    .execute();
+}
+
+export interface UnpricedModel {
+  model: string;
+  firstSeen: number;
+  lastSeen: number;
+  events: number;
+  organizations: number;
+}
+
+/** Models with events stored without a price, across organizations (reads only the partial index). */
+export async function unpricedModels(db: Db): Promise<UnpricedModel[]> {
+  const rows = await db
+    .selectFrom('usage_events')
+    .select((eb) => [
+      'model',
+      eb.fn.min('occurred_at').as('first_seen'),
+      eb.fn.max('occurred_at').as('last_seen'),
+      eb.fn.countAll().as('events'),
+      sql<bigint>`count(distinct organization_id)`.as('organizations'),
+    ])
+    .where('cost_source', '=', 'unpriced')
+    .groupBy('model')
+    .orderBy('model')
+    .execute();
+  return rows.map((row) => ({
+    model: row.model,
+    firstSeen: toNumber(row.first_seen),
+    lastSeen: toNumber(row.last_seen),
+    events: toNumber(row.events),
+    organizations: toNumber(row.organizations),
+  }));
+}
+
+/** Every model that has usage, from the monthly rollup (far smaller than the events). */
+export async function modelsWithUsage(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('rollup_org_model_month').select('model').distinct().execute();
+  return rows.map((row) => row.model);
+}
+
+/** The (organization, month) pairs with usage of these models between two months (yyyymm, inclusive). */
+export async function organizationMonthsOf(
+  db: Db,
+  models: readonly string[],
+  fromMonth: number,
+  toMonth: number,
+): Promise<Array<{ organizationId: string; month: number }>> {
+  if (models.length === 0) return [];
+  const rows = await db
+    .selectFrom('rollup_org_model_month')
+    .select(['organization_id', 'month'])
+    .distinct()
+    .where('model', 'in', models)
+    .where('month', '>=', fromMonth)
+    .where('month', '<=', toMonth)
+    .execute();
+  return rows.map((row) => ({ organizationId: row.organization_id, month: toNumber(row.month) }));
+}
+
+export interface RepricableEvent {
+  id: string;
+  model: string;
+  neurons: bigint;
+  synapses: bigint;
+  costNano: bigint;
+  costSource: CostSource;
+  occurredAt: number;
+}
+
+/** Events of one organization and models in [from, to) whose cost came from the sheet (or had none). */
+export async function repricableEvents(
+  db: Db,
+  organizationId: string,
+  models: readonly string[],
+  from: number,
+  to: number,
+): Promise<RepricableEvent[]> {
+  const rows = await db
+    .selectFrom('usage_events')
+    .select(['id', 'model', 'neurons', 'synapses', 'cost_nano', 'cost_source', 'occurred_at'])
+    .where('organization_id', '=', organizationId)
+    .where('occurred_at', '>=', BigInt(from))
+    .where('occurred_at', '<', BigInt(to))
+    .where('model', 'in', models)
+    .where('cost_source', 'in', ['sheet', 'unpriced'])
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    model: row.model,
+    neurons: toBigInt(row.neurons),
+    synapses: toBigInt(row.synapses),
+    costNano: toBigInt(row.cost_nano),
+    costSource: row.cost_source,
+    occurredAt: toNumber(row.occurred_at),
+  }));
+}
+
+const UPDATE_CHUNK = 500;
+
+/** Writes new costs, a few hundred events per statement (one CASE per column). */
+export async function updateEventCosts(
+  db: Db,
+  organizationId: string,
+  updates: ReadonlyArray<{ id: string; costNano: bigint; costSource: CostSource }>,
+): Promise<void> {
+  for (let i = 0; i < updates.length; i += UPDATE_CHUNK) {
+    const chunk = updates.slice(i, i + UPDATE_CHUNK);
+    // The casts give PostgreSQL the type of the otherwise untyped parameters.
+    const cost = sql<bigint>`case ${sql.join(
+      chunk.map((u) => sql`when id = ${u.id} then cast(${u.costNano} as bigint)`),
+      sql` `,
+    )} end`;
+    const source = sql<CostSource>`case ${sql.join(
+      chunk.map((u) => sql`when id = ${u.id} then ${u.costSource}`),
+      sql` `,
+    )} end`;
+    await db
+      .updateTable('usage_events')
+      .set({ cost_nano: cost, cost_source: source })
+      .where('organization_id', '=', organizationId)
+      .where(
+        'id',
+        'in',
+        chunk.map((u) => u.id),
+      )
+      .execute();
+  }
+}

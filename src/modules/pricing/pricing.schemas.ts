@@ -1,0 +1,75 @@
+import { Type } from '@sinclair/typebox';
+
+/** A model name or a `*` pattern, as it may appear in a path. */
+export const MODEL_KEY_PATTERN = '^[A-Za-z0-9._:@/*+-]{1,200}$';
+
+/** CHF per 1M units: a number or a decimal string, at most 12 decimals. */
+export const PriceAmount = Type.Union(
+  [Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*$' })],
+  { description: 'CHF per 1M units, as a number or a decimal string (at most 12 decimals)' },
+);
+
+export const PricingQuery = Type.Object({
+  at: Type.Optional(
+    Type.String({ format: 'date-time', description: 'ISO-8601 time; the sheet in force then (default: now)' }),
+  ),
+});
+
+export const ModelPrice = Type.Object({
+  model: Type.String({ description: 'Model name, or a pattern where `*` matches any characters' }),
+  pattern: Type.Boolean(),
+  neurons_chf_per_million: Type.Number({ description: 'CHF per 1M neurons (input)' }),
+  synapses_chf_per_million: Type.Number({ description: 'CHF per 1M synapses (output)' }),
+  effective_from: Type.String({ format: 'date-time' }),
+});
+
+export const PriceSheetResponse = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  currency: Type.Literal('CHF'),
+  models: Type.Array(ModelPrice),
+});
+
+export const ModelParams = Type.Object({
+  model: Type.String({ pattern: MODEL_KEY_PATTERN, description: 'Model name or `*` pattern (URL-encoded)' }),
+});
+
+export const SetPriceBody = Type.Object(
+  {
+    neurons_chf_per_million: PriceAmount,
+    synapses_chf_per_million: PriceAmount,
+    effective_from: Type.Optional(
+      Type.String({ format: 'date-time', description: 'From when the price applies (default: now)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const UnpricedResponse = Type.Object({
+  models: Type.Array(
+    Type.Object({
+      model: Type.String(),
+      first_seen: Type.String({ format: 'date-time' }),
+      last_seen: Type.String({ format: 'date-time' }),
+      event_count: Type.Integer(),
+      organization_count: Type.Integer(),
+    }),
+  ),
+});
+
+export const RepriceBody = Type.Object(
+  {
+    model: Type.String({ pattern: MODEL_KEY_PATTERN, description: 'Model, sheet pattern, or base of dated snapshots' }),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive; default: all history' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive; default: now' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RepriceResponse = Type.Object({
+  models: Type.Array(Type.String(), { description: 'Event models looked at' }),
+  months: Type.Array(Type.Integer(), { description: 'Months (yyyymm) whose rollups were rebuilt' }),
+  examined: Type.Integer({ description: 'Events priced from the sheet, or unpriced, in the range' }),
+  changed: Type.Integer(),
+  unpriced: Type.Integer({ description: 'Events still without a price' }),
+  skipped: Type.Integer({ description: 'Events whose computed cost exceeds 1000000 CHF, left unchanged' }),
+});
