@@ -16,13 +16,14 @@ import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { registerAuth } from './modules/auth/auth.plugin.ts';
 import type { Access } from './modules/auth/principal.ts';
 import { ingestionRoutes } from './modules/ingestion/ingestion.routes.ts';
+import { limitsRoutes } from './modules/limits/limits.routes.ts';
 import { orgRoutes } from './modules/orgs/orgs.routes.ts';
 import { pricingRoutes } from './modules/pricing/pricing.routes.ts';
 import type { Storage } from './storage/database.ts';
 
 export interface AppDeps {
   storage: Storage;
-  config: Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel'>;
+  config: Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'>;
   /** Current time in epoch milliseconds; tests may pin it. */
   clock: () => number;
   /** Where log lines go; defaults to standard output. */
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ingestionRoutes, deps);
   await app.register(analyticsRoutes, deps);
   await app.register(pricingRoutes, deps);
+  await app.register(limitsRoutes, deps);
   await app.register(seriesRoutes, deps);
   return app;
 }

@@ -17,6 +17,8 @@ export interface Config {
   bodyLimit: number;
   /** Milliseconds a request may take before the server answers 503 and moves on. */
   requestTimeoutMs: number;
+  /** Seconds an unsettled budget reservation of `POST /v1/usage/authorize` holds its amount. */
+  reservationTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -37,6 +39,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1_024, 64 * 1_048_576),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 300, 1, 86_400),
   };
   return Object.freeze(config);
 }

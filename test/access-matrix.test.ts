@@ -117,6 +117,7 @@ forEachDialect('access matrix', (server) => {
         continue;
       it(`${route.method} ${route.route} — ${caller.name}`, async () => {
         const ctx: RouteContext = { orgId, apiKeyId, unique: randomUUID() };
+        if (route.spareKey) ctx.spareKeyId = (await makeApiKey(server(), orgId, { name: 'spare' })).id;
         let key = caller.key(keys);
         if (caller.name === 'key without the scope') key = keys.without[route.needs as Scope];
         const response = await call(server(), route, ctx, key, caller.header);
@@ -127,7 +128,7 @@ forEachDialect('access matrix', (server) => {
     }
     if (route.path({ orgId: 'org_x', apiKeyId: 'apikey_x', unique: 'u' }).includes('org_x')) {
       it(`${route.method} ${route.route} — an organization that does not exist`, async () => {
-        const ctx: RouteContext = { orgId: 'org_doesnotexist', apiKeyId, unique: randomUUID() };
+        const ctx: RouteContext = { orgId: 'org_doesnotexist', apiKeyId, spareKeyId: apiKeyId, unique: randomUUID() };
         // Not leaked to a key of another organization…
         assertEnvelope(assert, await call(server(), route, ctx, keys.full), 403, 'ORGANIZATION_ACCESS_DENIED');
         // …and plainly reported to a platform admin.

@@ -104,7 +104,7 @@ export async function startTestServer(
   });
   const deps: AppDeps = {
     storage,
-    config: { bodyLimit: 1_048_576, requestTimeoutMs: 30_000, logLevel: 'info' },
+    config: { bodyLimit: 1_048_576, requestTimeoutMs: 30_000, logLevel: 'info', reservationTtlSeconds: 300 },
     clock: options.clock ?? Date.now,
     logStream,
   };

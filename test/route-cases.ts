@@ -11,6 +11,8 @@ export interface RouteContext {
   apiKeyId: string;
   /** A fresh unique string per call, for ids that must not repeat. */
   unique: string;
+  /** A fresh key of `orgId` per call, for requests that deactivate or delete the key they address. */
+  spareKeyId?: string;
 }
 
 export interface RouteCase {
@@ -21,6 +23,8 @@ export interface RouteCase {
   body?: (ctx: RouteContext) => unknown;
   /** What the caller needs: a scope of the organization, a platform admin key, or any valid key. */
   needs: Scope | 'admin' | 'authenticated';
+  /** Create `spareKeyId` for each call. */
+  spareKey?: boolean;
 }
 
 export const ROUTE_CASES: RouteCase[] = [
@@ -94,6 +98,68 @@ export const ROUTE_CASES: RouteCase[] = [
     route: '/v1/analytics/:org_id/api-keys/top/:month/:year',
     path: (c) => `/v1/analytics/${c.orgId}/api-keys/top/11/2025?limit=5`,
     needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/organizations/:org_id/api-keys',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys?page=1&page_size=5`,
+    needs: 'manage:keys',
+  },
+  {
+    method: 'GET',
+    route: '/v1/organizations/:org_id/api-keys/:key_id',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.apiKeyId}`,
+    needs: 'manage:keys',
+  },
+  {
+    method: 'PATCH',
+    route: '/v1/organizations/:org_id/api-keys/:key_id',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.spareKeyId}`,
+    body: () => ({ key_name: 'renamed by matrix' }),
+    needs: 'manage:keys',
+    spareKey: true,
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/organizations/:org_id/api-keys/:key_id',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.spareKeyId}`,
+    needs: 'manage:keys',
+    spareKey: true,
+  },
+  {
+    method: 'POST',
+    route: '/v1/organizations/:org_id/api-keys/:key_id/activate',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.spareKeyId}/activate`,
+    needs: 'manage:keys',
+    spareKey: true,
+  },
+  {
+    method: 'POST',
+    route: '/v1/organizations/:org_id/api-keys/:key_id/deactivate',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.spareKeyId}/deactivate`,
+    needs: 'manage:keys',
+    spareKey: true,
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/usage/limits/:org_id',
+    path: (c) => `/v1/analytics/usage/limits/${c.orgId}?month=11&year=2025`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'PUT',
+    route: '/v1/analytics/usage/limits/:org_id',
+    path: (c) => `/v1/analytics/usage/limits/${c.orgId}`,
+    body: (c) => ({ api_key_id: c.spareKeyId, api_key_limit: 100 }),
+    needs: 'manage:keys',
+    spareKey: true,
+  },
+  {
+    method: 'POST',
+    route: '/v1/usage/authorize',
+    path: () => '/v1/usage/authorize',
+    body: (c) => ({ organization_id: c.orgId, api_key_id: c.apiKeyId, estimated_cost: 0.01 }),
+    needs: 'write:usage',
   },
   {
     method: 'GET',

@@ -6,6 +6,7 @@ import type {
   RollupOrgModelMonthTable,
   UsageEventsTable,
 } from '../modules/ingestion/usage.table.ts';
+import type { ReservationsTable } from '../modules/limits/reservations.table.ts';
 import type { OrganizationsTable } from '../modules/orgs/orgs.table.ts';
 import type { ModelPricesTable } from '../modules/pricing/pricing.table.ts';
 
@@ -18,6 +19,7 @@ export interface Database {
   rollup_key_model_month: RollupKeyModelMonthTable;
   rollup_key_day: RollupKeyDayTable;
   model_prices: ModelPricesTable;
+  reservations: ReservationsTable;
 }
 
 /** The database or an open transaction: repository functions take either. */

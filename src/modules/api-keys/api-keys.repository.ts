@@ -119,3 +119,57 @@ export async function countAdminKeys(db: Db): Promise<number> {
     .executeTakeFirstOrThrow();
   return toNumber(row.count);
 }
+
+export interface ApiKeyPage {
+  keys: ApiKey[];
+  totalCount: number;
+}
+
+/** One page of an organization's keys, newest first; deleted keys only when asked for. */
+export async function listApiKeys(
+  db: Db,
+  organizationId: string,
+  options: { includeDeleted: boolean; limit: number; offset: number },
+): Promise<ApiKeyPage> {
+  let base = db.selectFrom('api_keys').where('organization_id', '=', organizationId);
+  if (!options.includeDeleted) base = base.where('state', '!=', 'deleted');
+  const [rows, count] = await Promise.all([
+    base.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(options.limit).offset(options.offset).execute(),
+    base.select((eb) => eb.fn.countAll().as('count')).executeTakeFirstOrThrow(),
+  ]);
+  return { keys: rows.map(toApiKey), totalCount: toNumber(count.count) };
+}
+
+export interface ApiKeyChanges {
+  name?: string | undefined;
+  scopes?: Scope[] | undefined;
+  monthlyLimitNano?: bigint | null | undefined;
+  expiresAt?: number | null | undefined;
+  state?: ApiKeyState | undefined;
+}
+
+/** Writes the given fields (undefined ones stay as they are). */
+export async function updateApiKey(db: Db, organizationId: string, id: string, changes: ApiKeyChanges): Promise<void> {
+  const values = {
+    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.scopes !== undefined ? { scopes: formatScopes(changes.scopes) } : {}),
+    ...(changes.monthlyLimitNano !== undefined ? { monthly_limit_nano: changes.monthlyLimitNano } : {}),
+    ...(changes.expiresAt !== undefined ? { expires_at: changes.expiresAt } : {}),
+    ...(changes.state !== undefined ? { state: changes.state } : {}),
+  };
+  if (Object.keys(values).length === 0) return;
+  await db
+    .updateTable('api_keys')
+    .set(values)
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function recordApiKeyUse(db: Db, id: string, at: number): Promise<void> {
+  await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+}
+
+export async function recordAdminKeyUse(db: Db, id: string, at: number): Promise<void> {
+  await db.updateTable('admin_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+}

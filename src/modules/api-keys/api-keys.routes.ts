@@ -7,8 +7,23 @@ import { errorResponses } from '../../http/error-envelope.ts';
 import { nanoToChf, parseChf } from '../../money/chf.ts';
 import { isoSeconds } from '../../time/calendar.ts';
 import type { ApiKey } from './api-keys.repository.ts';
-import { CreateApiKeyBody, CreatedApiKey } from './api-keys.schemas.ts';
-import { createApiKey } from './api-keys.service.ts';
+import {
+  ApiKeyList,
+  ApiKeyParams,
+  ApiKeyResource,
+  CreateApiKeyBody,
+  CreatedApiKey,
+  DeletedApiKey,
+  ListApiKeysQuery,
+  UpdateApiKeyBody,
+} from './api-keys.schemas.ts';
+import {
+  changeApiKey,
+  createApiKey,
+  listOrganizationKeys,
+  requireManagedKey,
+  setApiKeyState,
+} from './api-keys.service.ts';
 
 export function apiKeyView(key: ApiKey) {
   return {
@@ -39,16 +54,20 @@ export function limitFromInput(field: string, value: number | string | null | un
   return nano;
 }
 
+const MANAGE = { access: { scope: 'manage:keys' as const } };
+const TAGS = ['api-keys'];
+
 export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
+  const db = deps.storage.db;
   routes.post(
     '/v1/organizations/:org_id/api-keys',
     {
-      config: { access: { scope: 'manage:keys' } },
+      config: MANAGE,
       schema: {
         summary: 'Create an API key',
         description: 'The answer holds the secret as `key`, this once.',
-        tags: ['api-keys'],
+        tags: TAGS,
         params: OrgParams,
         body: CreateApiKeyBody,
         response: { 201: CreatedApiKey, ...errorResponses(400, 401, 403, 404, 413, 415, 500) },
@@ -57,7 +76,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
     async (request, reply) => {
       const { body } = request;
       const { apiKey, secret } = await createApiKey(
-        deps.storage.db,
+        db,
         request.params.org_id,
         {
           name: body.key_name,
@@ -70,4 +89,119 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
       return reply.code(201).send({ ...apiKeyView(apiKey), key: secret });
     },
   );
+
+  routes.get(
+    '/v1/organizations/:org_id/api-keys',
+    {
+      config: MANAGE,
+      schema: {
+        summary: 'List API keys',
+        description:
+          'Newest first, paginated. Deleted keys only with `include_deleted=true`. Secrets are never listed.',
+        tags: TAGS,
+        params: OrgParams,
+        querystring: ListApiKeysQuery,
+        response: { 200: ApiKeyList, ...errorResponses(400, 401, 403, 404, 500) },
+      },
+    },
+    async (request) => {
+      const { page, page_size: pageSize, include_deleted: includeDeleted } = request.query;
+      const { keys, totalCount } = await listOrganizationKeys(db, request.params.org_id, {
+        page,
+        pageSize,
+        includeDeleted,
+      });
+      return {
+        api_keys: keys.map(apiKeyView),
+        pagination: {
+          page,
+          page_size: pageSize,
+          total_count: totalCount,
+          total_pages: Math.ceil(totalCount / pageSize),
+        },
+      };
+    },
+  );
+
+  routes.get(
+    '/v1/organizations/:org_id/api-keys/:key_id',
+    {
+      config: MANAGE,
+      schema: {
+        summary: 'Get an API key',
+        tags: TAGS,
+        params: ApiKeyParams,
+        response: { 200: ApiKeyResource, ...errorResponses(400, 401, 403, 404, 500) },
+      },
+    },
+    async (request) => apiKeyView(await requireManagedKey(db, request.params.org_id, request.params.key_id)),
+  );
+
+  routes.patch(
+    '/v1/organizations/:org_id/api-keys/:key_id',
+    {
+      config: MANAGE,
+      schema: {
+        summary: 'Update an API key',
+        description: 'Name, scopes, monthly limit and expiry; fields left out stay as they are, null clears.',
+        tags: TAGS,
+        params: ApiKeyParams,
+        body: UpdateApiKeyBody,
+        response: { 200: ApiKeyResource, ...errorResponses(400, 401, 403, 404, 413, 415, 500) },
+      },
+    },
+    async (request) => {
+      const { body, params } = request;
+      const key = await changeApiKey(db, params.org_id, params.key_id, {
+        name: body.key_name,
+        scopes: body.scopes,
+        monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
+        expiresAt:
+          body.expires_at === undefined || body.expires_at === null ? body.expires_at : Date.parse(body.expires_at),
+      });
+      return apiKeyView(key);
+    },
+  );
+
+  routes.delete(
+    '/v1/organizations/:org_id/api-keys/:key_id',
+    {
+      config: MANAGE,
+      schema: {
+        summary: 'Delete an API key',
+        description:
+          'Soft delete: the key stops authenticating at once and cannot be activated again; its usage stays readable.',
+        tags: TAGS,
+        params: ApiKeyParams,
+        response: { 200: DeletedApiKey, ...errorResponses(400, 401, 403, 404, 500) },
+      },
+    },
+    async (request) => {
+      const key = await setApiKeyState(db, request.params.org_id, request.params.key_id, 'deleted');
+      return { success: true as const, message: 'API key deleted', api_key_id: key.id };
+    },
+  );
+
+  for (const [action, state] of [
+    ['activate', 'active'],
+    ['deactivate', 'deactivated'],
+  ] as const) {
+    routes.post(
+      `/v1/organizations/:org_id/api-keys/:key_id/${action}`,
+      {
+        config: MANAGE,
+        schema: {
+          summary: action === 'activate' ? 'Activate an API key' : 'Deactivate an API key',
+          description:
+            action === 'activate'
+              ? 'A deleted key cannot be activated again (404 API_KEY_NOT_FOUND).'
+              : 'The key answers 401 API_KEY_DEACTIVATED until it is activated again.',
+          tags: TAGS,
+          params: ApiKeyParams,
+          response: { 200: ApiKeyResource, ...errorResponses(400, 401, 403, 404, 500) },
+        },
+      },
+      async (request) => apiKeyView(await setApiKeyState(db, request.params.org_id, request.params.key_id, state)),
+    );
+  }
 }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ChfAmount } from '../../http/common.schemas.ts';
+import { ApiKeyId, ChfAmount, OrgId } from '../../http/common.schemas.ts';
 import { SCOPES } from './scopes.ts';
 
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
@@ -38,3 +38,40 @@ export const CreatedApiKey = Type.Composite([
   ApiKeyResource,
   Type.Object({ key: Type.String({ description: 'The secret. Shown this once; only its hash is stored.' }) }),
 ]);
+
+export const ApiKeyParams = Type.Object({ org_id: OrgId, key_id: ApiKeyId });
+
+export const ListApiKeysQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+  page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  include_deleted: Type.Boolean({ default: false, description: 'Also list deleted keys' }),
+});
+
+export const ApiKeyList = Type.Object({
+  api_keys: Type.Array(ApiKeyResource),
+  pagination: Type.Object({
+    page: Type.Integer(),
+    page_size: Type.Integer(),
+    total_count: Type.Integer(),
+    total_pages: Type.Integer(),
+  }),
+});
+
+/** Any of the fields, at least one; the others stay as they are. null clears a limit or an expiry. */
+export const UpdateApiKeyBody = Type.Partial(
+  Type.Object({
+    key_name: CreateApiKeyBody.properties.key_name,
+    scopes: Type.Array(ScopeSchema, { minItems: 1, uniqueItems: true }),
+    usage_limit_chf: Type.Union([ChfAmount, Type.Null()], {
+      description: 'Monthly spend limit in CHF (> 0), or null for none',
+    }),
+    expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  }),
+  { minProperties: 1 },
+);
+
+export const DeletedApiKey = Type.Object({
+  success: Type.Literal(true),
+  message: Type.String(),
+  api_key_id: Type.String(),
+});

@@ -6,7 +6,17 @@ import { AppError } from '../../errors.ts';
 import { newId } from '../../ids.ts';
 import type { Db } from '../../storage/schema.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
-import { type AdminKey, type ApiKey, findApiKey, insertAdminKey, insertApiKey } from './api-keys.repository.ts';
+import {
+  type AdminKey,
+  type ApiKey,
+  type ApiKeyChanges,
+  type ApiKeyPage,
+  findApiKey,
+  insertAdminKey,
+  insertApiKey,
+  listApiKeys,
+  updateApiKey,
+} from './api-keys.repository.ts';
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 import { generateSecret } from './secrets.ts';
 
@@ -64,4 +74,60 @@ export async function requireApiKey(db: Db, organizationId: string, apiKeyId: st
   const key = await findApiKey(db, organizationId, apiKeyId);
   if (!key) throw new AppError('API_KEY_NOT_FOUND', { details: { api_key_id: apiKeyId } });
   return key;
+}
+
+// ---- management of an organization's keys ----
+// A deleted key is gone for management: reading, changing or re-activating it is 404
+// API_KEY_NOT_FOUND. Its usage history stays readable through the analytics routes, and
+// listings show it with `include_deleted`.
+
+export async function listOrganizationKeys(
+  db: Db,
+  organizationId: string,
+  options: { page: number; pageSize: number; includeDeleted: boolean },
+): Promise<ApiKeyPage> {
+  await requireOrganization(db, organizationId);
+  return listApiKeys(db, organizationId, {
+    includeDeleted: options.includeDeleted,
+    limit: options.pageSize,
+    offset: (options.page - 1) * options.pageSize,
+  });
+}
+
+/** The organization's key unless it was deleted; 404 ORGANIZATION_NOT_FOUND / API_KEY_NOT_FOUND otherwise. */
+export async function requireManagedKey(db: Db, organizationId: string, apiKeyId: string): Promise<ApiKey> {
+  await requireOrganization(db, organizationId);
+  const key = await requireApiKey(db, organizationId, apiKeyId);
+  if (key.state === 'deleted') throw new AppError('API_KEY_NOT_FOUND', { details: { api_key_id: apiKeyId } });
+  return key;
+}
+
+export type ApiKeyUpdate = Omit<ApiKeyChanges, 'state'>;
+
+export async function changeApiKey(
+  db: Db,
+  organizationId: string,
+  apiKeyId: string,
+  update: ApiKeyUpdate,
+): Promise<ApiKey> {
+  const key = await requireManagedKey(db, organizationId, apiKeyId);
+  const changes: ApiKeyChanges = { ...update, name: update.name?.trim() };
+  await updateApiKey(db, organizationId, apiKeyId, changes);
+  return { ...key, ...definedOnly(changes) };
+}
+
+/** Activates, deactivates or (softly, for good) deletes a key. */
+export async function setApiKeyState(
+  db: Db,
+  organizationId: string,
+  apiKeyId: string,
+  state: ApiKey['state'],
+): Promise<ApiKey> {
+  const key = await requireManagedKey(db, organizationId, apiKeyId);
+  if (key.state !== state) await updateApiKey(db, organizationId, apiKeyId, { state });
+  return { ...key, state };
+}
+
+function definedOnly(changes: ApiKeyChanges): Partial<ApiKey> {
+  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<ApiKey>;
 }

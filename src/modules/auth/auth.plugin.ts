@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.ts';
 import type { Storage } from '../../storage/database.ts';
 import { authenticate } from './authenticate.ts';
+import { lastUsedRecorder } from './last-used.ts';
 import { type Access, canActOn, hasAccess, type Principal } from './principal.ts';
 
 declare module 'fastify' {
@@ -33,10 +34,16 @@ export function principalOf(request: FastifyRequest): Principal {
 /** Adds the hooks to the root instance, so that they apply to every route. */
 export function registerAuth(app: FastifyInstance, options: { storage: Storage; clock: () => number }): void {
   app.decorateRequest('principal', null);
+  const lastUsed = lastUsedRecorder();
 
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.access) return;
-    request.principal = await authenticate(options.storage.db, presentedSecret(request), options.clock());
+    const now = options.clock();
+    request.principal = await authenticate(options.storage.db, presentedSecret(request), now);
+    // Bookkeeping only: a failed write must not fail the request it describes.
+    await lastUsed.record(options.storage.db, request.principal, now).catch((err: unknown) => {
+      request.log.warn({ err }, 'could not record last use of key');
+    });
   });
 
   app.addHook('preValidation', async (request) => {

@@ -39,6 +39,12 @@ export const UsageEventInput = Type.Object({
       description: 'When the request happened (ISO-8601); defaults to now',
     }),
   ),
+  reservation_id: Type.Optional(
+    Type.String({
+      pattern: '^rsv_[A-Za-z0-9]{1,64}$',
+      description: 'From POST /v1/usage/authorize: settles that reservation (this cost replaces its estimate)',
+    }),
+  ),
 });
 
 export const IngestBody = Type.Object({

@@ -8,6 +8,7 @@ import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
 import { existingApiKeyPairs } from '../api-keys/api-keys.repository.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
+import { settleReservations } from '../limits/reservations.repository.ts';
 import { existingOrganizationIds } from '../orgs/orgs.repository.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
@@ -53,6 +54,8 @@ export async function ingestUsage(
   const accepted = await storage.transaction(async (trx) => {
     const inserted = await insertNewEvents(trx, unique, now);
     await applyRollupIncrements(trx, rollupIncrements(inserted));
+    // The reported cost now counts instead of the estimate the gateway reserved.
+    await settleReservations(trx, reservationIds(inputs), now);
     return inserted;
   });
   const unpriced = accepted.filter((e) => e.costSource === 'unpriced').map((e) => e.id);
@@ -64,6 +67,13 @@ export async function ingestUsage(
 }
 
 type Reject = (index: number, field: string, reason: string) => void;
+
+/** (organization, reservation) pairs named by the batch; settling is idempotent, so duplicates may name them too. */
+function reservationIds(inputs: readonly UsageEventInput[]): Array<[string, string]> {
+  return inputs.flatMap(
+    (i): Array<[string, string]> => (i.reservation_id ? [[i.organization_id, i.reservation_id]] : []),
+  );
+}
 
 function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
   // Without a stated cost the event is priced from the sheet after validation (priceUnstatedCosts).

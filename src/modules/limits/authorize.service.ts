@@ -1,0 +1,98 @@
+/**
+ * The budget check a gateway makes before a model request: does the estimated cost fit the
+ * organization's limit, then the all-keys limit, then the key's own, given this month's
+ * spend plus what open reservations already hold? If so the amount is reserved until usage
+ * reporting settles it or the reservation expires.
+ *
+ * Decisions for one organization are serialized by a lock on its row (PostgreSQL) or the
+ * single write lock (SQLite), held from the read of spend to the insert of the reservation,
+ * so concurrent calls (in any number of server processes) cannot both take the last budget.
+ */
+import { AppError } from '../../errors.ts';
+import { randomToken } from '../../ids.ts';
+import { nanoToChf } from '../../money/chf.ts';
+import type { Storage } from '../../storage/database.ts';
+import { lockOrganization } from '../../storage/dialect.ts';
+import { isoSeconds, monthKeyOf } from '../../time/calendar.ts';
+import { findApiKey } from '../api-keys/api-keys.repository.ts';
+import { findOrganization } from '../orgs/orgs.repository.ts';
+import { budgetUsage } from './limits.repository.ts';
+import { insertReservation, pruneReservations } from './reservations.repository.ts';
+
+export type BudgetTier = 'organization' | 'api_keys' | 'api_key';
+
+/** Ended reservations are kept this long (for inspection), then deleted by later checks. */
+const KEEP_ENDED_MS = 60 * 60 * 1000;
+
+export interface AuthorizeRequest {
+  organizationId: string;
+  apiKeyId: string | null;
+  estimatedNano: bigint;
+}
+
+export async function authorizeSpend(storage: Storage, request: AuthorizeRequest, now: number, ttlSeconds: number) {
+  const { organizationId, apiKeyId, estimatedNano } = request;
+  return storage.transaction(async (trx) => {
+    if (!(await lockOrganization(trx, storage.dialect, organizationId))) {
+      throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
+    }
+    const org = (await findOrganization(trx, organizationId))!;
+    let keyLimit: bigint | null = null;
+    if (apiKeyId !== null) {
+      const key = await findApiKey(trx, organizationId, apiKeyId);
+      if (!key || key.state === 'deleted')
+        throw new AppError('API_KEY_NOT_FOUND', { details: { api_key_id: apiKeyId } });
+      keyLimit = key.monthlyLimitNano;
+    }
+    await pruneReservations(trx, organizationId, now - KEEP_ENDED_MS);
+    const usage = await budgetUsage(trx, organizationId, monthKeyOf(now), apiKeyId, now);
+
+    const tiers: Array<[BudgetTier, bigint | null, bigint, bigint]> = [
+      ['organization', org.monthlyLimitNano, usage.organizationSpentNano, usage.organizationReservedNano],
+    ];
+    if (apiKeyId !== null) {
+      tiers.push(['api_keys', org.apiKeysLimitNano, usage.apiKeysSpentNano, usage.apiKeysReservedNano]);
+      tiers.push(['api_key', keyLimit, usage.keySpentNano, usage.keyReservedNano]);
+    }
+    const remaining: Record<BudgetTier, number | null> = { organization: null, api_keys: null, api_key: null };
+    for (const [tier, limit, spent, reserved] of tiers) {
+      if (limit === null) continue;
+      const left = limit - spent - reserved;
+      if (left <= 0n || estimatedNano > left) {
+        throw new AppError('USAGE_LIMIT_EXCEEDED', {
+          systemMessage: `The estimated cost does not fit the ${tier} monthly limit`,
+          details: {
+            tier,
+            limit: nanoToChf(limit),
+            spent: nanoToChf(spent),
+            reserved: nanoToChf(reserved),
+            estimated_cost: nanoToChf(estimatedNano),
+            organization_id: organizationId,
+            ...(apiKeyId !== null ? { api_key_id: apiKeyId } : {}),
+          },
+        });
+      }
+      remaining[tier] = nanoToChf(left - estimatedNano);
+    }
+
+    const reservation = {
+      organizationId,
+      id: `rsv_${randomToken(24)}`,
+      apiKeyId,
+      amountNano: estimatedNano,
+      createdAt: now,
+      expiresAt: now + ttlSeconds * 1000,
+    };
+    await insertReservation(trx, reservation);
+    return {
+      success: true as const,
+      allowed: true as const,
+      reservation_id: reservation.id,
+      organization_id: organizationId,
+      api_key_id: apiKeyId,
+      estimated_cost: nanoToChf(estimatedNano),
+      expires_at: isoSeconds(reservation.expiresAt),
+      remaining_budget: remaining,
+    };
+  });
+}

@@ -1,0 +1,131 @@
+/** Reads and writes of spend limits, and this month's spend from the rollups. */
+import { sql } from 'kysely';
+import { toBigInt, toNullableBigInt } from '../../storage/dialect.ts';
+import type { Db } from '../../storage/schema.ts';
+
+export interface MonthSpend {
+  /** All usage of the organization, with or without a key. */
+  organizationNano: bigint;
+  /** Usage made with any API key. */
+  apiKeysNano: bigint;
+  byKey: Map<string, bigint>;
+}
+
+export async function monthSpend(db: Db, organizationId: string, month: number): Promise<MonthSpend> {
+  const [org, keys] = await Promise.all([
+    db
+      .selectFrom('rollup_org_model_month')
+      .select(sql<bigint>`sum(cost_nano)`.as('cost_nano'))
+      .where('organization_id', '=', organizationId)
+      .where('month', '=', month)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('rollup_key_model_month')
+      .select(['api_key_id', sql<bigint>`sum(cost_nano)`.as('cost_nano')])
+      .where('organization_id', '=', organizationId)
+      .where('month', '=', month)
+      .groupBy('api_key_id')
+      .execute(),
+  ]);
+  const byKey = new Map(keys.map((row) => [row.api_key_id, toBigInt(row.cost_nano)]));
+  let apiKeysNano = 0n;
+  for (const cost of byKey.values()) apiKeysNano += cost;
+  return { organizationNano: toBigInt(org.cost_nano), apiKeysNano, byKey };
+}
+
+export interface KeyLimit {
+  id: string;
+  name: string;
+  monthlyLimitNano: bigint | null;
+}
+
+/** The organization's keys that can still spend (not deleted), with their limits. */
+export async function liveKeyLimits(db: Db, organizationId: string): Promise<KeyLimit[]> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'monthly_limit_nano'])
+    .where('organization_id', '=', organizationId)
+    .where('state', '!=', 'deleted')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, monthlyLimitNano: toNullableBigInt(r.monthly_limit_nano) }));
+}
+
+export async function setOrganizationLimits(
+  db: Db,
+  organizationId: string,
+  limits: { monthlyNano?: bigint | null | undefined; apiKeysNano?: bigint | null | undefined },
+): Promise<void> {
+  const values = {
+    ...(limits.monthlyNano !== undefined ? { monthly_limit_nano: limits.monthlyNano } : {}),
+    ...(limits.apiKeysNano !== undefined ? { api_keys_limit_nano: limits.apiKeysNano } : {}),
+  };
+  if (Object.keys(values).length === 0) return;
+  await db.updateTable('organizations').set(values).where('id', '=', organizationId).execute();
+}
+
+export interface BudgetUsage {
+  organizationSpentNano: bigint;
+  organizationReservedNano: bigint;
+  apiKeysSpentNano: bigint;
+  apiKeysReservedNano: bigint;
+  keySpentNano: bigint;
+  keyReservedNano: bigint;
+}
+
+/**
+ * Spend of the month and open reservations at each tier, in one statement so that all six
+ * sums come from one snapshot: an ingestion that settles a reservation and adds its cost is
+ * seen either entirely or not at all.
+ */
+export async function budgetUsage(
+  db: Db,
+  organizationId: string,
+  month: number,
+  apiKeyId: string | null,
+  now: number,
+): Promise<BudgetUsage> {
+  const keyId = apiKeyId ?? '';
+  const spent = (table: 'rollup_org_model_month' | 'rollup_key_model_month') =>
+    db
+      .selectFrom(table)
+      .select(sql<bigint>`coalesce(sum(cost_nano), 0)`.as('v'))
+      .where('organization_id', '=', organizationId)
+      .where('month', '=', month);
+  const keySpent = db
+    .selectFrom('rollup_key_model_month')
+    .select(sql<bigint>`coalesce(sum(cost_nano), 0)`.as('v'))
+    .where('organization_id', '=', organizationId)
+    .where('month', '=', month)
+    .where('api_key_id', '=', keyId);
+  const reserved = (scope: 'all' | 'keys' | 'key') => {
+    let query = db
+      .selectFrom('reservations')
+      .select(sql<bigint>`coalesce(sum(amount_nano), 0)`.as('v'))
+      .where('organization_id', '=', organizationId)
+      .where('settled_at', 'is', null)
+      .where('expires_at', '>', BigInt(now));
+    if (scope === 'keys') query = query.where('api_key_id', 'is not', null);
+    if (scope === 'key') query = query.where('api_key_id', '=', keyId);
+    return query;
+  };
+  const row = await db
+    .selectNoFrom([
+      spent('rollup_org_model_month').as('org_spent'),
+      reserved('all').as('org_reserved'),
+      spent('rollup_key_model_month').as('keys_spent'),
+      reserved('keys').as('keys_reserved'),
+      keySpent.as('key_spent'),
+      reserved('key').as('key_reserved'),
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    organizationSpentNano: toBigInt(row.org_spent),
+    organizationReservedNano: toBigInt(row.org_reserved),
+    apiKeysSpentNano: toBigInt(row.keys_spent),
+    apiKeysReservedNano: toBigInt(row.keys_reserved),
+    keySpentNano: toBigInt(row.key_spent),
+    keyReservedNano: toBigInt(row.key_reserved),
+  };
+}
