@@ -1,0 +1,287 @@
+/**
+ * The gateway budget check: tiers, reservations, settlement by usage, expiry, and exactly-N
+ * admission under concurrent requests (in process on both engines, and two server processes
+ * sharing one PostgreSQL).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { createAdminKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { openStorage } from '../src/storage/database.ts';
+import { migrateToLatest } from '../src/storage/migrate.ts';
+import {
+  assertEnvelope,
+  createTestDatabase,
+  DIALECTS,
+  forEachDialect,
+  makeApiKey,
+  makeOrg,
+  type TestServer,
+} from './harness.ts';
+
+const CHF = 1_000_000_000n;
+let now = Date.now();
+
+async function setLimits(server: TestServer, orgId: string, body: Record<string, unknown>) {
+  const response = await server.request('PUT', `/v1/analytics/usage/limits/${orgId}`, { key: server.adminKey, body });
+  assert.equal(response.status, 200, response.text);
+}
+
+function authorize(server: TestServer, body: Record<string, unknown>, key = server.adminKey) {
+  return server.request('POST', '/v1/usage/authorize', { key, body });
+}
+
+forEachDialect(
+  'POST /v1/usage/authorize',
+  (server) => {
+    let orgId: string;
+    let key: { id: string; secret: string };
+    let gateway: string;
+
+    before(async () => {
+      orgId = (await makeOrg(server())).id;
+      key = await makeApiKey(server(), orgId, { name: 'customer' });
+      gateway = (await makeApiKey(server(), orgId, { name: 'gateway', scopes: ['write:usage'] })).secret;
+    });
+
+    it('admits without limits and says when the reservation expires', async () => {
+      const response = await authorize(
+        server(),
+        { organization_id: orgId, api_key_id: key.id, estimated_cost: 0.5 },
+        gateway,
+      );
+      assert.equal(response.status, 200, response.text);
+      assert.match(response.body.reservation_id, /^rsv_/);
+      assert.equal(response.body.allowed, true);
+      assert.equal(response.body.estimated_cost, 0.5);
+      assert.equal(Date.parse(response.body.expires_at), Math.floor((now + 300_000) / 1000) * 1000);
+      assert.deepEqual(response.body.remaining_budget, { organization: null, api_keys: null, api_key: null });
+    });
+
+    it('checks the organization, then all keys, then the key, counting open reservations', async () => {
+      now += 600_000; // the first test's reservation has expired
+      await setLimits(server(), orgId, {
+        monthly_api_limit: 10,
+        total_api_key_limit: 8,
+        api_key_id: key.id,
+        api_key_limit: 5,
+      });
+      const ok = await authorize(server(), { organization_id: orgId, api_key_id: key.id, estimated_cost: '3' });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.body.remaining_budget, { organization: 7, api_keys: 5, api_key: 2 });
+
+      const keyTier = await authorize(server(), { organization_id: orgId, api_key_id: key.id, estimated_cost: 3 });
+      assertEnvelope(assert, keyTier, 429, 'USAGE_LIMIT_EXCEEDED');
+      assert.deepEqual(keyTier.body.error.details, {
+        tier: 'api_key',
+        limit: 5,
+        spent: 0,
+        reserved: 3,
+        estimated_cost: 3,
+        organization_id: orgId,
+        api_key_id: key.id,
+      });
+
+      const other = await makeApiKey(server(), orgId);
+      const keysTier = await authorize(server(), { organization_id: orgId, api_key_id: other.id, estimated_cost: 5.5 });
+      assertEnvelope(assert, keysTier, 429, 'USAGE_LIMIT_EXCEEDED');
+      assert.equal(keysTier.body.error.details.tier, 'api_keys');
+      assert.equal(keysTier.body.error.details.limit, 8);
+
+      const orgTier = await authorize(server(), { organization_id: orgId, api_key_id: null, estimated_cost: 7.5 });
+      assertEnvelope(assert, orgTier, 429, 'USAGE_LIMIT_EXCEEDED');
+      assert.equal(orgTier.body.error.details.tier, 'organization');
+      assert.equal(orgTier.body.error.details.reserved, 3);
+
+      const web = await authorize(server(), { organization_id: orgId, estimated_cost: 7 });
+      assert.deepEqual(web.body.remaining_budget, { organization: 0, api_keys: null, api_key: null });
+    });
+
+    it('settles a reservation with the reported cost, once, and frees expired ones', async () => {
+      now += 600_000;
+      const reserved = await authorize(server(), { organization_id: orgId, api_key_id: key.id, estimated_cost: 4 });
+      assert.equal(reserved.status, 200, reserved.text);
+      const event = {
+        id: `settle-${now}`,
+        organization_id: orgId,
+        api_key_id: key.id,
+        model: 'gpt-4o',
+        neurons: 1,
+        synapses: 1,
+        cost: '1.25',
+        reservation_id: reserved.body.reservation_id,
+      };
+      for (let i = 0; i < 2; i++) {
+        const ingest = await server().request('POST', '/v1/usage/events', { key: gateway, body: { events: [event] } });
+        assert.equal(ingest.status, 200, ingest.text);
+      }
+      const settled = await server()
+        .storage.db.selectFrom('reservations')
+        .select('settled_at')
+        .where('id', '=', reserved.body.reservation_id)
+        .executeTakeFirstOrThrow();
+      assert.notEqual(settled.settled_at, null);
+      // 1.25 spent, nothing held: 3.75 left on the key.
+      const next = await authorize(server(), { organization_id: orgId, api_key_id: key.id, estimated_cost: 3.75 });
+      assert.equal(next.status, 200, next.text);
+      assert.deepEqual(next.body.remaining_budget, { organization: 8.75 - 3.75, api_keys: 6.75 - 3.75, api_key: 0 });
+      assertEnvelope(
+        assert,
+        await authorize(server(), { organization_id: orgId, api_key_id: key.id, estimated_cost: 0 }),
+        429,
+        'USAGE_LIMIT_EXCEEDED',
+      );
+      now += 300_001;
+      const afterExpiry = await authorize(server(), {
+        organization_id: orgId,
+        api_key_id: key.id,
+        estimated_cost: 3.75,
+      });
+      assert.equal(afterExpiry.status, 200, afterExpiry.text);
+    });
+
+    it('rejects bad input with a 400 naming the field, and unknown keys and organizations with 404', async () => {
+      for (const [body, field] of [
+        [{ api_key_id: key.id, estimated_cost: 1 }, 'organization_id'],
+        [{ organization_id: orgId, estimated_cost: -1 }, 'estimated_cost'],
+        [{ organization_id: orgId, estimated_cost: 'abc' }, 'estimated_cost'],
+        [{ organization_id: orgId }, 'estimated_cost'],
+        [{ organization_id: orgId, estimated_cost: 2_000_000 }, 'estimated_cost'],
+        [{ organization_id: orgId, api_key_id: 'key_1', estimated_cost: 1 }, 'api_key_id'],
+      ] as const) {
+        const response = await authorize(server(), body);
+        assertEnvelope(assert, response, 400, 'INVALID_REQUEST');
+        assert.match(response.body.error.system_message, new RegExp(field), response.text);
+      }
+      const unknown = await authorize(server(), {
+        organization_id: orgId,
+        api_key_id: 'apikey_nope',
+        estimated_cost: 1,
+      });
+      assertEnvelope(assert, unknown, 404, 'API_KEY_NOT_FOUND');
+      assert.deepEqual(unknown.body.error.details, { api_key_id: 'apikey_nope' });
+      assertEnvelope(
+        assert,
+        await authorize(server(), { organization_id: 'org_nope', estimated_cost: 1 }),
+        404,
+        'ORGANIZATION_NOT_FOUND',
+      );
+      assertEnvelope(
+        assert,
+        await authorize(server(), { organization_id: 'org_nope', estimated_cost: 1 }, gateway),
+        403,
+        'ORGANIZATION_ACCESS_DENIED',
+      );
+    });
+
+    it('admits exactly N of many concurrent requests when the budget covers N', async () => {
+      const org = (await makeOrg(server())).id;
+      const budgeted = await makeApiKey(server(), org, { monthlyLimitNano: 7n * CHF });
+      const results = await Promise.all(
+        Array.from({ length: 60 }, () =>
+          authorize(server(), { organization_id: org, api_key_id: budgeted.id, estimated_cost: 1 }),
+        ),
+      );
+      const statuses = results.map((r) => r.status);
+      assert.equal(statuses.filter((s) => s === 200).length, 7, JSON.stringify(statuses));
+      assert.equal(statuses.filter((s) => s === 429).length, 53);
+    });
+  },
+  { clock: () => now },
+);
+
+/** Starts `node bin/freddy-analytics.js serve` and resolves with its URL once it listens. */
+function startServerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['bin/freddy-analytics.js', 'serve'], {
+    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${buffer}`)), 30_000);
+    child.stdout!.on('data', (chunk) => {
+      buffer += String(chunk);
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(buffer);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]! });
+      }
+    });
+    child.stderr!.on('data', (chunk) => {
+      buffer += String(chunk);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buffer}`)));
+  });
+}
+
+describe('POST /v1/usage/authorize across two server processes [postgres]', {
+  skip: !DIALECTS.includes('postgres'),
+}, () => {
+  const N = 9;
+  const M = 120;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const children: ChildProcess[] = [];
+  let urls: string[] = [];
+  let admin: string;
+  let orgId: string;
+  let apiKeyId: string;
+
+  before(async () => {
+    database = await createTestDatabase('postgres');
+    const storage = openStorage(database.config);
+    try {
+      await migrateToLatest(storage.db, storage.dialect);
+      admin = (await createAdminKey(storage.db, 'test admin', Date.now())).secret;
+      const server = { storage } as TestServer;
+      orgId = (await makeOrg(server)).id;
+      // Remaining budget 2.7 CHF covers exactly N = 9 requests estimated at 0.30 CHF.
+      apiKeyId = (await makeApiKey(server, orgId, { monthlyLimitNano: 2_700_000_000n })).id;
+    } finally {
+      await storage.close();
+    }
+    const started = await Promise.all([startServerProcess(database.env), startServerProcess(database.env)]);
+    for (const s of started) children.push(s.child);
+    urls = started.map((s) => s.url);
+  });
+
+  after(async () => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await database?.drop();
+  });
+
+  it(`admits exactly ${N} of ${M} concurrent requests spread over both processes`, async () => {
+    const results = await Promise.all(
+      Array.from({ length: M }, async (_, i) => {
+        const response = await fetch(`${urls[i % 2]}/v1/usage/authorize`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': admin },
+          body: JSON.stringify({ organization_id: orgId, api_key_id: apiKeyId, estimated_cost: '0.30' }),
+        });
+        return { status: response.status, process: i % 2 };
+      }),
+    );
+    const admitted = results.filter((r) => r.status === 200);
+    assert.equal(admitted.length, N, JSON.stringify(results.map((r) => r.status)));
+    assert.equal(results.filter((r) => r.status === 429).length, M - N);
+    const storage = openStorage(database.config);
+    try {
+      const rows = await storage.db
+        .selectFrom('reservations')
+        .select('id')
+        .where('organization_id', '=', orgId)
+        .execute();
+      assert.equal(rows.length, N);
+    } finally {
+      await storage.close();
+    }
+  });
+});
