@@ -97,8 +97,13 @@ export async function listOrganizationKeys(
 /** The organization's key unless it was deleted; 404 ORGANIZATION_NOT_FOUND / API_KEY_NOT_FOUND otherwise. */
 export async function requireManagedKey(db: Db, organizationId: string, apiKeyId: string): Promise<ApiKey> {
   await requireOrganization(db, organizationId);
-  const key = await requireApiKey(db, organizationId, apiKeyId);
-  if (key.state === 'deleted') throw new AppError('API_KEY_NOT_FOUND', { details: { api_key_id: apiKeyId } });
+  const key = await findApiKey(db, organizationId, apiKeyId);
+  if (!key || key.state === 'deleted') {
+    throw new AppError('API_KEY_NOT_FOUND', {
+      systemMessage: `No API key ${apiKeyId} in organization ${organizationId}${key ? ' (it was deleted)' : ''}`,
+      details: { api_key_id: apiKeyId },
+    });
+  }
   return key;
 }
 
