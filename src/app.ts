@@ -8,6 +8,8 @@ import type { Config } from './config.ts';
 import { AppError } from './errors.ts';
 import { ErrorEnvelope, sendError, toAppError } from './http/error-envelope.ts';
 import { healthRoutes } from './http/health.routes.ts';
+import { registerMetrics } from './http/metrics.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
@@ -54,11 +56,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
     requestTimeout: deps.config.requestTimeoutMs,
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is not our envelope; the onRequest hook below answers instead.
+    return503OnClosing: false,
   });
 
   app.decorate('routeCatalog', [] as RouteEntry[]);
   app.addHook('onRoute', (route) => {
+    if (route.schema?.hide) return; // the /docs page's own assets are not part of the API
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') app.routeCatalog.push({ method, url: route.url, access: route.config?.access });
     }
@@ -72,6 +76,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-trace-id', request.id);
+  });
+
+  // During a graceful shutdown, requests that still arrive on open connections are refused
+  // before they touch the database; in-flight ones finish.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new AppError('SERVICE_UNAVAILABLE', { systemMessage: 'The server is shutting down' });
   });
 
   // One line per request: trace id, route, status, duration, organization. Never headers.
@@ -107,6 +121,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ),
   );
 
+  await registerOpenApi(app);
+  registerMetrics(app, deps.storage);
   registerAuth(app, deps);
   await app.register(healthRoutes, deps);
   await app.register(orgRoutes, deps);

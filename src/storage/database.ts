@@ -17,15 +17,19 @@ export interface Storage {
   /** Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization failure. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** PostgreSQL only: the connection pool, whose counts /metrics reports. */
+  pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 }
 
 export function openStorage(config: DatabaseConfig): Storage {
-  const db = config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config);
+  const { db, pool } =
+    config.kind === 'sqlite' ? { db: openSqlite(config.path), pool: undefined } : openPostgres(config);
   const storage: Storage = {
     db,
     dialect: config.kind,
     transaction: (work) => withRetry(() => db.transaction().execute(work)),
     close: () => db.destroy(),
+    ...(pool ? { pool } : {}),
   };
   return storage;
 }
@@ -42,14 +46,14 @@ function openSqlite(file: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 
-function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Kysely<Database> {
+function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
   const pool = new pg.Pool({
     connectionString: config.url,
     max: config.poolSize,
     types: postgresTypes,
     ...(config.schema ? { options: `-c search_path=${config.schema}` } : {}),
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
 }
 
 async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {

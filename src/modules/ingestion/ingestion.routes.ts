@@ -22,6 +22,7 @@ export async function ingestionRoutes(app: FastifyInstance, deps: AppDeps): Prom
     async (request) => {
       const body = request.body as typeof IngestBody.static;
       const result = await ingestUsage(deps.storage, principalOf(request), body.events, deps.clock());
+      app.metrics.recordIngest(result);
       return { success: true as const, ...result };
     },
   );

@@ -1,0 +1,104 @@
+/**
+ * Prometheus metrics at /metrics: requests and their latency by route pattern (never the raw
+ * URL, whose ids would make one series per organization), usage events ingested, database pool
+ * state and the usual process metrics. Each app has its own registry, so that several apps in
+ * one process (tests) do not share counters.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Storage } from '../storage/database.ts';
+
+/** What the ingestion route reports after each accepted batch. */
+export interface UsageMetrics {
+  recordIngest(result: { accepted: number; duplicates: number; unpriced?: readonly string[] }): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: UsageMetrics;
+  }
+}
+
+export const METRIC_NAMES = {
+  requests: 'http_requests_total',
+  duration: 'http_request_duration_seconds',
+  ingested: 'freddy_usage_events_ingested_total',
+  duplicates: 'freddy_usage_events_duplicate_total',
+  unpriced: 'freddy_usage_events_unpriced_total',
+  pool: 'freddy_db_pool_connections',
+} as const;
+
+export function registerMetrics(app: FastifyInstance, storage: Storage): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const labelNames = ['method', 'route', 'status_code'] as const;
+
+  const requests = new Counter({
+    name: METRIC_NAMES.requests,
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames,
+    registers,
+  });
+  const duration = new Histogram({
+    name: METRIC_NAMES.duration,
+    help: 'Time from receiving a request to finishing its answer, in seconds',
+    labelNames,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const ingested = new Counter({
+    name: METRIC_NAMES.ingested,
+    help: 'Usage events stored and counted',
+    registers,
+  });
+  const duplicates = new Counter({
+    name: METRIC_NAMES.duplicates,
+    help: 'Usage events acknowledged without counting them again (id already known)',
+    registers,
+  });
+  const unpriced = new Counter({
+    name: METRIC_NAMES.unpriced,
+    help: 'Usage events stored without a cost because no price was in force',
+    registers,
+  });
+  const pool = storage.pool;
+  if (pool) {
+    // Read when scraped, so the numbers are the pool's at that moment.
+    new Gauge({
+      name: METRIC_NAMES.pool,
+      help: 'PostgreSQL connection pool: open (total), idle, and requests waiting for a connection',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  app.decorate('metrics', {
+    recordIngest(result) {
+      ingested.inc(result.accepted);
+      duplicates.inc(result.duplicates);
+      unpriced.inc(result.unpriced?.length ?? 0);
+    },
+  } satisfies UsageMetrics);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: reply.statusCode,
+    };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'] } },
+    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+  );
+}
