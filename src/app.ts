@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
+import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { AppError } from './errors.ts';
 import { ErrorEnvelope, sendError, toAppError } from './http/error-envelope.ts';
 import { healthRoutes } from './http/health.routes.ts';
@@ -132,5 +133,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(pricingRoutes, deps);
   await app.register(limitsRoutes, deps);
   await app.register(seriesRoutes, deps);
+  await app.register(dashboardRoutes);
   return app;
 }

@@ -5,9 +5,12 @@ import { serve } from '../main.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { fail } from './context.ts';
+import { demoCommand } from './demo.ts';
+import { importCommand } from './import.ts';
 import { keysCommand } from './keys.ts';
 import { orgsCommand } from './orgs.ts';
 import { pricesCommand } from './prices.ts';
+import { reportCommand } from './report.ts';
 import { repriceCommand } from './reprice.ts';
 import { verifyCommand } from './verify.ts';
 
@@ -35,5 +38,8 @@ keysCommand(program);
 pricesCommand(program);
 repriceCommand(program);
 verifyCommand(program);
+importCommand(program);
+reportCommand(program);
+demoCommand(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,120 @@
+/**
+ * Realistic, reproducible demo usage: a dozen models used with a skewed mix, more traffic on
+ * weekdays than at weekends, steady growth from month to month, and a share of web-app usage
+ * made without an API key. The same seed gives the same events for the same days.
+ */
+
+import type { UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
+import { divideHalfEven, NANO_PER_CHF } from '../money/chf.ts';
+
+/** A small, fast, seedable PRNG (mulberry32): demo data must not depend on Math.random. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+interface DemoModel {
+  model: string;
+  /** Relative share of requests. */
+  weight: number;
+  /** CHF per 1M neurons and per 1M synapses. */
+  neuronPrice: number;
+  synapsePrice: number;
+}
+
+export const DEMO_MODELS: readonly DemoModel[] = [
+  { model: 'gpt-4o-mini', weight: 30, neuronPrice: 1.5, synapsePrice: 6 },
+  { model: 'gpt-4o', weight: 16, neuronPrice: 25, synapsePrice: 100 },
+  { model: 'claude-3-5-sonnet', weight: 12, neuronPrice: 30, synapsePrice: 150 },
+  { model: 'claude-3-5-haiku', weight: 9, neuronPrice: 8, synapsePrice: 40 },
+  { model: 'llama-3.1-70b', weight: 7, neuronPrice: 8.8, synapsePrice: 8.8 },
+  { model: 'mistral-large', weight: 6, neuronPrice: 20, synapsePrice: 60 },
+  { model: 'gemini-1.5-pro', weight: 5, neuronPrice: 12.5, synapsePrice: 50 },
+  { model: 'gemini-1.5-flash', weight: 5, neuronPrice: 0.75, synapsePrice: 3 },
+  { model: 'o1-mini', weight: 4, neuronPrice: 30, synapsePrice: 120 },
+  { model: 'llama-3.1-8b', weight: 3, neuronPrice: 1.8, synapsePrice: 1.8 },
+  { model: 'mistral-small', weight: 2, neuronPrice: 2, synapsePrice: 6 },
+  { model: 'o1', weight: 1, neuronPrice: 150, synapsePrice: 600 },
+];
+
+/** Who made a demo request: an API key by its role, or the web app (no key). */
+export type DemoSource = 'gateway' | 'staging' | 'web';
+
+export interface DemoEventSpec {
+  source: DemoSource;
+  event: Omit<UsageEventInput, 'organization_id' | 'api_key_id'>;
+}
+
+const DAY_MS = 86_400_000;
+
+function pick<T>(random: () => number, items: readonly T[], weight: (item: T) => number): T {
+  const total = items.reduce((sum, item) => sum + weight(item), 0);
+  let point = random() * total;
+  for (const item of items) {
+    point -= weight(item);
+    if (point < 0) return item;
+  }
+  return items.at(-1)!;
+}
+
+/** Cost in nano-CHF of one request, rounded once, half to even. */
+function costNano(model: DemoModel, neurons: number, synapses: number): bigint {
+  const perMillion = (price: number) => BigInt(Math.round(price * 1e6)) * (NANO_PER_CHF / 1_000_000n);
+  return divideHalfEven(
+    BigInt(neurons) * perMillion(model.neuronPrice) + BigInt(synapses) * perMillion(model.synapsePrice),
+    1_000_000n,
+  );
+}
+
+function decimalChf(nano: bigint): string {
+  const text = nano.toString().padStart(10, '0');
+  return `${text.slice(0, -9)}.${text.slice(-9)}`;
+}
+
+/**
+ * Events from the first day of the month `months - 1` months before `now` until `now`, in
+ * time order. Requests per day: about 180 on weekdays and 50 at weekends, growing 12 % a month.
+ */
+export function* demoEvents(seed: number, months: number, now: number): Generator<DemoEventSpec> {
+  const random = seededRandom(seed);
+  const today = new Date(now);
+  const start = Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - (months - 1), 1);
+  let n = 0;
+  for (let day = start; day <= now; day += DAY_MS) {
+    const weekday = new Date(day).getUTCDay();
+    const weekend = weekday === 0 || weekday === 6;
+    const growth = 1.12 ** ((day - start) / (30 * DAY_MS));
+    const requests = Math.round((weekend ? 50 : 180) * growth * (0.8 + 0.4 * random()));
+    // Office hours (06–22 UTC) on past days; today only the part already past, so that the
+    // current month always has usage, even early on its first day.
+    const past = now - day;
+    const at = past >= DAY_MS ? () => (6 + 16 * random()) * 3_600_000 : () => random() * past;
+    const times = Array.from({ length: requests }, () => day + Math.floor(at())).sort((a, b) => a - b);
+    for (const time of times) {
+      const model = pick(random, DEMO_MODELS, (m) => m.weight);
+      const source = pick(random, ['gateway', 'staging', 'web'] as const, (s) =>
+        s === 'gateway' ? 55 : s === 'staging' ? 15 : 30,
+      );
+      const neurons = Math.round(80 + 1200 * random() ** 2);
+      const synapses = Math.round(15 + 240 * random() ** 3);
+      n += 1;
+      yield {
+        source,
+        event: {
+          id: `demo_${seed}_${n}`,
+          model: model.model,
+          neurons,
+          synapses,
+          cost: decimalChf(costNano(model, neurons, synapses)),
+          timestamp: new Date(time).toISOString(),
+        },
+      };
+    }
+  }
+}

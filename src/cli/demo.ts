@@ -1,0 +1,136 @@
+/**
+ * `freddy-analytics demo`: a demo organization with three API keys and months of realistic
+ * usage, stored through the same ingestion code as the HTTP API, so that the API, `report`
+ * and the dashboard have something to show. Prints a read-only key to try them with.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { apiKeyMonthTotals } from '../modules/analytics/analytics.repository.ts';
+import { changeApiKey, createApiKey } from '../modules/api-keys/api-keys.service.ts';
+import type { Principal } from '../modules/auth/principal.ts';
+import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
+import { ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
+import { createOrganization } from '../modules/orgs/orgs.service.ts';
+import { nanoToChf } from '../money/chf.ts';
+import type { Storage } from '../storage/database.ts';
+import { monthKeyOf } from '../time/calendar.ts';
+import { output, withStorage } from './context.ts';
+import { type DemoSource, demoEvents } from './demo-usage.ts';
+
+const CLI_PRINCIPAL: Principal = { kind: 'admin', keyId: 'cli' };
+
+/** The gateway key's limit is set so that this month's spend is at this share of it: warning level. */
+const GATEWAY_UTILIZATION_PERCENT = 87n;
+
+export interface DemoResult {
+  organization_id: string;
+  organization_name: string;
+  events: number;
+  months: number;
+  api_keys: Array<{ id: string; name: string; scopes: string[]; monthly_limit: number | null }>;
+  /** Secret of the read-only key, for the API and the dashboard. */
+  read_key: string;
+}
+
+export async function createDemo(
+  storage: Storage,
+  options: { seed: number; months: number; now: number },
+): Promise<DemoResult> {
+  const { now, months } = options;
+  const start = new Date(now);
+  const createdAt = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - (months - 1), 1);
+  const org = await createOrganization(storage.db, { name: 'Demo Org' }, createdAt);
+  const key = (name: string, scopes: Array<'read:usage' | 'write:usage' | 'manage:keys'>) =>
+    createApiKey(storage.db, org.id, { name, scopes }, createdAt);
+  const gateway = await key('Production gateway', ['read:usage', 'write:usage']);
+  const staging = await key('Staging', ['read:usage', 'write:usage']);
+  const dashboard = await key('Dashboard (read-only)', ['read:usage']);
+  const keyOf: Record<DemoSource, string | null> = {
+    gateway: gateway.apiKey.id,
+    staging: staging.apiKey.id,
+    web: null,
+  };
+
+  let batch: UsageEventInput[] = [];
+  let events = 0;
+  const flush = async () => {
+    await ingestUsage(storage, CLI_PRINCIPAL, batch, now);
+    events += batch.length;
+    batch = [];
+  };
+  for (const { source, event } of demoEvents(options.seed, months, now)) {
+    batch.push({ ...event, organization_id: org.id, api_key_id: keyOf[source] });
+    if (batch.length === MAX_BATCH) await flush();
+  }
+  if (batch.length > 0) await flush();
+
+  // A limit a little above this month's spend, rounded up to whole cents, puts the key at warning.
+  const spent = (await apiKeyMonthTotals(storage.db, org.id, monthKeyOf(now), gateway.apiKey.id)).costNano;
+  const cent = 10_000_000n;
+  const limitNano = ((spent * 100n) / GATEWAY_UTILIZATION_PERCENT / cent + 1n) * cent;
+  await changeApiKey(storage.db, org.id, gateway.apiKey.id, { monthlyLimitNano: limitNano });
+
+  return {
+    organization_id: org.id,
+    organization_name: org.name,
+    events,
+    months,
+    api_keys: [
+      { ...describe(gateway.apiKey), monthly_limit: nanoToChf(limitNano) },
+      describe(staging.apiKey),
+      describe(dashboard.apiKey),
+    ],
+    read_key: dashboard.secret,
+  };
+}
+
+function describe(key: { id: string; name: string; scopes: readonly string[]; monthlyLimitNano: bigint | null }) {
+  return {
+    id: key.id,
+    name: key.name,
+    scopes: [...key.scopes],
+    monthly_limit: key.monthlyLimitNano === null ? null : nanoToChf(key.monthlyLimitNano),
+  };
+}
+
+function integerOption(min: number, max: number) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return Number(value);
+  };
+}
+
+export function demoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('Create "Demo Org" with three API keys and months of realistic usage; prints a key to try it with')
+    .option(
+      '--seed <n>',
+      'random seed: the same seed gives the same usage on the same day',
+      integerOption(0, 2 ** 32 - 1),
+      1,
+    )
+    .option('--months <n>', 'months of usage, ending with the current one', integerOption(1, 24), 6)
+    .option('--json', 'print one JSON object')
+    .action(async (options: { seed: number; months: number; json?: boolean }) => {
+      const { demo, base } = await withStorage(async (storage, config) => ({
+        demo: await createDemo(storage, { seed: options.seed, months: options.months, now: Date.now() }),
+        base: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`,
+      }));
+      output(Boolean(options.json), { ...demo }, [
+        `Created ${demo.organization_name} (${demo.organization_id}) with ${demo.events} usage events over ${demo.months} months.`,
+        ...demo.api_keys.map(
+          (k) =>
+            `  ${k.id}  ${k.name}  [${k.scopes.join(', ')}]  ${k.monthly_limit === null ? 'no limit' : `limit ${k.monthly_limit} CHF/month`}`,
+        ),
+        '',
+        'Read-only key (shown once):',
+        `  ${demo.read_key}`,
+        '',
+        'Try the API (with `freddy-analytics serve` running):',
+        `  curl -H 'X-API-Key: ${demo.read_key}' ${base}/v1/analytics/usage/summary/${demo.organization_id}`,
+        `Dashboard: ${base}/dashboard (organization ${demo.organization_id}, the key above)`,
+      ]);
+    });
+}

@@ -1,0 +1,167 @@
+/**
+ * `freddy-analytics import FILE`: loads usage events from NDJSON or CSV through the same
+ * ingestion code as POST /v1/usage/events, in batches of 1000. Event ids make it idempotent:
+ * importing a file again counts every event as a duplicate. A bad line is reported with its
+ * line number and skipped; the rest of the file is still imported.
+ */
+import fs from 'node:fs';
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError } from 'commander';
+import { AppError, type FieldError } from '../errors.ts';
+import type { Principal } from '../modules/auth/principal.ts';
+import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
+import { type IngestResult, ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
+import type { Storage } from '../storage/database.ts';
+import { withStorage } from './context.ts';
+import { formatOfFile, type ImportFormat, readEvents } from './import-source.ts';
+
+const CLI_PRINCIPAL: Principal = { kind: 'admin', keyId: 'cli' };
+
+/** Exit code when the file had bad lines (the good ones are imported). */
+export const EXIT_BAD_LINES = 2;
+
+export interface ImportSummary {
+  accepted: number;
+  duplicates: number;
+  badLines: number;
+}
+
+export interface ImportOptions {
+  format: ImportFormat;
+  /** A bad line: its number in the file and why it was skipped. */
+  onBadLine: (line: number, reason: string) => void;
+  onProgress?: (bytesRead: number) => void;
+  batchSize?: number;
+}
+
+interface Pending {
+  line: number;
+  event: UsageEventInput;
+}
+
+export async function importFile(storage: Storage, file: string, options: ImportOptions): Promise<ImportSummary> {
+  const summary: ImportSummary = { accepted: 0, duplicates: 0, badLines: 0 };
+  const bad = (line: number, reason: string) => {
+    summary.badLines += 1;
+    options.onBadLine(line, reason);
+  };
+  let batch: Pending[] = [];
+  const flush = async () => {
+    const result = await ingestBatch(storage, batch, bad);
+    summary.accepted += result.accepted;
+    summary.duplicates += result.duplicates;
+    batch = [];
+  };
+  for await (const item of readEvents(file, options.format, options.onProgress)) {
+    if ('error' in item) {
+      bad(item.line, item.error);
+      continue;
+    }
+    batch.push(item);
+    if (batch.length >= (options.batchSize ?? MAX_BATCH)) await flush();
+  }
+  if (batch.length > 0) await flush();
+  return summary;
+}
+
+/**
+ * Ingests a batch. The service rejects a batch as a whole when any event is bad (unknown
+ * organization, bad cost, …) and names each by index: those are reported by line and the
+ * rest is sent again.
+ */
+async function ingestBatch(
+  storage: Storage,
+  batch: Pending[],
+  bad: (line: number, reason: string) => void,
+): Promise<Pick<IngestResult, 'accepted' | 'duplicates'>> {
+  let pending = batch;
+  while (pending.length > 0) {
+    try {
+      return await ingestUsage(
+        storage,
+        CLI_PRINCIPAL,
+        pending.map((p) => p.event),
+        Date.now(),
+      );
+    } catch (error) {
+      const rejected = rejectedIndexes(error);
+      if (!rejected) throw error;
+      for (const [index, reason] of rejected) bad(pending[index]!.line, reason);
+      pending = pending.filter((_, index) => !rejected.has(index));
+    }
+  }
+  return { accepted: 0, duplicates: 0 };
+}
+
+/** Index → reason of each event a 400 names, or undefined when the error is not about single events. */
+function rejectedIndexes(error: unknown): Map<number, string> | undefined {
+  if (!(error instanceof AppError) || error.code !== 'INVALID_REQUEST') return undefined;
+  const errors = (error.details?.errors ?? []) as FieldError[];
+  if (errors.length === 0 || errors.some((e) => e.index === undefined)) return undefined;
+  const byIndex = new Map<number, string>();
+  for (const e of errors) {
+    const field = e.field.replace(/^events\[\d+\]\./, '');
+    const reason = `${field} ${e.reason}`;
+    byIndex.set(e.index!, byIndex.has(e.index!) ? `${byIndex.get(e.index!)}; ${reason}` : reason);
+  }
+  return byIndex;
+}
+
+function formatOption(value: string): ImportFormat {
+  if (value !== 'ndjson' && value !== 'csv') throw new InvalidArgumentError('expected ndjson or csv');
+  return value;
+}
+
+export function importCommand(program: Command): void {
+  program
+    .command('import <file>')
+    .description('Import usage events from an NDJSON or CSV file (the fields of POST /v1/usage/events events)')
+    .option('--format <format>', 'ndjson or csv (default: from the extension .ndjson, .jsonl or .csv)', formatOption)
+    .option('--json', 'print the summary as one JSON object')
+    .addHelpText(
+      'after',
+      `
+NDJSON: one event object per line. CSV: a header row naming the fields
+(id,organization_id,api_key_id,model,neurons,synapses,cost,timestamp); empty cells are absent.
+Events are stored in batches of ${MAX_BATCH}; an event id already known counts as a duplicate,
+so importing a file again changes nothing. Bad lines are reported on stderr with their line
+number and skipped.
+
+Exit codes: 0 every line imported (or a duplicate), ${EXIT_BAD_LINES} some lines were bad (the others
+were imported), 1 the import could not run (unreadable file, database error).`,
+    )
+    .action(async (file: string, options: { format?: ImportFormat; json?: boolean }) => {
+      const format = options.format ?? formatOfFile(file);
+      if (!format) {
+        throw new AppError('INVALID_REQUEST', {
+          systemMessage: `cannot tell the format of ${file} from its extension: give --format ndjson or --format csv`,
+        });
+      }
+      const size = fs.statSync(file).size;
+      const bar = process.stderr.isTTY
+        ? new cliProgress.SingleBar(
+            { stream: process.stderr, format: 'importing [{bar}] {percentage}% | {value}/{total} bytes' },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+      bar?.start(size, 0);
+      const started = performance.now();
+      const summary = await withStorage((storage) =>
+        importFile(storage, file, {
+          format,
+          onProgress: (bytes) => bar?.update(bytes),
+          onBadLine: (line, reason) => {
+            // Clears the bar's line first; the bar redraws itself below on its next update.
+            process.stderr.write(`${bar ? '\r\x1b[K' : ''}${file}:${line}: ${reason}\n`);
+          },
+        }),
+      ).finally(() => bar?.stop());
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify({ file, accepted: summary.accepted, duplicates: summary.duplicates, bad_lines: summary.badLines, seconds: Number(seconds) })}\n`
+          : `Imported ${summary.accepted} events (${summary.duplicates} duplicates, ${summary.badLines} bad lines) from ${file} in ${seconds} s\n`,
+      );
+      if (summary.badLines > 0) process.exitCode = EXIT_BAD_LINES;
+    });
+}

@@ -1,0 +1,60 @@
+/**
+ * The dashboard: a static page and its script, served by the API process. The page asks for
+ * an organization id and an API key, then reads everything through the public API with that
+ * key, so it can show nothing the key could not read itself. Chart.js is served from the
+ * installed package: the dashboard works on machines without internet access.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+
+const here = import.meta.dirname;
+// The CommonJS entry sits next to the UMD build in chart.js's dist folder.
+const chartJsFile = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
+
+const ASSETS: Record<string, { file: string; type: string; summary: string }> = {
+  '/dashboard': {
+    file: path.join(here, 'page.html'),
+    type: 'text/html; charset=utf-8',
+    summary: 'The dashboard page (HTML): summary, top models, monthly and daily usage, key budgets',
+  },
+  '/dashboard/dashboard.js': {
+    file: path.join(here, 'dashboard.js'),
+    type: 'text/javascript; charset=utf-8',
+    summary: "The dashboard's script",
+  },
+  '/dashboard/assets/chart.umd.js': {
+    file: chartJsFile,
+    type: 'text/javascript; charset=utf-8',
+    summary: 'Chart.js, served from the installed package',
+  },
+};
+
+export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+  for (const [url, asset] of Object.entries(ASSETS)) {
+    // Read once at start-up: the files are small and never change while the process runs.
+    const body = fs.readFileSync(asset.file);
+    app.get(
+      url,
+      {
+        schema: {
+          summary: asset.summary,
+          description: 'Public: the page asks for a key and calls the API with it from the browser.',
+          tags: ['dashboard'],
+        },
+      },
+      async (_request, reply) =>
+        reply
+          .type(asset.type)
+          .header('cache-control', 'no-cache')
+          .header('x-content-type-options', 'nosniff')
+          // Only this origin's scripts and API: a key typed into the page cannot leak elsewhere.
+          .header(
+            'content-security-policy',
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+          )
+          .send(body),
+    );
+  }
+}
