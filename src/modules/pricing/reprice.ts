@@ -88,7 +88,7 @@ export async function reprice(storage: Storage, request: RepriceRequest): Promis
           }
         }
         if (updates.length > 0) {
-          await updateEventCosts(trx, organizationId, updates);
+          await updateEventCosts(trx, storage.dialect, organizationId, updates);
           touched.push(organizationId);
           monthCounts.changed += updates.length;
         }
