@@ -60,15 +60,15 @@ forEachDialect('POST /v1/usage/events', (server) => {
     const batch = { events: [event('a1'), event('a2', { cost: 0.25 }), event('a3', { api_key_id: null })] };
     const first = await post(batch);
     assert.equal(first.status, 200, first.text);
-    assert.deepEqual(first.body, { success: true, accepted: 3, duplicates: 0 });
+    assert.deepEqual(first.body, { success: true, accepted: 3, duplicates: 0, unpriced: [] });
     const retry = await post(batch);
-    assert.deepEqual(retry.body, { success: true, accepted: 0, duplicates: 3 });
+    assert.deepEqual(retry.body, { success: true, accepted: 0, duplicates: 3, unpriced: [] });
     assert.deepEqual(await storedCounts(server(), orgId), { events: 3, requests: 3, costNano: 500_000_000n });
   });
 
   it('counts the same id twice in one batch once, and a partly known batch in part', async () => {
     const response = await post({ events: [event('b1'), event('b1', { cost: '99' }), event('a1'), event('b2')] });
-    assert.deepEqual(response.body, { success: true, accepted: 2, duplicates: 2 });
+    assert.deepEqual(response.body, { success: true, accepted: 2, duplicates: 2, unpriced: [] });
     assert.deepEqual(await storedCounts(server(), orgId), { events: 5, requests: 5, costNano: 750_000_000n });
   });
 

@@ -57,10 +57,8 @@ export const IngestResponse = Type.Object({
   duplicates: Type.Integer({
     description: 'Events whose id was already known (or repeated in the batch); acknowledged, not counted again',
   }),
-  unpriced: Type.Optional(
-    Type.Array(Type.String(), {
-      description:
-        'Present when some were: ids of accepted events that stated no cost and whose model has no price at their time; stored and counted with cost 0, listed by GET /v1/pricing/unpriced until repriced',
-    }),
-  ),
+  unpriced: Type.Array(Type.String(), {
+    description:
+      'Ids of accepted events that stated no cost and whose model has no price at their time (empty when none); stored and counted with cost 0, listed by GET /v1/pricing/unpriced until repriced',
+  }),
 });

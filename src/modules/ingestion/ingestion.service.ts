@@ -21,7 +21,7 @@ export interface IngestResult {
   accepted: number;
   duplicates: number;
   /** Ids of accepted events that stated no cost and whose model has no price (stored with cost 0); absent when none. */
-  unpriced?: string[];
+  unpriced: string[];
 }
 
 /** How far ahead of the server's clock a reported event may be (clock skew between hosts). */
@@ -62,7 +62,7 @@ export async function ingestUsage(
   return {
     accepted: accepted.length,
     duplicates: inputs.length - accepted.length,
-    ...(unpriced.length > 0 ? { unpriced } : {}),
+    unpriced,
   };
 }
 
