@@ -20,7 +20,7 @@ export type UsageEventInput = Static<typeof UsageEventSchema>;
 export interface IngestResult {
   accepted: number;
   duplicates: number;
-  /** Ids of accepted events that stated no cost and whose model has no price (stored with cost 0); absent when none. */
+  /** Ids of accepted events that stated no cost and whose model has no price (stored with cost 0). */
   unpriced: string[];
 }
 
