@@ -88,6 +88,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async () => {
     if (closing) throw new AppError('SERVICE_UNAVAILABLE', { systemMessage: 'The server is shutting down' });
   });
+  // Answers finished while closing tell the client not to reuse the connection.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   // One line per request: trace id, route, status, duration, organization. Never headers.
   app.addHook('onResponse', async (request, reply) => {
