@@ -1,0 +1,159 @@
+/**
+ * Ingestion load: batches of 1000 through POST /v1/usage/events from several concurrent
+ * clients, and the baseline: the same events written straight into the same engine with its
+ * fastest bulk path, without rollups or any checks.
+ */
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { parseChf } from '../src/money/chf.ts';
+import { openStorage } from '../src/storage/database.ts';
+import { migrateToLatest } from '../src/storage/migrate.ts';
+import { Client } from './client.ts';
+import { type BenchEvent, type EventStreamOptions, eventBatches } from './data.ts';
+import type { BenchDatabase } from './server.ts';
+
+export const BATCH = 1000;
+
+export interface IngestFigures {
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  accepted: number;
+  duplicates: number;
+}
+
+/** Sends the stream through the API with `clients` concurrent connections. */
+export async function ingestOverHttp(
+  url: string,
+  key: string,
+  stream: EventStreamOptions,
+  clients: number,
+): Promise<IngestFigures> {
+  const client = new Client(url, key, clients);
+  const batches = eventBatches(stream, BATCH);
+  let accepted = 0;
+  let duplicates = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (let next = batches.next(); !next.done; next = batches.next()) {
+      const result = await client.expectOk<{ accepted: number; duplicates: number }>('POST', '/v1/usage/events', {
+        events: next.value,
+      });
+      accepted += result.accepted;
+      duplicates += result.duplicates;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, worker));
+  client.close();
+  return figures(stream.count, performance.now() - started, accepted, duplicates);
+}
+
+function figures(events: number, ms: number, accepted: number, duplicates: number): IngestFigures {
+  const seconds = ms / 1000;
+  return { events, seconds: round(seconds, 2), eventsPerSecond: Math.round(events / seconds), accepted, duplicates };
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+interface RawRow {
+  organization_id: string;
+  id: string;
+  api_key_id: string | null;
+  model: string;
+  neurons: number;
+  synapses: number;
+  cost_nano: bigint;
+  occurred_at: number;
+}
+
+function toRow(event: BenchEvent): RawRow {
+  return {
+    organization_id: event.organization_id,
+    id: event.id,
+    api_key_id: event.api_key_id,
+    model: event.model,
+    neurons: event.neurons,
+    synapses: event.synapses,
+    cost_nano: parseChf(event.cost ?? '0') ?? 0n,
+    occurred_at: Date.parse(event.timestamp),
+  };
+}
+
+/** The bulk-path baseline in a fresh database of the same engine and schema. */
+export async function ingestBaseline(database: BenchDatabase, stream: EventStreamOptions, clients: number) {
+  const storage = openStorage(database.config);
+  await migrateToLatest(storage.db, storage.dialect);
+  await storage.close();
+  return database.dialect === 'sqlite'
+    ? sqliteBulk(database.config.kind === 'sqlite' ? database.config.path : '', stream)
+    : postgresBulk(database, stream, clients);
+}
+
+/** SQLite: one prepared INSERT run per row inside one transaction per batch (one writer, as SQLite allows). */
+function sqliteBulk(file: string, stream: EventStreamOptions): IngestFigures {
+  const db = new SQLite(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL'); // as durable as the server
+  const insert = db.prepare(
+    `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
+     values (?, ?, ?, ?, ?, ?, ?, 'reported', ?, ?) on conflict do nothing`,
+  );
+  let accepted = 0;
+  const writeBatch = db.transaction((rows: RawRow[], now: number) => {
+    for (const r of rows) {
+      accepted += insert.run(
+        r.organization_id,
+        r.id,
+        r.api_key_id,
+        r.model,
+        r.neurons,
+        r.synapses,
+        r.cost_nano,
+        r.occurred_at,
+        now,
+      ).changes;
+    }
+  });
+  const started = performance.now();
+  for (const batch of eventBatches(stream, BATCH)) writeBatch(batch.map(toRow), Date.now());
+  const ms = performance.now() - started;
+  db.close();
+  return figures(stream.count, ms, accepted, stream.count - accepted);
+}
+
+/** PostgreSQL: one INSERT … SELECT FROM unnest(arrays) per batch, from `clients` connections. */
+async function postgresBulk(database: BenchDatabase, stream: EventStreamOptions, clients: number) {
+  const schema = database.config.kind === 'postgres' ? database.config.schema : undefined;
+  const pool = new pg.Pool({
+    connectionString: database.env.DATABASE_URL,
+    max: clients,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const statement = `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
+    select o, i, k, m, n, s, c, 'reported', t, $9 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::int8[]) as u(o, i, k, m, n, s, c, t)
+    on conflict do nothing`;
+  const batches = eventBatches(stream, BATCH);
+  let accepted = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (let next = batches.next(); !next.done; next = batches.next()) {
+      const rows = next.value.map(toRow);
+      const result = await pool.query(statement, [
+        rows.map((r) => r.organization_id),
+        rows.map((r) => r.id),
+        rows.map((r) => r.api_key_id),
+        rows.map((r) => r.model),
+        rows.map((r) => r.neurons),
+        rows.map((r) => r.synapses),
+        rows.map((r) => String(r.cost_nano)),
+        rows.map((r) => r.occurred_at),
+        Date.now(),
+      ]);
+      accepted += result.rowCount ?? 0;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, worker));
+  const ms = performance.now() - started;
+  await pool.end();
+  return figures(stream.count, ms, accepted, stream.count - accepted);
+}

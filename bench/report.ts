@@ -1,0 +1,132 @@
+/** The benchmark report: one JSON document and one Markdown page per engine and date. */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IngestFigures } from './ingest.ts';
+import { type Percentiles, ROUTES, type RouteName } from './latency.ts';
+import type { Throughput } from './throughput.ts';
+
+export interface Machine {
+  cores: number;
+  cpu: string;
+  memoryGiB: number;
+  node: string;
+  engine: string;
+  os: string;
+  loadAverageStart: number[];
+  loadAverageEnd?: number[];
+  commit: string;
+}
+
+export interface EngineResult {
+  engine: 'sqlite' | 'postgres';
+  date: string;
+  command: string;
+  machine: Machine;
+  events: number;
+  clients: number;
+  ingestion: {
+    http: IngestFigures;
+    httpWithoutCost: IngestFigures;
+    bulkBaseline: IngestFigures;
+    ratioToBaseline: number;
+    peakRssMiB: number;
+  };
+  latency: {
+    smallEvents: number;
+    small: Record<RouteName, Percentiles>;
+    big: Record<RouteName, Percentiles>;
+    rawScanBig: Record<RouteName, Percentiles>;
+  };
+  throughput: { constant: Throughput; routes: Record<string, Throughput> };
+}
+
+export function machine(engineVersion: string): Machine {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {}
+  return {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    engine: engineVersion,
+    os: `${os.type()} ${os.release()}`,
+    loadAverageStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    commit,
+  };
+}
+
+const ratio = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 100) / 100);
+const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
+
+export function writeReport(result: EngineResult, dir: string): { json: string; markdown: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const base = path.join(dir, `${result.date}-${result.engine}`);
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  fs.writeFileSync(`${base}.md`, markdown(result));
+  return { json: `${base}.json`, markdown: `${base}.md` };
+}
+
+export function markdown(r: EngineResult): string {
+  const m = r.machine;
+  const ing = r.ingestion;
+  const target = r.engine === 'sqlite' ? 50_000 : 30_000;
+  const lines = [
+    `# Benchmark: ${r.engine}, ${r.events.toLocaleString('en')} events, ${r.date}`,
+    '',
+    `Command: \`${r.command}\` (commit ${m.commit})`,
+    '',
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, ${m.engine}.`,
+    `Load average (1, 5, 15 min) at start ${m.loadAverageStart.join(', ')}; at end ${(m.loadAverageEnd ?? []).join(', ')}.`,
+    '',
+    '## Ingestion (POST /v1/usage/events, batches of 1000)',
+    '',
+    `| run | events | s | events/s | accepted | duplicates |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...[
+      [`API, ${r.clients} clients, cost stated`, ing.http],
+      ['API, cost from the price sheet', ing.httpWithoutCost],
+      ['baseline: bulk insert, no rollups', ing.bulkBaseline],
+    ].map(([name, f]) => {
+      const x = f as IngestFigures;
+      return `| ${name} | ${x.events} | ${x.seconds} | ${x.eventsPerSecond} | ${x.accepted} | ${x.duplicates} |`;
+    }),
+    '',
+    `Ratio to the baseline: **${ing.ratioToBaseline}** (target ≥ 0.5: ${mark(ing.ratioToBaseline >= 0.5)}); ` +
+      `${ing.http.eventsPerSecond} events/s (target ≥ ${target}: ${mark(ing.http.eventsPerSecond >= target)}). ` +
+      `Peak RSS of the server: ${ing.peakRssMiB} MiB.`,
+    '',
+    `## Query latency (ms, one request at a time; ${r.latency.smallEvents} events vs ${r.events})`,
+    '',
+    '| route | p50 small | p99 small | p50 big | p99 big | big/small p50 | raw scan p50 big | raw/ours |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...ROUTES.map((route) => {
+      const s = r.latency.small[route];
+      const b = r.latency.big[route];
+      const raw = r.latency.rawScanBig[route];
+      return `| ${route} | ${s.p50} | ${s.p99} | ${b.p50} | ${b.p99} | ${ratio(b.p50, s.p50)} | ${raw.p50} | ${ratio(raw.p50, b.p50)} |`;
+    }),
+    '',
+    'Targets for the seed routes at the big size: p50 ≤ 2 ms, p99 ≤ 10 ms, big/small ≤ 1.5.',
+    '',
+    '## HTTP throughput (autocannon, 10 keep-alive connections)',
+    '',
+    '| route | requests/s | p50 ms | p99 ms | errors | ratio to /healthz |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    throughputRow('GET /healthz (baseline)', r.throughput.constant, r.throughput.constant),
+    ...Object.entries(r.throughput.routes).map(([route, t]) => throughputRow(route, t, r.throughput.constant)),
+    '',
+    'Target: ≥ 0.4 of the constant route.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function throughputRow(name: string, t: Throughput, constant: Throughput): string {
+  return `| ${name} | ${t.requestsPerSecond} | ${t.p50Ms} | ${t.p99Ms} | ${t.errors} | ${ratio(t.requestsPerSecond, constant.requestsPerSecond)} |`;
+}
+
+export { ratio };

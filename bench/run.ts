@@ -1,0 +1,158 @@
+/**
+ * `npm run bench`: ingestion, query latency against database size, and HTTP throughput of a
+ * real server process, each against a baseline measured in the same run. See README
+ * "Performance". Options: --engine sqlite|postgres|both, --events N, --clients N,
+ * --duration SECONDS (autocannon), --samples N, --out DIR, --cpu-prof DIR, --smoke.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import type { DialectName } from '../src/storage/dialect.ts';
+import { Client, createTenants } from './client.ts';
+import type { EventStreamOptions, Tenancy } from './data.ts';
+import { ingestBaseline, ingestOverHttp } from './ingest.ts';
+import { measureRawScans, measureRoutes, probeFor } from './latency.ts';
+import { type EngineResult, machine, ratio, writeReport } from './report.ts';
+import { createDatabase, POSTGRES_URL, startServer } from './server.ts';
+import { measureThroughput } from './throughput.ts';
+
+const { values } = parseArgs({
+  options: {
+    engine: { type: 'string', default: 'both' },
+    events: { type: 'string' },
+    clients: { type: 'string', default: '4' },
+    duration: { type: 'string' },
+    samples: { type: 'string' },
+    out: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+
+const smoke = values.smoke;
+const events = Number(values.events ?? (smoke ? 3_000 : 1_000_000));
+const clients = Number(values.clients);
+const seconds = Number(values.duration ?? (smoke ? 1 : 10));
+const samples = Number(values.samples ?? (smoke ? 20 : 1000));
+const smallEvents = smoke ? 1_000 : 10_000;
+const tenancy: Tenancy = smoke ? { orgs: 5, keysPerOrg: 4 } : { orgs: 300, keysPerOrg: 10 };
+const outDir = values.out ?? path.join(import.meta.dirname, 'results');
+const engines: DialectName[] = values.engine === 'both' ? ['sqlite', 'postgres'] : [values.engine as DialectName];
+for (const [name, n] of Object.entries({ events, clients, seconds, samples })) {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+}
+if (!engines.every((e) => e === 'sqlite' || e === 'postgres')) throw new Error('--engine: sqlite, postgres or both');
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function engineVersion(dialect: DialectName): Promise<string> {
+  if (dialect === 'sqlite') {
+    const db = new SQLite(':memory:');
+    const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
+    db.close();
+    return `SQLite ${version}`;
+  }
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  const { rows } = await client.query('show server_version');
+  await client.end();
+  return `PostgreSQL ${rows[0].server_version}`;
+}
+
+/** A database with tenants and `count` events, served by a fresh process; `work` runs against it. */
+async function withLoadedServer<T>(
+  dialect: DialectName,
+  count: number,
+  nodeFlags: string[],
+  work: (ctx: Awaited<ReturnType<typeof loadedServer>>) => Promise<T>,
+): Promise<T> {
+  const database = await createDatabase(dialect);
+  try {
+    const ctx = await loadedServer(database, count, nodeFlags);
+    try {
+      return await work(ctx);
+    } finally {
+      await ctx.server.stop();
+    }
+  } finally {
+    await database.drop();
+  }
+}
+
+async function loadedServer(database: Awaited<ReturnType<typeof createDatabase>>, count: number, flags: string[]) {
+  const server = await startServer(database, flags);
+  const admin = new Client(server.url, server.adminKey, 6);
+  const tenants = await createTenants(admin, tenancy);
+  admin.close();
+  const end = Date.now() - 60_000;
+  const stream = (withCost: boolean, n: number, idPrefix: string, seed: number): EventStreamOptions => ({
+    count: n,
+    tenancy,
+    keyIds: tenants.keyIds,
+    end,
+    withCost,
+    idPrefix,
+    seed,
+  });
+  log(`${database.dialect}: ingesting ${count} events through the API`);
+  const http = await ingestOverHttp(server.url, server.adminKey, stream(true, count, 'e', 7), clients);
+  return { database, server, tenants, stream, http, probe: probeFor(tenants.probeKeyId, Date.now()) };
+}
+
+async function benchEngine(dialect: DialectName): Promise<EngineResult> {
+  const info = machine(await engineVersion(dialect));
+  const flags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
+
+  const small = await withLoadedServer(dialect, smallEvents, [], async (ctx) => {
+    log(`${dialect}: latency at ${smallEvents} events`);
+    return measureRoutes(ctx.server.url, ctx.tenants.probeSecret, ctx.probe, samples);
+  });
+
+  const big = await withLoadedServer(dialect, events, flags, async (ctx) => {
+    const { server, tenants, probe } = ctx;
+    log(`${dialect}: ${ctx.http.eventsPerSecond} events/s; now without stated costs`);
+    const noCost = ctx.stream(false, Math.max(1_000, Math.round(events / 10)), 'p', 11);
+    const httpWithoutCost = await ingestOverHttp(server.url, server.adminKey, noCost, clients);
+    const peakRssMiB = server.peakRssMiB();
+    log(`${dialect}: latency at ${events} events, then raw scans`);
+    const latencyBig = await measureRoutes(server.url, tenants.probeSecret, probe, samples);
+    const rawScanBig = await measureRawScans(ctx.database, probe, Math.max(5, Math.min(50, samples)));
+    log(`${dialect}: throughput, ${seconds} s per route`);
+    const throughput = await measureThroughput(server.url, tenants.probeSecret, probe, seconds);
+    // The bulk baseline goes into a database of its own, with the same events.
+    log(`${dialect}: bulk-insert baseline`);
+    const baselineDb = await createDatabase(dialect);
+    const bulk = await ingestBaseline(baselineDb, ctx.stream(true, events, 'e', 7), clients).finally(() =>
+      baselineDb.drop(),
+    );
+    return { http: ctx.http, httpWithoutCost, peakRssMiB, latencyBig, rawScanBig, throughput, bulk };
+  });
+
+  info.loadAverageEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  return {
+    engine: dialect,
+    date: new Date().toISOString().slice(0, 10),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: info,
+    events,
+    clients,
+    ingestion: {
+      http: big.http,
+      httpWithoutCost: big.httpWithoutCost,
+      bulkBaseline: big.bulk,
+      ratioToBaseline: ratio(big.http.eventsPerSecond, big.bulk.eventsPerSecond),
+      peakRssMiB: big.peakRssMiB,
+    },
+    latency: { smallEvents, small, big: big.latencyBig, rawScanBig: big.rawScanBig },
+    throughput: big.throughput,
+  };
+}
+
+for (const dialect of engines) {
+  const result = await benchEngine(dialect);
+  const files = writeReport(result, outDir);
+  log(`${dialect}: wrote ${files.markdown} and ${files.json}`);
+  process.stdout.write(`${JSON.stringify({ engine: dialect, files })}\n`);
+}

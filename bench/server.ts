@@ -1,0 +1,115 @@
+/**
+ * A throwaway database (SQLite temp file or PostgreSQL schema) and the real server process
+ * on it, started as an operator would: `node bin/freddy-analytics.js serve`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { DatabaseConfig } from '../src/config.ts';
+import type { DialectName } from '../src/storage/dialect.ts';
+
+export const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BIN = path.join(import.meta.dirname, '..', 'bin', 'freddy-analytics.js');
+
+export interface BenchDatabase {
+  dialect: DialectName;
+  config: DatabaseConfig;
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+export async function createDatabase(dialect: DialectName): Promise<BenchDatabase> {
+  const name = `bench_${randomBytes(5).toString('hex')}`;
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-bench-'));
+    const file = path.join(dir, `${name}.sqlite`);
+    return {
+      dialect,
+      config: { kind: 'sqlite', path: file },
+      env: { DATABASE_URL: `sqlite:${file}` },
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  await postgresAdmin(`create schema ${name}`);
+  return {
+    dialect,
+    config: { kind: 'postgres', url: POSTGRES_URL, poolSize: 10, schema: name },
+    env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: name },
+    drop: () => postgresAdmin(`drop schema if exists ${name} cascade`),
+  };
+}
+
+async function postgresAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface BenchServer {
+  url: string;
+  pid: number;
+  adminKey: string;
+  /** Peak resident memory so far (VmHWM), in MiB. */
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts the server on a free port; `nodeFlags` (e.g. --cpu-prof) go to its node process. */
+export function startServer(database: BenchDatabase, nodeFlags: string[] = []): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'serve'], {
+    env: { ...process.env, ...database.env, PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
+    child.stderr!.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    let pending = '';
+    // Every request is logged on stdout; it is read (and dropped) so that the pipe never fills.
+    const onData = (chunk: Buffer) => {
+      pending += String(chunk);
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(pending);
+      if (!match) return;
+      const adminKey = /\b(fak_[A-Za-z0-9]+)/.exec(stderr)?.[1];
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      if (!adminKey) reject(new Error(`no admin key printed: ${stderr}`));
+      else resolve(serverHandle(child, match[1]!, adminKey, exited));
+    };
+    child.stdout!.on('data', onData);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+function serverHandle(child: ChildProcess, url: string, adminKey: string, exited: Promise<number | null>) {
+  const pid = child.pid!;
+  return {
+    url,
+    pid,
+    adminKey,
+    peakRssMiB: () => {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return Math.round(kb / 1024);
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      const code = await exited;
+      if (code !== 0) throw new Error(`server exited with ${code}`);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * A few seconds of `npm run bench -- --smoke` on each engine, so that the benchmark keeps
+ * working as the service changes. The figures themselves are not judged here.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import type { EngineResult } from '../bench/report.ts';
+import { DIALECTS, POSTGRES_URL } from './harness.ts';
+
+const RUN = path.join(import.meta.dirname, '..', 'bench', 'run.ts');
+
+for (const dialect of DIALECTS) {
+  test(`bench --smoke runs end to end on ${dialect} and writes its report`, async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-bench-smoke-'));
+    try {
+      await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', RUN, '--smoke', '--engine', dialect, '--out', out],
+        { env: { ...process.env, BENCH_DATABASE_URL: POSTGRES_URL }, timeout: 90_000 },
+      );
+      const files = fs.readdirSync(out).sort();
+      assert.equal(files.length, 2, `report files: ${files.join(', ')}`);
+      const json = files.find((f) => f.endsWith(`-${dialect}.json`));
+      assert.ok(json && files.includes(json.replace(/\.json$/, '.md')));
+      const result = JSON.parse(fs.readFileSync(path.join(out, json), 'utf8')) as EngineResult;
+      const { http, bulkBaseline } = result.ingestion;
+      // Every event was answered, and the API and the bulk path agree on what is new.
+      assert.equal(http.accepted + http.duplicates, result.events);
+      assert.equal(http.accepted, bulkBaseline.accepted);
+      assert.ok(http.duplicates > 0, 'the data has retried events');
+      assert.ok(result.ingestion.peakRssMiB > 0);
+      for (const route of Object.keys(result.latency.big)) {
+        assert.ok(result.latency.rawScanBig[route as keyof typeof result.latency.big].samples > 0, route);
+      }
+      for (const figures of Object.values(result.throughput.routes)) {
+        assert.ok(figures.requestsPerSecond > 0);
+        assert.equal(figures.errors, 0);
+      }
+      assert.equal(result.machine.cores, os.cpus().length);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+}
