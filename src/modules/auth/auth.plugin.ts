@@ -9,6 +9,7 @@ import type { Storage } from '../../storage/database.ts';
 import { authenticate } from './authenticate.ts';
 import { lastUsedRecorder } from './last-used.ts';
 import { type Access, canActOn, hasAccess, type Principal } from './principal.ts';
+import { PrincipalCache } from './principal-cache.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -35,16 +36,19 @@ export function principalOf(request: FastifyRequest): Principal {
 export function registerAuth(app: FastifyInstance, options: { storage: Storage; clock: () => number }): void {
   app.decorateRequest('principal', null);
   const lastUsed = lastUsedRecorder();
+  const principals = new PrincipalCache();
 
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.access) return;
     const now = options.clock();
-    request.principal = await authenticate(options.storage.db, presentedSecret(request), now);
+    request.principal = await authenticate(options.storage.db, presentedSecret(request), now, principals);
     // Bookkeeping only: a failed write must not fail the request it describes.
     await lastUsed.record(options.storage.db, request.principal, now).catch((err: unknown) => {
       request.log.warn({ err }, 'could not record last use of key');
     });
   });
+
+  forgetChangedKeys(app, principals);
 
   app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
@@ -58,6 +62,29 @@ export function registerAuth(app: FastifyInstance, options: { storage: Storage; 
       const needed = 'scope' in access ? `the ${access.scope} scope` : 'a platform admin key';
       throw new AppError('INSUFFICIENT_PERMISSIONS', { systemMessage: `This route needs ${needed}` });
     }
+  });
+}
+
+/**
+ * A write to a key (update, activate, deactivate, delete) takes effect in this process at once:
+ * the key's cached principal is dropped before the change and again once it is answered, so
+ * that a request authenticated while the change ran cannot keep the old state either.
+ */
+function forgetChangedKeys(app: FastifyInstance, principals: PrincipalCache): void {
+  const changedKey = (request: FastifyRequest) => {
+    if (request.method === 'GET' || request.method === 'HEAD') return undefined;
+    const params = request.params as { key_id?: unknown; api_key_id?: unknown } | undefined;
+    const id = params?.key_id ?? params?.api_key_id;
+    return typeof id === 'string' ? id : undefined;
+  };
+  app.addHook('preHandler', async (request) => {
+    const id = changedKey(request);
+    if (id) principals.forgetKey(id);
+  });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    const id = changedKey(request);
+    if (id) principals.forgetKey(id);
+    return payload;
   });
 }
 
