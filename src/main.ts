@@ -43,17 +43,24 @@ async function printFirstAdminKey(storage: Storage): Promise<void> {
 
 /** Runs until SIGTERM or SIGINT, then shuts down gracefully and exits 0. */
 export async function serve(config: Readonly<Config>): Promise<void> {
-  const server = await startServer(config);
+  const starting = startServer(config);
+  // Installed before the server listens: a signal that arrives right after "listening" must
+  // still find its handler, not kill the process with the default action.
   const shutdown = (signal: string) => {
-    server.app.log.info({ signal }, 'shutting down');
-    server
-      .close()
-      .then(() => process.exit(0))
-      .catch((error) => {
-        server.app.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      });
+    starting
+      .then(async (server) => {
+        server.app.log.info({ signal }, 'shutting down');
+        try {
+          await server.close();
+        } catch (error) {
+          server.app.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        }
+        process.exit(0);
+      })
+      .catch(() => process.exit(1)); // the start failed; serve() reports why
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  await starting;
 }
