@@ -22,11 +22,12 @@ export function divideHalfEven(n: bigint, d: bigint): bigint {
 const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
 /**
- * Parses a non-negative CHF amount given as a JSON number or a decimal string into nano-CHF.
- * Digits below one nano-CHF are rounded half to even. Returns `undefined` for anything that
- * is not a finite, non-negative decimal (NaN, Infinity, "1,5", "-0.1", "").
+ * A non-negative decimal (a JSON number or a decimal string) as an integer count of
+ * 10^-`decimals` units: `scaledDecimal("1.25", 9)` is 1_250_000_000n. Digits below that unit
+ * are rounded half to even; `exact` says whether any were. Returns `undefined` for anything
+ * that is not a finite, non-negative decimal (NaN, Infinity, "1,5", "-0.1", "").
  */
-export function parseChf(input: number | string): bigint | undefined {
+export function scaledDecimal(input: number | string, decimals: number): { value: bigint; exact: boolean } | undefined {
   // String(number) is the shortest text that reads back as the same double, so 0.1 is "0.1".
   const text = typeof input === 'number' ? (Number.isFinite(input) ? String(input) : '') : input.trim();
   const match = DECIMAL.exec(text);
@@ -35,10 +36,16 @@ export function parseChf(input: number | string): bigint | undefined {
   const exponent = Number(exponentText);
   if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return undefined;
   const digits = BigInt(whole + fraction);
-  // value = digits * 10^(exponent - fraction.length); in nano: * 10^9.
-  const shift = exponent - fraction.length + 9;
-  if (shift >= 0) return digits * 10n ** BigInt(shift);
-  return divideHalfEven(digits, 10n ** BigInt(-shift));
+  // value = digits * 10^(exponent - fraction.length), counted in units of 10^-decimals.
+  const shift = exponent - fraction.length + decimals;
+  if (shift >= 0) return { value: digits * 10n ** BigInt(shift), exact: true };
+  const divisor = 10n ** BigInt(-shift);
+  return { value: divideHalfEven(digits, divisor), exact: digits % divisor === 0n };
+}
+
+/** A non-negative CHF amount as nano-CHF, digits below one nano-CHF rounded half to even. */
+export function parseChf(input: number | string): bigint | undefined {
+  return scaledDecimal(input, 9)?.value;
 }
 
 /** nano-CHF as a CHF JSON number, rounded half to even to `decimals` places (6 for money). */

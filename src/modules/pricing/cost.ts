@@ -7,7 +7,7 @@
  * because pico-CHF per 1M units → nano-CHF per unit divides by 10^3 × 10^6. One rounding per
  * event; bigint arithmetic cannot overflow on the way.
  */
-import { divideHalfEven } from '../../money/chf.ts';
+import { divideHalfEven, scaledDecimal } from '../../money/chf.ts';
 
 export const PICO_PER_CHF = 1_000_000_000_000n;
 /** Decimals a price may have (pico-CHF). */
@@ -28,30 +28,14 @@ export function eventCostNano(neurons: bigint, synapses: bigint, price: Price): 
   return divideHalfEven(neurons * price.neuronsPico + synapses * price.synapsesPico, PICO_PER_MILLION_TO_NANO_PER_UNIT);
 }
 
-const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
-
 /**
  * CHF per 1M units (a JSON number or a decimal string) as pico-CHF. Unlike a cost, a price is
  * never rounded: more than 12 decimals, a negative value or more than MAX_PRICE_PICO is
  * `undefined`, and the caller rejects it.
  */
 export function parsePricePico(input: number | string): bigint | undefined {
-  const text = typeof input === 'number' ? (Number.isFinite(input) ? String(input) : '') : input.trim();
-  const match = DECIMAL.exec(text);
-  if (!match) return undefined;
-  const [, whole = '', fraction = '', exponentText = '0'] = match;
-  const exponent = Number(exponentText);
-  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return undefined;
-  const digits = BigInt(whole + fraction);
-  const shift = exponent - fraction.length + PRICE_DECIMALS;
-  let pico: bigint;
-  if (shift >= 0) pico = digits * 10n ** BigInt(shift);
-  else {
-    const divisor = 10n ** BigInt(-shift);
-    if (digits % divisor !== 0n) return undefined;
-    pico = digits / divisor;
-  }
-  return pico <= MAX_PRICE_PICO ? pico : undefined;
+  const parsed = scaledDecimal(input, PRICE_DECIMALS);
+  return parsed?.exact && parsed.value <= MAX_PRICE_PICO ? parsed.value : undefined;
 }
 
 /** pico-CHF as exact decimal text with trailing zeros dropped (at least two decimals): "8.00", "0.15". */
