@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { AppError } from './errors.ts';
 import { ErrorEnvelope, sendError, toAppError } from './http/error-envelope.ts';
+import { frameworkErrors } from './http/framework-errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -57,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
     requestTimeout: deps.config.requestTimeoutMs,
+    frameworkErrors,
     // Fastify's own 503 while closing is not our envelope; the onRequest hook below answers instead.
     return503OnClosing: false,
   });

@@ -4,7 +4,7 @@ import type { AppDeps } from '../../app.ts';
 import { AppError } from '../../errors.ts';
 import { OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
-import { nanoToChf, parseChf } from '../../money/chf.ts';
+import { NANO_PER_CHF, nanoToChf, parseChf } from '../../money/chf.ts';
 import { isoSeconds } from '../../time/calendar.ts';
 import type { ApiKey } from './api-keys.repository.ts';
 import {
@@ -40,15 +40,18 @@ export function apiKeyView(key: ApiKey) {
   };
 }
 
+const MAX_LIMIT_NANO = 1_000_000_000n * NANO_PER_CHF;
+
 /** A monthly limit from a request: positive CHF, or null for none. */
 export function limitFromInput(field: string, value: number | string | null | undefined): bigint | null | undefined {
   if (value === undefined || value === null) return value;
   const nano = parseChf(value);
-  if (nano === undefined || nano <= 0n) {
+  // The upper bound keeps the limit inside the 64-bit column it is stored in.
+  if (nano === undefined || nano <= 0n || nano > MAX_LIMIT_NANO) {
     throw new AppError('INVALID_REQUEST', {
       message: 'Invalid request body',
-      systemMessage: `${field} must be a CHF amount greater than 0, or null`,
-      details: { errors: [{ field, reason: 'must be a CHF amount greater than 0, or null' }] },
+      systemMessage: `${field} must be a CHF amount greater than 0 and at most 1000000000, or null`,
+      details: { errors: [{ field, reason: 'must be a CHF amount greater than 0 and at most 1000000000, or null' }] },
     });
   }
   return nano;

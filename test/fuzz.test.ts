@@ -1,0 +1,203 @@
+/**
+ * Hostile input on every route of test/route-cases.ts: property-based mutations of path
+ * parameters, query strings, headers and bodies (wrong types, huge, negative and fractional
+ * numbers, "NaN" and "Infinity" strings, SQL and prototype-pollution payloads), plus deep JSON,
+ * invalid UTF-8 and a 10 MB body. Properties: never a 5xx, the envelope on every non-2xx, and
+ * no row written by a rejected request. FUZZ_RUNS scales the number of cases (default 25).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { before, it } from 'node:test';
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { toNumber } from '../src/storage/dialect.ts';
+import { forEachDialect, makeApiKey, makeOrg, type TestResponse, type TestServer } from './harness.ts';
+import { hostileJson, hostileString, mutatedBody, pollutionPayloads } from './hostile-input.ts';
+import { ROUTE_CASES, type RouteCase, type RouteContext } from './route-cases.ts';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
+const OPTIONS = { includeErrorInReport: true };
+/** Lone surrogates cannot be percent-encoded; they travel as U+FFFD, as a browser would send them. */
+const encode = (s: string) => encodeURIComponent(Buffer.from(s, 'utf8').toString('utf8'));
+const TABLES = [
+  'organizations',
+  'api_keys',
+  'admin_keys',
+  'usage_events',
+  'rollup_org_model_month',
+  'rollup_key_model_month',
+  'rollup_key_day',
+  'model_prices',
+  'reservations',
+] as const;
+
+/** Row counts of every table, in one statement. */
+async function snapshot(server: TestServer): Promise<Record<string, number>> {
+  const columns = TABLES.map((t) => sql`(select count(*) from ${sql.table(t)}) as ${sql.ref(t)}`);
+  const result = await sql<Record<string, unknown>>`select ${sql.join(columns)}`.execute(server.storage.db);
+  const row = result.rows[0]!;
+  return Object.fromEntries(TABLES.map((t) => [t, toNumber(row[t])]));
+}
+
+let cases = 0;
+
+/** Sends one request and checks the three properties. */
+async function check(
+  server: TestServer,
+  method: string,
+  url: string,
+  init: { headers?: Record<string, string>; body?: string | Buffer } = {},
+) {
+  cases++;
+  const before = await snapshot(server);
+  const response = await server.request(method, url, { headers: init.headers, rawBody: init.body });
+  const label = `${method} ${url.slice(0, 200)} → ${response.status} ${response.text.slice(0, 300)}`;
+  assert.ok(response.status < 500, label);
+  if (response.status >= 300) {
+    assertAnyEnvelope(response, label);
+    assert.deepEqual(await snapshot(server), before, `rows written by a rejected request: ${label}`);
+  }
+  return response;
+}
+
+function assertAnyEnvelope(response: TestResponse, label: string): void {
+  const error = response.body?.error;
+  assert.equal(response.body?.success, false, label);
+  assert.equal(typeof error?.code, 'string', label);
+  assert.equal(error.status, response.status, label);
+  for (const field of ['message', 'system_message', 'type', 'trace_id', 'timestamp']) {
+    assert.equal(typeof error[field], 'string', `${field}: ${label}`);
+  }
+  assert.equal(response.headers.get('x-trace-id'), error.trace_id, label);
+}
+
+const json = (key: string) => ({ 'content-type': 'application/json', 'x-api-key': key });
+
+forEachDialect('hostile input', (server) => {
+  let ctx: RouteContext;
+  let keys: string[];
+
+  before(async () => {
+    cases = 0;
+    const s = server();
+    const org = await makeOrg(s);
+    const key = await makeApiKey(s, org.id);
+    ctx = { orgId: org.id, apiKeyId: key.id, unique: randomUUID(), spareKeyId: (await makeApiKey(s, org.id)).id };
+    keys = [s.adminKey, key.secret];
+  });
+
+  const key = fc.constantFrom(0, 1);
+  const pathOf = (route: RouteCase, c: RouteContext) => route.path(c);
+
+  for (const route of ROUTE_CASES) {
+    const hasParams = route.route.includes(':');
+    if (hasParams) {
+      it(`${route.method} ${route.route}: hostile path parameters`, async () => {
+        await fc.assert(
+          fc.asyncProperty(hostileString, hostileString, fc.boolean(), key, async (a, b, encoded, k) => {
+            const e = (s: string) => (encoded ? encode(s) : s.replace(/[#?/\\%\s]/g, '_') || '_');
+            const url = pathOf(route, { ...ctx, orgId: e(a), apiKeyId: e(b), spareKeyId: e(b) });
+            await check(server(), route.method, url, { headers: json(keys[k]!), body: bodyText(route, ctx) });
+          }),
+          { ...OPTIONS, numRuns: RUNS * 2 },
+        );
+      });
+    }
+
+    it(`${route.method} ${route.route}: hostile query strings`, async () => {
+      const names = fc.constantFrom(
+        'year',
+        'month',
+        'months',
+        'years',
+        'limit',
+        'page',
+        'page_size',
+        'at',
+        '__proto__',
+        'constructor',
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(names, hostileString), { maxLength: 4 }), key, async (pairs, k) => {
+          const base = pathOf(route, ctx).split('?')[0]!;
+          const query = pairs.map(([n, v]) => `${n}=${encode(v)}`).join('&');
+          await check(server(), route.method, `${base}?${query}`, {
+            headers: json(keys[k]!),
+            body: bodyText(route, ctx),
+          });
+        }),
+        { ...OPTIONS, numRuns: RUNS * 2 },
+      );
+    });
+
+    it(`${route.method} ${route.route}: hostile headers`, async () => {
+      const value = hostileString.map((s) => s.replace(/[^\x20-\x7e]/g, '?'));
+      const contentType = fc.constantFrom(
+        'application/json',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=latin1',
+        'multipart/form-data; boundary=x',
+        '',
+      );
+      await fc.assert(
+        fc.asyncProperty(value, contentType, fc.boolean(), async (apiKey, type, alternative) => {
+          const headers: Record<string, string> = { [alternative ? 'api-key' : 'x-api-key']: apiKey };
+          if (type) headers['content-type'] = type;
+          await check(server(), route.method, pathOf(route, ctx), { headers, body: bodyText(route, ctx) });
+        }),
+        { ...OPTIONS, numRuns: RUNS },
+      );
+    });
+
+    if (!route.body) continue;
+
+    it(`${route.method} ${route.route}: hostile bodies`, async () => {
+      const valid = route.body!({ ...ctx, unique: randomUUID() });
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(mutatedBody(valid), hostileJson), key, async (body, k) => {
+          const c = { ...ctx, unique: randomUUID() };
+          await check(server(), route.method, pathOf(route, c), {
+            headers: json(keys[k]!),
+            body: JSON.stringify(body),
+          });
+        }),
+        { ...OPTIONS, numRuns: RUNS * 6 },
+      );
+    });
+
+    it(`${route.method} ${route.route}: deep JSON, invalid UTF-8, prototype pollution, 10 MB`, async () => {
+      const headers = json(keys[0]!);
+      const url = pathOf(route, ctx);
+      for (const depth of [1_000, 10_000, 400_000]) {
+        await check(server(), route.method, url, { headers, body: `${'['.repeat(depth)}${']'.repeat(depth)}` });
+        await check(server(), route.method, url, {
+          headers,
+          body: `{"events":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+        });
+      }
+      await check(server(), route.method, url, {
+        headers,
+        body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d]),
+      });
+      await check(server(), route.method, url, { headers, body: Buffer.from([0xc0, 0xaf, 0xed, 0xa0, 0x80]) });
+      for (const payload of pollutionPayloads(route.body!({ ...ctx, unique: randomUUID() }))) {
+        await check(server(), route.method, url, { headers, body: payload });
+      }
+      const huge = await check(server(), route.method, url, { headers, body: Buffer.alloc(10 * 1_048_576, 0x5b) });
+      assert.equal(huge.status, 413);
+      // Nothing leaked into the prototypes of this process (the app runs in it).
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
+    });
+  }
+
+  it('ran the cases', (t) => {
+    assert.ok(cases > 0);
+    t.diagnostic(`${server().dialect}: ${cases} hostile requests, none answered 5xx`);
+  });
+});
+
+function bodyText(route: RouteCase, ctx: RouteContext): string | undefined {
+  return route.body ? JSON.stringify(route.body({ ...ctx, unique: randomUUID() })) : undefined;
+}
