@@ -17,24 +17,29 @@ export interface Storage {
   /** Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization failure. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** SQLite only: the connection itself, for statements prepared once and run per row (ingestion). */
+  sqlite?: SQLite.Database;
   /** PostgreSQL only: the connection pool, whose counts /metrics reports. */
   pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 }
 
 export function openStorage(config: DatabaseConfig): Storage {
-  const { db, pool } =
-    config.kind === 'sqlite' ? { db: openSqlite(config.path), pool: undefined } : openPostgres(config);
+  const { db, pool, sqlite } =
+    config.kind === 'sqlite'
+      ? { ...openSqlite(config.path), pool: undefined }
+      : { ...openPostgres(config), sqlite: undefined };
   const storage: Storage = {
     db,
     dialect: config.kind,
     transaction: (work) => withRetry(() => db.transaction().execute(work)),
     close: () => db.destroy(),
     ...(pool ? { pool } : {}),
+    ...(sqlite ? { sqlite } : {}),
   };
   return storage;
 }
 
-function openSqlite(file: string): Kysely<Database> {
+function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Database } {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.defaultSafeIntegers(true);
@@ -43,7 +48,7 @@ function openSqlite(file: string): Kysely<Database> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite };
 }
 
 function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {

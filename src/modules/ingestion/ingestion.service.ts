@@ -6,14 +6,13 @@ import type { Static } from '@sinclair/typebox';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
-import { existingApiKeyPairs } from '../api-keys/api-keys.repository.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { settleReservations } from '../limits/reservations.repository.ts';
-import { existingOrganizationIds } from '../orgs/orgs.repository.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
+import { eventWriterFor } from './event-writers.ts';
 import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
+import { existingReferences } from './known-references.ts';
 import { rollupIncrements, type UsageEvent } from './rollups.ts';
-import { applyRollupIncrements, insertNewEvents } from './usage.repository.ts';
 
 export type UsageEventInput = Static<typeof UsageEventSchema>;
 
@@ -51,9 +50,10 @@ export async function ingestUsage(
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
   const unique = firstOfEachId(events);
+  const writer = eventWriterFor(storage);
   const accepted = await storage.transaction(async (trx) => {
-    const inserted = await insertNewEvents(trx, unique, now);
-    await applyRollupIncrements(trx, rollupIncrements(inserted));
+    const inserted = await writer.insertNewEvents(trx, unique, now);
+    await writer.applyRollupIncrements(trx, rollupIncrements(inserted));
     // The reported cost now counts instead of the estimate the gateway reserved.
     await settleReservations(trx, reservationIds(inputs), now);
     return inserted;
@@ -107,10 +107,7 @@ async function checkReferences(storage: Storage, events: UsageEvent[], reject: R
   const keyPairs = events
     .filter((e) => e.apiKeyId !== null)
     .map((e): [string, string] => [e.organizationId, e.apiKeyId!]);
-  const [orgs, keys] = await Promise.all([
-    existingOrganizationIds(storage.db, orgIds),
-    existingApiKeyPairs(storage.db, keyPairs),
-  ]);
+  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyPairs);
   events.forEach((event, index) => {
     if (!orgs.has(event.organizationId)) {
       reject(index, 'organization_id', 'names no known organization');
