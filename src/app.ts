@@ -12,6 +12,7 @@ import { frameworkErrors } from './http/framework-errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { registerRateLimit } from './http/rate-limit.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
@@ -27,7 +28,8 @@ import type { Storage } from './storage/database.ts';
 
 export interface AppDeps {
   storage: Storage;
-  config: Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'>;
+  config: Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'> &
+    Partial<Pick<Config, 'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>>;
   /** Current time in epoch milliseconds; tests may pin it. */
   clock: () => number;
   /** Where log lines go; defaults to standard output. */
@@ -58,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
     requestTimeout: deps.config.requestTimeoutMs,
+    ...connectionLimits(deps.config),
     frameworkErrors,
     // Fastify's own 503 while closing is not our envelope; the onRequest hook below answers instead.
     return503OnClosing: false,
@@ -131,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app);
   registerMetrics(app, deps.storage);
   registerAuth(app, deps);
+  registerRateLimit(app, { perMinute: deps.config.rateLimitPerMinute ?? 0, clock: deps.clock });
   await app.register(healthRoutes, deps);
   await app.register(orgRoutes, deps);
   await app.register(apiKeyRoutes, deps);
@@ -141,4 +145,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(seriesRoutes, deps);
   await app.register(dashboardRoutes);
   return app;
+}
+
+/**
+ * Bounds on slow clients: headers must arrive within `headersTimeoutMs` (checked every second,
+ * not Node's default 30 s), and idle keep-alive connections close after `keepAliveTimeoutMs`.
+ */
+function connectionLimits(config: AppDeps['config']) {
+  if (config.headersTimeoutMs === undefined) return {};
+  return {
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+    },
+  };
 }

@@ -19,6 +19,12 @@ export interface Config {
   requestTimeoutMs: number;
   /** Seconds an unsettled budget reservation of `POST /v1/usage/authorize` holds its amount. */
   reservationTtlSeconds: number;
+  /** Requests per minute one API key may make (per process); 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** Milliseconds a client may take to send its request headers; a slower one is cut off. */
+  headersTimeoutMs: number;
+  /** Milliseconds an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -40,6 +46,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1_024, 64 * 1_048_576),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     reservationTtlSeconds: integer(env, 'RESERVATION_TTL_SECONDS', 300, 1, 86_400),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 6_000, 0, 10_000_000),
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
   };
   return Object.freeze(config);
 }

@@ -1,0 +1,96 @@
+/**
+ * Rate limiting per API key, so that one busy or runaway key cannot starve the others. Each
+ * key (organization key or platform admin key) owns a token bucket that holds a minute's
+ * allowance and refills continuously; a request takes one token or is answered 429
+ * `RATE_LIMIT_EXCEEDED` with `Retry-After`. State is per process: behind a load balancer each
+ * replica allows the limit on its own.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError } from '../errors.ts';
+import type { Principal } from '../modules/auth/principal.ts';
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** Above this many tracked keys, buckets that have refilled completely are forgotten. */
+const PRUNE_ABOVE = 10_000;
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly perMs: number;
+
+  constructor(
+    readonly perMinute: number,
+    private readonly clock: () => number,
+  ) {
+    this.perMs = perMinute / 60_000;
+  }
+
+  /** Takes one token for `key`; says whether it was allowed and what the headers report. */
+  take(key: string): { allowed: boolean; remaining: number; resetSeconds: number; retryAfterSeconds: number } {
+    const now = this.clock();
+    const bucket = this.refilled(key, now);
+    const allowed = bucket.tokens >= 1;
+    if (allowed) bucket.tokens -= 1;
+    const missing = this.perMinute - bucket.tokens;
+    return {
+      allowed,
+      remaining: Math.floor(bucket.tokens),
+      resetSeconds: Math.ceil(missing / this.perMs / 1000),
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000)),
+    };
+  }
+
+  private refilled(key: string, now: number): Bucket {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= PRUNE_ABOVE) this.prune(now);
+      bucket = { tokens: this.perMinute, updatedAt: now };
+      this.buckets.set(key, bucket);
+      return bucket;
+    }
+    const elapsed = Math.max(0, now - bucket.updatedAt);
+    bucket.tokens = Math.min(this.perMinute, bucket.tokens + elapsed * this.perMs);
+    bucket.updatedAt = now;
+    return bucket;
+  }
+
+  private prune(now: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + (now - bucket.updatedAt) * this.perMs >= this.perMinute) this.buckets.delete(key);
+    }
+  }
+}
+
+function principalKey(principal: Principal): string {
+  return principal.kind === 'admin' ? `admin/${principal.keyId}` : `key/${principal.apiKeyId}`;
+}
+
+function setHeaders(reply: FastifyReply, limit: number, remaining: number, resetSeconds: number): void {
+  reply.header('x-ratelimit-limit', limit);
+  reply.header('x-ratelimit-remaining', remaining);
+  reply.header('x-ratelimit-reset', resetSeconds);
+}
+
+/**
+ * Adds the limit to every authenticated route. Must be registered after the authentication
+ * hook, which sets `request.principal`; a limit of 0 turns it off.
+ */
+export function registerRateLimit(app: FastifyInstance, options: { perMinute: number; clock: () => number }): void {
+  if (options.perMinute <= 0) return;
+  const limiter = new RateLimiter(options.perMinute, options.clock);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.principal) return;
+    const decision = limiter.take(principalKey(request.principal));
+    setHeaders(reply, options.perMinute, decision.remaining, decision.resetSeconds);
+    if (!decision.allowed) {
+      reply.header('retry-after', decision.retryAfterSeconds);
+      throw new AppError('RATE_LIMIT_EXCEEDED', {
+        systemMessage: `More than ${options.perMinute} requests per minute with this API key; retry after ${decision.retryAfterSeconds} s`,
+        details: { limit_per_minute: options.perMinute, retry_after_seconds: decision.retryAfterSeconds },
+      });
+    }
+  });
+}
