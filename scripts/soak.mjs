@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// The long variant of the reliability tests: many more SIGKILLs, replica rounds and fuzz
+// cases than `npm test` runs. Each figure can be overridden from the environment.
+import { spawnSync } from 'node:child_process';
+
+const env = {
+  CRASH_KILLS: '100',
+  CRASH_BUDGET_MS: '1200000',
+  REPLICA_ROUNDS: '400',
+  FUZZ_RUNS: '400',
+  ...process.env,
+};
+const files = [
+  'test/crash-safety.test.ts',
+  'test/replicas.test.ts',
+  'test/fuzz.test.ts',
+  'test/resource-limits.test.ts',
+  'test/rate-limit.test.ts',
+  'test/secrets.test.ts',
+];
+console.log(
+  `soak: ${env.CRASH_KILLS} kills per engine, ${env.REPLICA_ROUNDS} replica rounds, FUZZ_RUNS=${env.FUZZ_RUNS}`,
+);
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=3600000', ...files],
+  { stdio: 'inherit', env },
+);
+process.exit(result.status ?? 1);
