@@ -77,7 +77,9 @@ describe('slow clients', () => {
     }
     assert.ok(served > 10, `only ${served} requests served`);
     const longest = Math.max(...results.map((r) => r.closedAfterMs));
-    t.diagnostic(`${SLOW_CLIENTS} slow clients cut off after at most ${longest} ms; ${served} requests served meanwhile`);
+    t.diagnostic(
+      `${SLOW_CLIENTS} slow clients cut off after at most ${longest} ms; ${served} requests served meanwhile`,
+    );
   });
 });
 
