@@ -7,12 +7,11 @@ import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
-import { settleReservations } from '../limits/reservations.repository.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
-import { eventWriterFor } from './event-writers.ts';
+import { writeBatch } from './batch-writer.ts';
 import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
 import { existingReferences } from './known-references.ts';
-import { rollupIncrements, type UsageEvent } from './rollups.ts';
+import type { UsageEvent } from './rollups.ts';
 
 export type UsageEventInput = Static<typeof UsageEventSchema>;
 
@@ -50,14 +49,7 @@ export async function ingestUsage(
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
   const unique = firstOfEachId(events);
-  const writer = eventWriterFor(storage);
-  const accepted = await storage.transaction(async (trx) => {
-    const inserted = await writer.insertNewEvents(trx, unique, now);
-    await writer.applyRollupIncrements(trx, rollupIncrements(inserted));
-    // The reported cost now counts instead of the estimate the gateway reserved.
-    await settleReservations(trx, reservationIds(inputs), now);
-    return inserted;
-  });
+  const accepted = await writeBatch(storage, { events: unique, reservations: reservationIds(inputs), receivedAt: now });
   const unpriced = accepted.filter((e) => e.costSource === 'unpriced').map((e) => e.id);
   return {
     accepted: accepted.length,

@@ -50,3 +50,25 @@ describe('rollupIncrements', () => {
     );
   });
 });
+
+describe('rollupIncrements with sums past 2^53', () => {
+  const max = 1_000_000_000_000_000n; // the largest cost one event may carry (1,000,000 CHF)
+  const cases: Array<{ name: string; costs: bigint[] }> = [
+    { name: 'two maximal costs', costs: [max, max] },
+    { name: 'a thousand maximal costs', costs: Array.from({ length: 1000 }, () => max) },
+    { name: 'odd amounts around 2^53', costs: [9_007_199_254_740_991n, 1n, max - 1n, 3n] },
+  ];
+  for (const { name, costs } of cases) {
+    it(`sums exactly: ${name}`, () => {
+      const events = costs.map((cost, i) => event(String(i), 'apikey_k', 'm', '2025-11-01T00:00:00Z', cost));
+      const expected = costs.reduce((a, b) => a + b, 0n);
+      const { orgModelMonth, keyModelMonth, keyDay } = rollupIncrements(events);
+      for (const rows of [orgModelMonth, keyModelMonth, keyDay]) {
+        assert.deepEqual(
+          rows.map((r) => [r.requests, r.costNano]),
+          [[BigInt(costs.length), expected]],
+        );
+      }
+    });
+  }
+});
