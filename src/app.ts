@@ -11,6 +11,7 @@ import { ErrorEnvelope, sendError, toAppError } from './http/error-envelope.ts';
 import { frameworkErrors } from './http/framework-errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { registerMetrics } from './http/metrics.ts';
+import { registerNulCheck } from './http/nul-characters.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { serializerCompiler } from './http/serializer.ts';
@@ -134,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app);
   registerMetrics(app, deps.storage);
   registerAuth(app, deps);
+  registerNulCheck(app);
   registerRateLimit(app, { perMinute: deps.config.rateLimitPerMinute ?? 0, clock: deps.clock });
   await app.register(healthRoutes, deps);
   await app.register(orgRoutes, deps);
