@@ -134,9 +134,10 @@ export async function measureRawScans(
   if (database.config.kind === 'sqlite') {
     const db = new SQLite(database.config.path, { readonly: true });
     db.defaultSafeIntegers(true);
-    for (const [route, q] of Object.entries(rawQueries(probe, () => '?'))) {
+    for (const [route, q] of Object.entries(rawQueries(probe, (n) => `@p${n}`))) {
       const statement = db.prepare(q.sql);
-      result[route as RouteName] = await timeRepeatedly(async () => void statement.all(...q.params), 2, samples);
+      const named = Object.fromEntries(q.params.map((value, i) => [`p${i + 1}`, value]));
+      result[route as RouteName] = await timeRepeatedly(async () => void statement.all(named), 2, samples);
     }
     db.close();
     return result;

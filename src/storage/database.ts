@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
@@ -48,7 +48,27 @@ function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Databa
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) }), sqlite };
+}
+
+/** Statements kept per SQL text; preparing one anew cost about as much as running a small query. */
+const MAX_STATEMENTS = 500;
+
+/** better-sqlite3 as Kysely sees it, but preparing each distinct statement only once. */
+function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      const cached = statements.get(text);
+      // A statement still iterating (a streamed query) cannot run again until it is done.
+      if (cached && !cached.busy) return cached;
+      const statement = sqlite.prepare(text);
+      if (statements.size >= MAX_STATEMENTS) statements.clear();
+      statements.set(text, statement);
+      return statement;
+    },
+  };
 }
 
 function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
