@@ -6,7 +6,7 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { parseChf } from '../src/money/chf.ts';
-import { openStorage } from '../src/storage/database.ts';
+import { openStorage, WAL_CHECKPOINT_PAGES } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { Client } from './client.ts';
 import { type BenchEvent, type EventStreamOptions, eventBatches } from './data.ts';
@@ -93,7 +93,8 @@ export async function ingestBaseline(database: BenchDatabase, stream: EventStrea
 function sqliteBulk(file: string, stream: EventStreamOptions): IngestFigures {
   const db = new SQLite(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL'); // as durable as the server
+  db.pragma('synchronous = FULL'); // as durable as the server, and checkpointing as it does
+  db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   const insert = db.prepare(
     `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
      values (?, ?, ?, ?, ?, ?, ?, 'reported', ?, ?) on conflict do nothing`,
@@ -121,6 +122,8 @@ function sqliteBulk(file: string, stream: EventStreamOptions): IngestFigures {
   return figures(stream.count, ms, accepted, stream.count - accepted);
 }
 
+const byKey = (r: RawRow) => `${r.organization_id}/${r.id}`;
+
 /** PostgreSQL: one INSERT … SELECT FROM unnest(arrays) per batch, from `clients` connections. */
 async function postgresBulk(database: BenchDatabase, stream: EventStreamOptions, clients: number) {
   const schema = database.config.kind === 'postgres' ? database.config.schema : undefined;
@@ -137,7 +140,8 @@ async function postgresBulk(database: BenchDatabase, stream: EventStreamOptions,
   const started = performance.now();
   const worker = async () => {
     for (let next = batches.next(); !next.done; next = batches.next()) {
-      const rows = next.value.map(toRow);
+      // Sorted by key, as the server does, so that concurrent batches sharing a retried id cannot deadlock.
+      const rows = next.value.map(toRow).sort((a, b) => byKey(a).localeCompare(byKey(b)));
       const result = await pool.query(statement, [
         rows.map((r) => r.organization_id),
         rows.map((r) => r.id),
