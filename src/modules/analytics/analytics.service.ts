@@ -9,7 +9,7 @@ import { isoDateOf, isoDateOfDayKey, isoSeconds, monthKey, monthKeyOf, type Year
 import { requireApiKey } from '../api-keys/api-keys.service.ts';
 import { addCounters, type Counters, emptyCounters } from '../ingestion/rollups.ts';
 import { budgetView } from '../limits/budget.ts';
-import { requireOrganization } from '../orgs/orgs.service.ts';
+import { organizationCreatedAt } from '../orgs/orgs.service.ts';
 import { apiKeyMonthTotals, firstUsageDay, monthTotals, totalsByModel } from './analytics.repository.ts';
 import type { ApiKeysSummaryResponse, ApiKeyUsageResponse, UsageSummaryResponse } from './analytics.schemas.ts';
 
@@ -20,7 +20,7 @@ export async function usageSummary(
   organizationId: string,
   now: number,
 ): Promise<Static<typeof UsageSummaryResponse>> {
-  const org = await requireOrganization(db, organizationId);
+  const createdAt = await organizationCreatedAt(db, organizationId);
   const [models, current, firstDay] = await Promise.all([
     totalsByModel(db, organizationId),
     monthTotals(db, organizationId, monthKeyOf(now)),
@@ -49,7 +49,7 @@ export async function usageSummary(
     })),
     currentMonth: { cost: nanoToChf(current.costNano), requests: Number(current.requests) },
     timeRange: {
-      start: firstDay === null ? isoDateOf(org.createdAt) : isoDateOfDayKey(firstDay),
+      start: firstDay === null ? isoDateOf(createdAt) : isoDateOfDayKey(firstDay),
       end: isoDateOf(now),
       period: 'all_time',
     },
@@ -62,7 +62,7 @@ export async function apiKeysSummary(
   period: YearMonth,
   now: number,
 ): Promise<Static<typeof ApiKeysSummaryResponse>> {
-  await requireOrganization(db, organizationId);
+  await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
   const totals = await apiKeyMonthTotals(db, organizationId, monthKey(period));
   return apiKeysSummaryOf(organizationId, period, totals, now);
 }
@@ -93,7 +93,7 @@ export async function apiKeyUsage(
   apiKeyId: string,
   period: YearMonth,
 ): Promise<Static<typeof ApiKeyUsageResponse>> {
-  await requireOrganization(db, organizationId);
+  await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
   const key = await requireApiKey(db, organizationId, apiKeyId);
   const totals = await apiKeyMonthTotals(db, organizationId, monthKey(period), apiKeyId);
   return {
