@@ -134,7 +134,7 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
   return {
     engine: dialect,
     date: new Date().toISOString().slice(0, 10),
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: info,
     events,
     clients,
