@@ -88,10 +88,10 @@ class GroupCommit {
           group.map((w) => w.batch),
         ),
       );
-      group.forEach((w, i) => w.resolve(inserted[i]!));
+      for (const [i, w] of group.entries()) w.resolve(inserted[i]!);
     } catch (error) {
-      if (group.length === 1) return group[0]!.reject(error);
-      for (const w of group) await this.write([w]);
+      if (group.length === 1) group[0]!.reject(error);
+      else for (const w of group) await this.write([w]);
     }
   }
 }
