@@ -3,6 +3,7 @@
  * share of traffic, thousands of keys, a dozen models with a skewed mix, two years of
  * timestamps in roughly the order a gateway reports them, and 1 % retried events.
  */
+import { seededRandom } from '../src/seeded-random.ts';
 
 export interface BenchEvent {
   id: string;
@@ -45,18 +46,6 @@ const WEB_SHARE = 0.1;
 
 export const orgId = (index: number) => `org_bench${String(index).padStart(4, '0')}`;
 
-/** mulberry32: small, fast and reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** An index in [0, n) where low indexes are far more likely (the biggest customers). */
 function skewed(rand: () => number, n: number, power: number): number {
   return Math.min(n - 1, Math.floor(n * rand() ** power));
@@ -89,7 +78,7 @@ export interface EventStreamOptions {
  * (a gateway retrying after a lost acknowledgement), so `count` includes those retries.
  */
 export function* eventBatches(options: EventStreamOptions, batchSize: number): Generator<BenchEvent[]> {
-  const rand = random(options.seed ?? 7);
+  const rand = seededRandom(options.seed ?? 7);
   const recent: BenchEvent[] = [];
   const start = options.end - SPAN_MS;
   let batch: BenchEvent[] = [];

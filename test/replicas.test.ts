@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { seededRandom } from '../src/seeded-random.ts';
 import { openStorage } from '../src/storage/database.ts';
 import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase } from './harness.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
@@ -16,7 +17,6 @@ import {
   eventKey,
   makeBatch,
   newStats,
-  seededRandom,
   sendUntilAcknowledged,
   summaryOf,
 } from './streaming-clients.ts';

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
 import { parseChf } from '../src/money/chf.ts';
+import { seededRandom } from '../src/seeded-random.ts';
 import { type EventInput, forEachDialect, ingest, makeApiKey, makeOrg, nanoToDecimal } from './harness.ts';
 
 const NOW = Date.parse('2025-03-31T12:00:00Z');
@@ -19,17 +20,6 @@ const MONTHS = [
 ];
 const START = Date.UTC(2024, 10, 1);
 const END = NOW;
-
-/** mulberry32: a small seeded generator, so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Totals {
   requests: number;
@@ -57,7 +47,7 @@ forEachDialect(
       key = (await makeApiKey(server(), orgId, { scopes: ['read:usage'] })).secret;
       const keys: string[] = [];
       for (let i = 0; i < 3; i++) keys.push((await makeApiKey(server(), orgId, { name: `k${i}` })).id);
-      const next = random(20250320);
+      const next = seededRandom(20250320);
       // Month edges are where off-by-one errors live: a fifth of the events sit on one.
       const edges = MONTHS.flatMap(({ year, month }) => [Date.UTC(year, month - 1, 1), Date.UTC(year, month, 1) - 1]);
       const events: EventInput[] = Array.from({ length: 400 }, (_, i) => {

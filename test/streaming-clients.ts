@@ -5,22 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
+import { seededRandom } from '../src/seeded-random.ts';
 import type { Storage } from '../src/storage/database.ts';
 import { toNumber } from '../src/storage/dialect.ts';
 import type { EventInput, TestDatabase } from './harness.ts';
 import { startServerProcess } from './process.ts';
-
-/** A small seeded generator (mulberry32), so that a failing run can be replayed with its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export interface Tenant {
   orgId: string;

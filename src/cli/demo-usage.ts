@@ -6,18 +6,7 @@
 
 import type { UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
 import { divideHalfEven, NANO_PER_CHF } from '../money/chf.ts';
-
-/** A small, fast, seedable PRNG (mulberry32): demo data must not depend on Math.random. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom } from '../seeded-random.ts';
 
 interface DemoModel {
   model: string;
