@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import { seededRandom } from '../src/seeded-random.ts';
 import type { Storage } from '../src/storage/database.ts';
 import { toNumber } from '../src/storage/dialect.ts';
 import type { EventInput, TestDatabase } from './harness.ts';
