@@ -13,6 +13,12 @@ export function yearMonthOf(ms: number): YearMonth {
   return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1 };
 }
 
+/** The month a `?year&month` query names, each part defaulting to the current UTC one. */
+export function requestedMonth(query: { year?: number; month?: number }, now: number): YearMonth {
+  const current = yearMonthOf(now);
+  return { year: query.year ?? current.year, month: query.month ?? current.month };
+}
+
 export function monthKey({ year, month }: YearMonth): number {
   return year * 100 + month;
 }

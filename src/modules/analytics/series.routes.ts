@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { MonthQuery, OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
-import { yearMonthOf } from '../../time/calendar.ts';
+import { requestedMonth, yearMonthOf } from '../../time/calendar.ts';
 import {
   ApiKeysDailyResponse,
   DailyUsageResponse,
@@ -29,10 +29,7 @@ const GROWTH_NOTE =
 
 export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-  const period = (query: { year?: number; month?: number }) => {
-    const current = yearMonthOf(deps.clock());
-    return { year: query.year ?? current.year, month: query.month ?? current.month };
-  };
+  const period = (query: { year?: number; month?: number }) => requestedMonth(query, deps.clock());
 
   routes.get(
     '/v1/analytics/usage/daily/:org_id',

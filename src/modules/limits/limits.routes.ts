@@ -6,7 +6,7 @@ import { AppError, invalidRequest } from '../../errors.ts';
 import { MonthQuery, OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { MAX_EVENT_COST_NANO, nanoToChf, parseChf } from '../../money/chf.ts';
-import { yearMonthOf } from '../../time/calendar.ts';
+import { requestedMonth } from '../../time/calendar.ts';
 import { limitFromInput } from '../api-keys/api-keys.routes.ts';
 import { principalOf } from '../auth/auth.plugin.ts';
 import { canActOn } from '../auth/principal.ts';
@@ -39,11 +39,7 @@ export async function limitsRoutes(app: FastifyInstance, deps: AppDeps): Promise
         response: { 200: LimitsResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
-    async (request) => {
-      const current = yearMonthOf(deps.clock());
-      const { year = current.year, month = current.month } = request.query;
-      return usageLimits(deps.storage.db, request.params.org_id, { year, month });
-    },
+    async (request) => usageLimits(deps.storage.db, request.params.org_id, requestedMonth(request.query, deps.clock())),
   );
 
   routes.put(
