@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
-import { AppError } from '../../errors.ts';
+import { invalidRequest } from '../../errors.ts';
 import { OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { NANO_PER_CHF, nanoToChf, parseChf } from '../../money/chf.ts';
@@ -48,11 +48,9 @@ export function limitFromInput(field: string, value: number | string | null | un
   const nano = parseChf(value);
   // The upper bound keeps the limit inside the 64-bit column it is stored in.
   if (nano === undefined || nano <= 0n || nano > MAX_LIMIT_NANO) {
-    throw new AppError('INVALID_REQUEST', {
-      message: 'Invalid request body',
-      systemMessage: `${field} must be a CHF amount greater than 0 and at most 1000000000, or null`,
-      details: { errors: [{ field, reason: 'must be a CHF amount greater than 0 and at most 1000000000, or null' }] },
-    });
+    throw invalidRequest('Invalid request body', [
+      { field, reason: 'must be a CHF amount greater than 0 and at most 1000000000, or null' },
+    ]);
   }
   return nano;
 }

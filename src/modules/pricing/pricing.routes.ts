@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
-import { AppError } from '../../errors.ts';
+import { invalidRequest } from '../../errors.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { isoSeconds } from '../../time/calendar.ts';
 import { MAX_PRICE_PICO, parsePricePico, picoToChf, picoToDecimal } from './cost.ts';
@@ -33,11 +33,7 @@ export function priceFromInput(field: string, value: number | string): bigint {
   const pico = parsePricePico(value);
   if (pico === undefined) {
     const reason = `must be a CHF amount from 0 to ${picoToDecimal(MAX_PRICE_PICO)} with at most 12 decimals`;
-    throw new AppError('INVALID_REQUEST', {
-      message: 'Invalid request body',
-      systemMessage: `${field} ${reason}`,
-      details: { errors: [{ field, reason }] },
-    });
+    throw invalidRequest('Invalid request body', [{ field, reason }]);
   }
   return pico;
 }

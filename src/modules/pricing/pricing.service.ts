@@ -2,7 +2,7 @@
  * The price sheet: what each model costs from when on, pricing of events that state no cost,
  * and repricing of stored events after the sheet changed.
  */
-import { AppError } from '../../errors.ts';
+import { invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO } from '../../money/chf.ts';
 import type { Db } from '../../storage/schema.ts';
 import type { UsageEvent } from '../ingestion/rollups.ts';
@@ -60,10 +60,6 @@ export async function priceUnstatedCosts(
 /** Rejects a time range whose end is not after its start. */
 export function checkRange(from: number | undefined, to: number | undefined): void {
   if (from !== undefined && to !== undefined && to <= from) {
-    throw new AppError('INVALID_REQUEST', {
-      message: 'Invalid request body',
-      systemMessage: 'to must be after from',
-      details: { errors: [{ field: 'to', reason: 'must be after from' }] },
-    });
+    throw invalidRequest('Invalid request body', [{ field: 'to', reason: 'must be after from' }]);
   }
 }
