@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics at /metrics: requests and their latency by route pattern (never the raw
- * URL, whose ids would make one series per organization), usage events ingested, database pool
- * state and the usual process metrics. Each app has its own registry, so that several apps in
+ * URL, whose ids would make one series per organization), usage events ingested, reads reused,
+ * database pool state and the usual process metrics. Each app has its own registry, so that several apps in
  * one process (tests) do not share counters.
  */
 import type { FastifyInstance } from 'fastify';
@@ -26,6 +26,7 @@ export const METRIC_NAMES = {
   duplicates: 'freddy_usage_events_duplicate_total',
   unpriced: 'freddy_usage_events_unpriced_total',
   pool: 'freddy_db_pool_connections',
+  reads: 'freddy_read_memo_lookups_total',
 } as const;
 
 export function registerMetrics(app: FastifyInstance, storage: Storage): void {
@@ -61,6 +62,19 @@ export function registerMetrics(app: FastifyInstance, storage: Storage): void {
     name: METRIC_NAMES.unpriced,
     help: 'Usage events stored without a cost because no price was in force',
     registers,
+  });
+  const { counts } = storage.reads;
+  new Counter({
+    name: METRIC_NAMES.reads,
+    help: 'Analytics reads answered from results kept since the last commit (hit) or from the database (miss)',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      // The counts live with the storage, which several apps in one process may share.
+      this.reset();
+      this.inc({ result: 'hit' }, counts.hits);
+      this.inc({ result: 'miss' }, counts.misses);
+    },
   });
   const pool = storage.pool;
   if (pool) {

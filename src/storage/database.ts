@@ -9,6 +9,7 @@ import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type Trans
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
+import { type ChangeMarker, ReadMemo, sharedReads } from './read-memo.ts';
 import type { Database } from './schema.ts';
 
 export interface Storage {
@@ -17,6 +18,8 @@ export interface Storage {
   /** Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization failure. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Rollup reads reused until anything is committed (see read-memo.ts). */
+  reads: ReadMemo;
   /** SQLite only: the connection itself, for statements prepared once and run per row (ingestion). */
   sqlite?: SQLite.Database;
   /** PostgreSQL only: the connection pool, whose counts /metrics reports. */
@@ -24,7 +27,7 @@ export interface Storage {
 }
 
 export function openStorage(config: DatabaseConfig): Storage {
-  const { db, pool, sqlite } =
+  const { db, pool, sqlite, changeMarker } =
     config.kind === 'sqlite'
       ? { ...openSqlite(config.path), pool: undefined }
       : { ...openPostgres(config), sqlite: undefined };
@@ -33,6 +36,7 @@ export function openStorage(config: DatabaseConfig): Storage {
     dialect: config.kind,
     transaction: (work) => withRetry(() => db.transaction().execute(work)),
     close: () => db.destroy(),
+    reads: new ReadMemo(changeMarker),
     ...(pool ? { pool } : {}),
     ...(sqlite ? { sqlite } : {}),
   };
@@ -41,7 +45,7 @@ export function openStorage(config: DatabaseConfig): Storage {
 
 export const WAL_CHECKPOINT_PAGES = 10_000;
 
-function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Database } {
+function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Database; changeMarker: ChangeMarker } {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.defaultSafeIntegers(true);
@@ -53,7 +57,15 @@ function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Databa
   sqlite.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) }), sqlite };
+  // data_version moves when another connection (a replica, the CLI) commits; total_changes()
+  // when this one writes. All of this process's statements share this one connection.
+  const marker = sqlite.prepare("select (select data_version from pragma_data_version) || '/' || total_changes()");
+  marker.pluck();
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) }),
+    sqlite,
+    changeMarker: () => marker.get() as string,
+  };
 }
 
 /** Statements kept per SQL text; preparing one anew cost about as much as running a small query. */
@@ -83,7 +95,17 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
     types: postgresTypes,
     ...(config.schema ? { options: `-c search_path=${config.schema}` } : {}),
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
+  // Two snapshots alike (xmin, xmax and the transactions in progress) see the same committed
+  // data; any commit since, anywhere in the cluster, makes them differ. Concurrent requests
+  // share one marker query instead of paying a round trip each.
+  const changeMarker = sharedReads(async () => {
+    const { rows } = await pool.query<{ marker: string }>({
+      name: 'change_marker',
+      text: 'select pg_current_snapshot()::text as marker',
+    });
+    return rows[0]!.marker;
+  });
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool, changeMarker };
 }
 
 async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {

@@ -30,7 +30,7 @@ export async function analyticsRoutes(app: FastifyInstance, deps: AppDeps): Prom
         response: { 200: UsageSummaryResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
-    async (request) => usageSummary(deps.storage.db, request.params.org_id, deps.clock()),
+    async (request) => usageSummary(deps.storage, request.params.org_id, deps.clock()),
   );
 
   routes.get(
@@ -46,7 +46,7 @@ export async function analyticsRoutes(app: FastifyInstance, deps: AppDeps): Prom
         response: { 200: ApiKeysSummaryResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
-    async (request) => apiKeysSummary(deps.storage.db, request.params.org_id, period(request.query), deps.clock()),
+    async (request) => apiKeysSummary(deps.storage, request.params.org_id, period(request.query), deps.clock()),
   );
 
   routes.get(
@@ -63,6 +63,6 @@ export async function analyticsRoutes(app: FastifyInstance, deps: AppDeps): Prom
       },
     },
     async (request) =>
-      apiKeyUsage(deps.storage.db, request.params.org_id, request.params.api_key_id, period(request.query)),
+      apiKeyUsage(deps.storage, request.params.org_id, request.params.api_key_id, period(request.query)),
   );
 }

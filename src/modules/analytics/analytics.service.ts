@@ -4,7 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { averageCostPerRequest, nanoToChf, percentage } from '../../money/chf.ts';
-import type { Db } from '../../storage/schema.ts';
+import type { Storage } from '../../storage/database.ts';
 import { isoDateOf, isoDateOfDayKey, isoSeconds, monthKey, monthKeyOf, type YearMonth } from '../../time/calendar.ts';
 import { requireApiKey } from '../api-keys/api-keys.service.ts';
 import { addCounters, type Counters, emptyCounters } from '../ingestion/rollups.ts';
@@ -15,17 +15,27 @@ import type { ApiKeysSummaryResponse, ApiKeyUsageResponse, UsageSummaryResponse 
 
 const TOP_MODELS = 5;
 
+/** The database and its memo of reads (storage.reads): what the analytics read from. */
+export type ReadSource = Pick<Storage, 'db' | 'reads'>;
+
 export async function usageSummary(
-  db: Db,
+  { db, reads }: ReadSource,
   organizationId: string,
   now: number,
 ): Promise<Static<typeof UsageSummaryResponse>> {
-  const createdAt = await organizationCreatedAt(db, organizationId);
-  const [models, current, firstDay] = await Promise.all([
-    totalsByModel(db, organizationId),
-    monthTotals(db, organizationId, monthKeyOf(now)),
-    firstUsageDay(db, organizationId),
-  ]);
+  const month = monthKeyOf(now);
+  const { createdAt, models, current, firstDay } = await reads.get(
+    ['usage-summary', organizationId, month],
+    async () => {
+      const createdAt = await organizationCreatedAt(db, organizationId);
+      const [models, current, firstDay] = await Promise.all([
+        totalsByModel(db, organizationId),
+        monthTotals(db, organizationId, month),
+        firstUsageDay(db, organizationId),
+      ]);
+      return { createdAt, models, current, firstDay };
+    },
+  );
   const total = emptyCounters();
   for (const model of models) addCounters(total, model);
   const top = [...models]
@@ -57,13 +67,16 @@ export async function usageSummary(
 }
 
 export async function apiKeysSummary(
-  db: Db,
+  { db, reads }: ReadSource,
   organizationId: string,
   period: YearMonth,
   now: number,
 ): Promise<Static<typeof ApiKeysSummaryResponse>> {
-  await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
-  const totals = await apiKeyMonthTotals(db, organizationId, monthKey(period));
+  const month = monthKey(period);
+  const totals = await reads.get(['api-keys-summary', organizationId, month], async () => {
+    await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
+    return apiKeyMonthTotals(db, organizationId, month);
+  });
   return apiKeysSummaryOf(organizationId, period, totals, now);
 }
 
@@ -88,14 +101,17 @@ export function apiKeysSummaryOf(
 }
 
 export async function apiKeyUsage(
-  db: Db,
+  { db, reads }: ReadSource,
   organizationId: string,
   apiKeyId: string,
   period: YearMonth,
 ): Promise<Static<typeof ApiKeyUsageResponse>> {
-  await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
-  const key = await requireApiKey(db, organizationId, apiKeyId);
-  const totals = await apiKeyMonthTotals(db, organizationId, monthKey(period), apiKeyId);
+  const month = monthKey(period);
+  const { key, totals } = await reads.get(['api-key-usage', organizationId, apiKeyId, month], async () => {
+    await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
+    const key = await requireApiKey(db, organizationId, apiKeyId);
+    return { key, totals: await apiKeyMonthTotals(db, organizationId, month, apiKeyId) };
+  });
   return {
     apiKeyId: key.id,
     apiKeyName: key.name,

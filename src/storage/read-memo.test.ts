@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ReadMemo, sharedReads } from './read-memo.ts';
+
+describe('ReadMemo', () => {
+  it('reuses a result while the marker stays, and reads again once it moves', async () => {
+    let marker = 'a';
+    let loads = 0;
+    const memo = new ReadMemo(() => marker);
+    const load = async () => ++loads;
+    assert.equal(await memo.get(['summary', 'org_a'], load), 1);
+    assert.equal(await memo.get(['summary', 'org_a'], load), 1);
+    assert.equal(await memo.get(['summary', 'org_b'], load), 2, 'another key is another read');
+    marker = 'b';
+    assert.equal(await memo.get(['summary', 'org_a'], load), 3);
+    assert.equal(await memo.get(['summary', 'org_a'], load), 3);
+    assert.deepEqual(memo.counts, { hits: 2, misses: 3 });
+  });
+
+  it('keeps keys apart even where joining their parts would not', async () => {
+    const memo = new ReadMemo(() => 'a');
+    assert.equal(await memo.get(['k', 'a/b', 'c'], async () => 1), 1);
+    assert.equal(await memo.get(['k', 'a', 'b/c'], async () => 2), 2);
+  });
+
+  it('does not keep a failed read', async () => {
+    const memo = new ReadMemo(() => 'a');
+    await assert.rejects(
+      memo.get(['x'], async () => {
+        throw new Error('unknown organization');
+      }),
+    );
+    assert.equal(await memo.get(['x'], async () => 'found'), 'found');
+  });
+
+  it('never serves a result stored under a marker read before a commit', async () => {
+    // The write commits while the first call is loading: its result is kept under the old
+    // marker, so the next call, which sees the new marker, reads again.
+    let marker = 'before';
+    const memo = new ReadMemo(() => marker);
+    const first = memo.get(['k'], async () => {
+      marker = 'after';
+      return 'old';
+    });
+    assert.equal(await first, 'old');
+    assert.equal(await memo.get(['k'], async () => 'new'), 'new');
+  });
+});
+
+describe('sharedReads', () => {
+  /** A read whose calls stay pending until `finish` is called; `started` counts them. */
+  function manualRead() {
+    const pending: Array<(value: string) => void> = [];
+    let started = 0;
+    return {
+      read: () =>
+        new Promise<string>((resolve) => {
+          started++;
+          pending.push(resolve);
+        }),
+      started: () => started,
+      finish: (value: string) => pending.shift()!(value),
+    };
+  }
+
+  it('gives callers that arrive during a read the next read, one for all of them', async () => {
+    const source = manualRead();
+    const marker = sharedReads(source.read);
+    const first = marker();
+    const second = marker();
+    const third = marker();
+    assert.equal(source.started(), 1, 'the later callers wait instead of starting reads');
+    source.finish('m1');
+    assert.equal(await first, 'm1');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(source.started(), 2, 'the waiting callers share a read started after they called');
+    source.finish('m2');
+    assert.deepEqual(await Promise.all([second, third]), ['m2', 'm2']);
+  });
+
+  it('starts a fresh read for a caller that arrives when none is running', async () => {
+    const source = manualRead();
+    const marker = sharedReads(source.read);
+    const first = marker();
+    source.finish('m1');
+    await first;
+    const later = marker();
+    assert.equal(source.started(), 2);
+    source.finish('m2');
+    assert.equal(await later, 'm2');
+  });
+
+  it('passes a failed read on to its callers and recovers', async () => {
+    let fail = true;
+    const marker = sharedReads(async () => {
+      if (fail) throw new Error('connection lost');
+      return 'ok';
+    });
+    await assert.rejects(marker(), /connection lost/);
+    fail = false;
+    assert.equal(await marker(), 'ok');
+  });
+});

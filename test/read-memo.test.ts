@@ -1,0 +1,114 @@
+/**
+ * Reused analytics reads: a repeated read is answered without querying, and every write,
+ * through this process or straight into the database by another one, shows in the very next
+ * read.
+ */
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
+import { openStorage, type Storage } from '../src/storage/database.ts';
+import { forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
+
+const YEAR = new Date().getUTCFullYear();
+const MONTH = new Date().getUTCMonth() + 1;
+
+forEachDialect('reused reads', (server) => {
+  let orgId: string;
+  let key: Awaited<ReturnType<typeof makeApiKey>>;
+  /** A second connection to the same database: another replica, or the CLI. */
+  let other: Storage;
+
+  const event = (id: string, cost: string, apiKeyId: string | null = key.id) => ({
+    id,
+    organization_id: orgId,
+    api_key_id: apiKeyId,
+    model: 'gpt-4o',
+    neurons: 10,
+    synapses: 20,
+    cost,
+  });
+  const summary = async () => {
+    const response = await server().request('GET', `/v1/analytics/usage/summary/${orgId}`, { key: key.secret });
+    assert.equal(response.status, 200, response.text);
+    return response.body;
+  };
+  const keyUsage = async () => {
+    const url = `/v1/analytics/api-keys/usage/${orgId}/${key.id}?year=${YEAR}&month=${MONTH}`;
+    const response = await server().request('GET', url, { key: key.secret });
+    assert.equal(response.status, 200, response.text);
+    return response.body;
+  };
+  const keysSummary = async () => {
+    const url = `/v1/analytics/api-keys/summary/${orgId}?year=${YEAR}&month=${MONTH}`;
+    const response = await server().request('GET', url, { key: key.secret });
+    assert.equal(response.status, 200, response.text);
+    return response.body;
+  };
+
+  before(async () => {
+    orgId = (await makeOrg(server())).id;
+    key = await makeApiKey(server(), orgId, { name: 'first name' });
+    await ingest(server(), [event('r-1', '1.5')]);
+    other = openStorage(server().database.config);
+  });
+  after(async () => {
+    await other.close();
+  });
+
+  it('answers a repeated read without querying, with the same body', async () => {
+    const first = await summary();
+    const before = { ...server().storage.reads.counts };
+    const second = await summary();
+    assert.deepEqual(second, first);
+    assert.deepEqual(server().storage.reads.counts, { hits: before.hits + 1, misses: before.misses });
+  });
+
+  it('shows an event ingested through this process in the next read', async () => {
+    await summary();
+    await keysSummary();
+    await ingest(server(), [event('r-2', '2.25')]);
+    assert.equal((await summary()).totalRequests, 2);
+    assert.equal((await summary()).totalCost, 3.75);
+    assert.equal((await keysSummary()).totalApiKeyRequests, 2);
+  });
+
+  it('shows an event another process wrote straight into the database in the next read', async () => {
+    const before = await summary();
+    await keyUsage();
+    await ingestUsage(other, { kind: 'admin', keyId: 'other-process' }, [event('r-3', '0.25')], Date.now());
+    const after = await summary();
+    assert.equal(after.totalRequests, before.totalRequests + 1);
+    assert.equal(after.totalCost, before.totalCost + 0.25);
+    assert.equal((await keyUsage()).usage.totalRequests, before.totalRequests + 1);
+  });
+
+  it("shows a key's new name and limit in the next read of its usage", async () => {
+    assert.equal((await keyUsage()).apiKeyName, 'first name');
+    const patched = await server().request('PATCH', `/v1/organizations/${orgId}/api-keys/${key.id}`, {
+      key: server().adminKey,
+      body: { key_name: 'second name', usage_limit_chf: 100 },
+    });
+    assert.equal(patched.status, 200, patched.text);
+    const usage = await keyUsage();
+    assert.equal(usage.apiKeyName, 'second name');
+    assert.equal(usage.limit.monthlyLimit, 100);
+  });
+
+  it('does not keep a 404: an organization created afterwards is found', async () => {
+    const missing = `org_later${server().dialect}`;
+    const url = `/v1/analytics/usage/summary/${missing}`;
+    assert.equal((await server().request('GET', url, { key: server().adminKey })).status, 404);
+    await makeOrg(server(), { id: missing });
+    assert.equal((await server().request('GET', url, { key: server().adminKey })).status, 200);
+  });
+
+  it('reports hits and misses in /metrics', async () => {
+    await summary();
+    await summary();
+    const text = (await server().request('GET', '/metrics')).text;
+    const { hits, misses } = server().storage.reads.counts;
+    assert.match(text, new RegExp(`freddy_read_memo_lookups_total\\{result="hit"\\} ${hits}\\n`));
+    assert.match(text, new RegExp(`freddy_read_memo_lookups_total\\{result="miss"\\} ${misses}\\n`));
+    assert.ok(hits > 0 && misses > 0);
+  });
+});
