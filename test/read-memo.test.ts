@@ -94,6 +94,29 @@ forEachDialect('reused reads', (server) => {
     assert.equal(usage.limit.monthlyLimit, 100);
   });
 
+  it('shows a write in the next read of every route whose answer is reused', async () => {
+    const routes = [
+      `/v1/analytics/usage/daily/${orgId}?year=${YEAR}&month=${MONTH}`,
+      `/v1/analytics/usage/monthly/${orgId}`,
+      `/v1/analytics/usage/yearly/${orgId}`,
+      `/v1/analytics/${orgId}/api-keys/top/${MONTH}/${YEAR}`,
+      `/v1/analytics/usage/limits/${orgId}?year=${YEAR}&month=${MONTH}`,
+    ];
+    const read = async () =>
+      Promise.all(
+        routes.map(async (url) => {
+          const response = await server().request('GET', url, { key: key.secret });
+          assert.equal(response.status, 200, `${url}: ${response.text}`);
+          return response.body;
+        }),
+      );
+    const before = await read();
+    assert.deepEqual(await read(), before, 'nothing written, nothing changed');
+    await ingestUsage(other, { kind: 'admin', keyId: 'other-process' }, [event('r-4', '4.5')], Date.now());
+    const after = await read();
+    for (const [i, url] of routes.entries()) assert.notDeepEqual(after[i], before[i], url);
+  });
+
   it('does not keep a 404: an organization created afterwards is found', async () => {
     const missing = `org_later${server().dialect}`;
     const url = `/v1/analytics/usage/summary/${missing}`;

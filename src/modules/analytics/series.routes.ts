@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { MonthQuery, OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
-import { requestedMonth, yearMonthOf } from '../../time/calendar.ts';
+import { monthKey, requestedMonth, yearMonthOf } from '../../time/calendar.ts';
 import {
   ApiKeysDailyResponse,
   DailyUsageResponse,
@@ -30,6 +30,8 @@ const GROWTH_NOTE =
 export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
   const period = (query: { year?: number; month?: number }) => requestedMonth(query, deps.clock());
+  // Answers that depend on nothing but the rollups and the request are reused until a commit.
+  const { reads } = deps.storage;
 
   routes.get(
     '/v1/analytics/usage/daily/:org_id',
@@ -45,7 +47,12 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
         response: { 200: DailyUsageResponse, ...ERRORS },
       },
     },
-    async (request) => dailyUsage(deps.storage.db, request.params.org_id, period(request.query)),
+    async (request) => {
+      const month = period(request.query);
+      return reads.get(['usage-daily', request.params.org_id, monthKey(month)], () =>
+        dailyUsage(deps.storage.db, request.params.org_id, month),
+      );
+    },
   );
 
   routes.get(
@@ -61,13 +68,13 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
         response: { 200: MonthlyUsageResponse, ...ERRORS },
       },
     },
-    async (request) =>
-      monthlyUsage(
-        deps.storage.db,
-        request.params.org_id,
-        yearMonthOf(deps.clock()),
-        request.query.months ?? DEFAULT_MONTHS,
-      ),
+    async (request) => {
+      const current = yearMonthOf(deps.clock());
+      const months = request.query.months ?? DEFAULT_MONTHS;
+      return reads.get(['usage-monthly', request.params.org_id, monthKey(current), months], () =>
+        monthlyUsage(deps.storage.db, request.params.org_id, current, months),
+      );
+    },
   );
 
   routes.get(
@@ -83,13 +90,13 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
         response: { 200: YearlyUsageResponse, ...ERRORS },
       },
     },
-    async (request) =>
-      yearlyUsage(
-        deps.storage.db,
-        request.params.org_id,
-        yearMonthOf(deps.clock()).year,
-        request.query.years ?? DEFAULT_YEARS,
-      ),
+    async (request) => {
+      const { year } = yearMonthOf(deps.clock());
+      const years = request.query.years ?? DEFAULT_YEARS;
+      return reads.get(['usage-yearly', request.params.org_id, year, years], () =>
+        yearlyUsage(deps.storage.db, request.params.org_id, year, years),
+      );
+    },
   );
 
   routes.get(
@@ -125,7 +132,10 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
     },
     async (request) => {
       const { org_id, month, year } = request.params;
-      return topApiKeys(deps.storage.db, org_id, { year, month }, request.query.limit ?? DEFAULT_TOP_KEYS);
+      const limit = request.query.limit ?? DEFAULT_TOP_KEYS;
+      return reads.get(['top-keys', org_id, year, month, limit], () =>
+        topApiKeys(deps.storage.db, org_id, { year, month }, limit),
+      );
     },
   );
 }

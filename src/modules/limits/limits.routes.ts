@@ -6,7 +6,7 @@ import { AppError, invalidRequest } from '../../errors.ts';
 import { MonthQuery, OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { MAX_EVENT_COST_NANO, nanoToChf, parseChf } from '../../money/chf.ts';
-import { requestedMonth } from '../../time/calendar.ts';
+import { monthKey, requestedMonth } from '../../time/calendar.ts';
 import { limitFromInput } from '../api-keys/api-keys.routes.ts';
 import { principalOf } from '../auth/auth.plugin.ts';
 import { canActOn } from '../auth/principal.ts';
@@ -39,7 +39,13 @@ export async function limitsRoutes(app: FastifyInstance, deps: AppDeps): Promise
         response: { 200: LimitsResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
-    async (request) => usageLimits(deps.storage.db, request.params.org_id, requestedMonth(request.query, deps.clock())),
+    async (request) => {
+      const period = requestedMonth(request.query, deps.clock());
+      // Reused until a commit: limits and spend change only by writes.
+      return deps.storage.reads.get(['usage-limits', request.params.org_id, monthKey(period)], () =>
+        usageLimits(deps.storage.db, request.params.org_id, period),
+      );
+    },
   );
 
   routes.put(
