@@ -108,7 +108,8 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool, changeMarker };
 }
 
-async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+/** Runs `run` again (up to `attempts` times in all) after a deadlock or serialization failure. */
+export async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();

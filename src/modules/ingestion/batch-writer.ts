@@ -1,6 +1,7 @@
 /**
  * Writes validated batches: new events, their rollup increments and the reservations they
- * settle, in one transaction that is committed before the batch is acknowledged.
+ * settle, in one transaction that is committed before the batch is acknowledged. PostgreSQL
+ * writes each batch in a single statement (see writeBatchInOneStatement).
  *
  * On SQLite, batches that arrive while another is being written wait and are then written
  * together, in one transaction (group commit). SQLite has one writer anyway, so nothing runs
@@ -10,10 +11,10 @@
  * batches are written again one by one, so that one batch cannot fail another.
  */
 import type { Transaction } from 'kysely';
-import type { Storage } from '../../storage/database.ts';
+import { type Storage, withRetry } from '../../storage/database.ts';
 import type { Database } from '../../storage/schema.ts';
 import { settleReservations } from '../limits/reservations.repository.ts';
-import { eventWriterFor } from './event-writers.ts';
+import { eventWriterFor, writeBatchInOneStatement } from './event-writers.ts';
 import { rollupIncrements, type UsageEvent } from './rollups.ts';
 
 export interface Batch {
@@ -27,6 +28,9 @@ export interface Batch {
 /** Resolves with the events that were new (the others were already stored). */
 export function writeBatch(storage: Storage, batch: Batch): Promise<UsageEvent[]> {
   if (storage.sqlite) return groupCommitFor(storage).submit(batch);
+  if (storage.dialect === 'postgres') {
+    return withRetry(() => writeBatchInOneStatement(storage.db, batch.events, batch.reservations, batch.receivedAt));
+  }
   return storage.transaction(async (trx) => (await writeGroup(storage, trx, [batch]))[0]!);
 }
 
