@@ -8,7 +8,12 @@ describe('loadConfig', () => {
     assert.equal(config.port, 8080);
     assert.equal(config.host, '127.0.0.1');
     assert.deepEqual(config.database, { kind: 'sqlite', path: DEFAULT_SQLITE_PATH });
+    assert.equal(config.readMemoEntries, 10_000);
     assert.ok(Object.isFrozen(config));
+  });
+  it('reads READ_MEMO_ENTRIES, where 0 turns reuse off', () => {
+    assert.equal(loadConfig({ READ_MEMO_ENTRIES: '0' }).readMemoEntries, 0);
+    assert.equal(loadConfig({ READ_MEMO_ENTRIES: '500' }).readMemoEntries, 500);
   });
   it('reads a sqlite: URL and a postgres URL', () => {
     assert.deepEqual(loadConfig({ DATABASE_URL: 'sqlite:/tmp/x.sqlite' }).database, {
@@ -28,6 +33,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must start with/],
     [{ DATABASE_URL: 'sqlite:' }, /^DATABASE_URL: sqlite: needs a file path/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [{ READ_MEMO_ENTRIES: '-1' }, /^READ_MEMO_ENTRIES must be an integer from 0 to 10000000/],
   ];
   for (const [env, message] of bad) {
     it(`rejects ${JSON.stringify(env)} with one clear line`, () => {

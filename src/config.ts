@@ -25,6 +25,8 @@ export interface Config {
   headersTimeoutMs: number;
   /** Milliseconds an idle keep-alive connection stays open. */
   keepAliveTimeoutMs: number;
+  /** Analytics answers kept between commits (see storage/read-memo.ts); 0 turns reuse off. */
+  readMemoEntries: number;
 }
 
 export class ConfigError extends Error {
@@ -32,6 +34,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_SQLITE_PATH = path.join('data', 'freddy-analytics.sqlite');
+export const DEFAULT_READ_MEMO_ENTRIES = 10_000;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -49,6 +52,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 6_000, 0, 10_000_000),
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+    readMemoEntries: integer(env, 'READ_MEMO_ENTRIES', DEFAULT_READ_MEMO_ENTRIES, 0, 10_000_000),
   };
   return Object.freeze(config);
 }

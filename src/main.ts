@@ -18,7 +18,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Readonly<Config>): Promise<RunningServer> {
-  const storage = openStorage(config.database);
+  const storage = openStorage(config.database, { readMemoEntries: config.readMemoEntries });
   await migrateToLatest(storage.db, storage.dialect);
   await printFirstAdminKey(storage);
   const app = await buildApp({ storage, config, clock: Date.now });

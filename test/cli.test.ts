@@ -103,6 +103,37 @@ describe('freddy-analytics serve', () => {
     }
   });
 
+  it('reuses analytics answers between commits unless READ_MEMO_ENTRIES is 0', async () => {
+    for (const [env, hits] of [
+      [{}, 1],
+      [{ READ_MEMO_ENTRIES: '0' }, 0],
+    ] as const) {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const server = await startServerProcess({ ...database.env, ...env });
+        const secret = /\n {2}(fak_[A-Za-z0-9]{40})\n/.exec(server.stderr.join(''))?.[1]!;
+        const headers = { 'x-api-key': secret, 'content-type': 'application/json' };
+        const created = await fetch(`${server.url}/v1/organizations`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ name: 'Acme' }),
+        });
+        const { id } = (await created.json()) as { id: string };
+        for (let i = 0; i < 2; i++) {
+          const summary = await fetch(`${server.url}/v1/analytics/usage/summary/${id}`, { headers });
+          assert.equal(summary.status, 200);
+        }
+        const metrics = await (await fetch(`${server.url}/metrics`)).text();
+        assert.match(metrics, new RegExp(`freddy_read_memo_lookups_total\\{result="hit"\\} ${hits}\n`));
+        assert.match(metrics, new RegExp(`freddy_read_memo_lookups_total\\{result="miss"\\} ${2 - hits}\n`));
+        server.child.kill('SIGTERM');
+        assert.equal(await server.exited, 0);
+      } finally {
+        await database.drop();
+      }
+    }
+  });
+
   const badSettings: Array<[Record<string, string>, string]> = [
     [
       { PORT: 'eighty' },

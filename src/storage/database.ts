@@ -7,7 +7,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.ts';
+import { type DatabaseConfig, DEFAULT_READ_MEMO_ENTRIES } from '../config.ts';
 import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
 import { type ChangeMarker, ReadMemo, sharedReads } from './read-memo.ts';
 import type { Database } from './schema.ts';
@@ -26,7 +26,7 @@ export interface Storage {
   pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 }
 
-export function openStorage(config: DatabaseConfig): Storage {
+export function openStorage(config: DatabaseConfig, options: { readMemoEntries?: number } = {}): Storage {
   const { db, pool, sqlite, changeMarker } =
     config.kind === 'sqlite'
       ? { ...openSqlite(config.path), pool: undefined }
@@ -36,7 +36,7 @@ export function openStorage(config: DatabaseConfig): Storage {
     dialect: config.kind,
     transaction: (work) => withRetry(() => db.transaction().execute(work)),
     close: () => db.destroy(),
-    reads: new ReadMemo(changeMarker),
+    reads: new ReadMemo(changeMarker, options.readMemoEntries ?? DEFAULT_READ_MEMO_ENTRIES),
     ...(pool ? { pool } : {}),
     ...(sqlite ? { sqlite } : {}),
   };

@@ -6,7 +6,7 @@ describe('ReadMemo', () => {
   it('reuses a result while the marker stays, and reads again once it moves', async () => {
     let marker = 'a';
     let loads = 0;
-    const memo = new ReadMemo(() => marker);
+    const memo = new ReadMemo(() => marker, 100);
     const load = async () => ++loads;
     assert.equal(await memo.get(['summary', 'org_a'], load), 1);
     assert.equal(await memo.get(['summary', 'org_a'], load), 1);
@@ -18,13 +18,30 @@ describe('ReadMemo', () => {
   });
 
   it('keeps keys apart even where joining their parts would not', async () => {
-    const memo = new ReadMemo(() => 'a');
+    const memo = new ReadMemo(() => 'a', 100);
     assert.equal(await memo.get(['k', 'a/b', 'c'], async () => 1), 1);
     assert.equal(await memo.get(['k', 'a', 'b/c'], async () => 2), 2);
   });
 
+  it('keeps nothing when it may keep no entries', async () => {
+    let loads = 0;
+    const memo = new ReadMemo(() => 'a', 0);
+    await memo.get(['k'], async () => ++loads);
+    assert.equal(await memo.get(['k'], async () => ++loads), 2);
+    assert.deepEqual(memo.counts, { hits: 0, misses: 2 });
+  });
+
+  it('starts over once it holds its most entries', async () => {
+    const memo = new ReadMemo(() => 'a', 2);
+    await memo.get(['a'], async () => 'a1');
+    await memo.get(['b'], async () => 'b1');
+    await memo.get(['c'], async () => 'c1'); // full: the earlier entries are dropped
+    assert.equal(await memo.get(['c'], async () => 'c2'), 'c1');
+    assert.equal(await memo.get(['a'], async () => 'a2'), 'a2');
+  });
+
   it('does not keep a failed read', async () => {
-    const memo = new ReadMemo(() => 'a');
+    const memo = new ReadMemo(() => 'a', 100);
     await assert.rejects(
       memo.get(['x'], async () => {
         throw new Error('unknown organization');
@@ -37,7 +54,7 @@ describe('ReadMemo', () => {
     // The write commits while the first call is loading: its result is kept under the old
     // marker, so the next call, which sees the new marker, reads again.
     let marker = 'before';
-    const memo = new ReadMemo(() => marker);
+    const memo = new ReadMemo(() => marker, 100);
     const first = memo.get(['k'], async () => {
       marker = 'after';
       return 'old';

@@ -12,9 +12,6 @@
 /** A value that differs from every earlier one once anything has been committed since. */
 export type ChangeMarker = () => string | Promise<string>;
 
-/** Bounds memory when many distinct reads happen between two writes. */
-const MAX_ENTRIES = 10_000;
-
 interface Entry {
   marker: string;
   value: unknown;
@@ -25,7 +22,11 @@ export class ReadMemo {
   /** Calls answered from the memo, and calls that read the database (/metrics reports both). */
   readonly counts = { hits: 0, misses: 0 };
 
-  constructor(private readonly changeMarker: ChangeMarker) {}
+  /** `maxEntries` bounds memory when many distinct reads happen between two commits; 0 keeps nothing. */
+  constructor(
+    private readonly changeMarker: ChangeMarker,
+    private readonly maxEntries: number,
+  ) {}
 
   /**
    * `load()`'s result, or the one an earlier call stored under the same `key` (the read's
@@ -34,6 +35,10 @@ export class ReadMemo {
    * unknown organization, say) is not kept.
    */
   async get<T>(key: ReadonlyArray<string | number>, load: () => Promise<T>): Promise<T> {
+    if (this.maxEntries === 0) {
+      this.counts.misses++;
+      return load();
+    }
     const id = JSON.stringify(key);
     // Read before the data: a write committed in between changes the marker, so the result
     // stored under this marker can only ever be newer than the marker says, never older.
@@ -45,7 +50,7 @@ export class ReadMemo {
     }
     this.counts.misses++;
     const value = await load();
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
     this.entries.set(id, { marker, value });
     return value;
   }
