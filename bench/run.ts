@@ -13,7 +13,7 @@ import type { DialectName } from '../src/storage/dialect.ts';
 import { Client, createTenants } from './client.ts';
 import type { EventStreamOptions, Tenancy } from './data.ts';
 import { ingestBaseline, ingestOverHttp } from './ingest.ts';
-import { measureRawScans, measureRoutes, probeFor } from './latency.ts';
+import { measureRawScans, measureRoutes, type Probe, probeFor } from './latency.ts';
 import { type EngineResult, machine, ratio, writeReport } from './report.ts';
 import { createDatabase, POSTGRES_URL, startServer } from './server.ts';
 import { measureThroughput } from './throughput.ts';
@@ -83,7 +83,9 @@ async function withLoadedServer<T>(
 
 async function loadedServer(database: Awaited<ReturnType<typeof createDatabase>>, count: number, flags: string[]) {
   const server = await startServer(database, flags);
-  const admin = new Client(server.url, server.adminKey, 6);
+  const { adminKey } = server;
+  if (!adminKey) throw new Error('the server printed no first admin key');
+  const admin = new Client(server.url, adminKey, 6);
   const tenants = await createTenants(admin, tenancy);
   admin.close();
   const end = Date.now() - 60_000;
@@ -97,8 +99,22 @@ async function loadedServer(database: Awaited<ReturnType<typeof createDatabase>>
     seed,
   });
   log(`${database.dialect}: ingesting ${count} events through the API`);
-  const http = await ingestOverHttp(server.url, server.adminKey, stream(true, count, 'e', 7), clients);
-  return { database, server, tenants, stream, http, probe: probeFor(tenants.probeKeyId, Date.now()) };
+  const http = await ingestOverHttp(server.url, adminKey, stream(true, count, 'e', 7), clients);
+  return { database, server, adminKey, tenants, stream, http, probe: probeFor(tenants.probeKeyId, Date.now()) };
+}
+
+/**
+ * The routes answered by their rollup queries: a second server process on the same database
+ * with the read memo off, since nothing writes while latency is measured and the first one
+ * would answer all but the first request of each route from memory.
+ */
+async function measureQueries(database: Awaited<ReturnType<typeof createDatabase>>, secret: string, probe: Probe) {
+  const server = await startServer(database, [], { READ_MEMO_ENTRIES: '0' });
+  try {
+    return await measureRoutes(server.url, secret, probe, samples);
+  } finally {
+    await server.stop();
+  }
 }
 
 async function benchEngine(dialect: DialectName): Promise<EngineResult> {
@@ -107,17 +123,21 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
 
   const small = await withLoadedServer(dialect, smallEvents, [], async (ctx) => {
     log(`${dialect}: latency at ${smallEvents} events`);
-    return measureRoutes(ctx.server.url, ctx.tenants.probeSecret, ctx.probe, samples);
+    return {
+      memo: await measureRoutes(ctx.server.url, ctx.tenants.probeSecret, ctx.probe, samples),
+      queries: await measureQueries(ctx.database, ctx.tenants.probeSecret, ctx.probe),
+    };
   });
 
   const big = await withLoadedServer(dialect, events, flags, async (ctx) => {
     const { server, tenants, probe } = ctx;
     log(`${dialect}: ${ctx.http.eventsPerSecond} events/s; now without stated costs`);
     const noCost = ctx.stream(false, Math.max(1_000, Math.round(events / 10)), 'p', 11);
-    const httpWithoutCost = await ingestOverHttp(server.url, server.adminKey, noCost, clients);
+    const httpWithoutCost = await ingestOverHttp(server.url, ctx.adminKey, noCost, clients);
     const peakRssMiB = server.peakRssMiB();
     log(`${dialect}: latency at ${events} events, then raw scans`);
     const latencyBig = await measureRoutes(server.url, tenants.probeSecret, probe, samples);
+    const queriesBig = await measureQueries(ctx.database, tenants.probeSecret, probe);
     const rawScanBig = await measureRawScans(ctx.database, probe, Math.max(5, Math.min(50, samples)));
     log(`${dialect}: throughput, ${seconds} s per route`);
     const throughput = await measureThroughput(server.url, tenants.probeSecret, probe, seconds);
@@ -127,7 +147,7 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
     const bulk = await ingestBaseline(baselineDb, ctx.stream(true, events, 'e', 7), clients).finally(() =>
       baselineDb.drop(),
     );
-    return { http: ctx.http, httpWithoutCost, peakRssMiB, latencyBig, rawScanBig, throughput, bulk };
+    return { http: ctx.http, httpWithoutCost, peakRssMiB, latencyBig, queriesBig, rawScanBig, throughput, bulk };
   });
 
   info.loadAverageEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -145,7 +165,13 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
       ratioToBaseline: ratio(big.http.eventsPerSecond, big.bulk.eventsPerSecond),
       peakRssMiB: big.peakRssMiB,
     },
-    latency: { smallEvents, small, big: big.latencyBig, rawScanBig: big.rawScanBig },
+    latency: {
+      smallEvents,
+      small: small.queries,
+      big: big.queriesBig,
+      rawScanBig: big.rawScanBig,
+      memo: { small: small.memo, big: big.latencyBig },
+    },
     throughput: big.throughput,
   };
 }
