@@ -111,7 +111,8 @@ describe('freddy-analytics serve', () => {
       const database = await createTestDatabase('sqlite');
       try {
         const server = await startServerProcess({ ...database.env, ...env });
-        const secret = /\n {2}(fak_[A-Za-z0-9]{40})\n/.exec(server.stderr.join(''))?.[1]!;
+        const secret = /\n {2}(fak_[A-Za-z0-9]{40})\n/.exec(server.stderr.join(''))?.[1];
+        assert.ok(secret, server.stderr.join(''));
         const headers = { 'x-api-key': secret, 'content-type': 'application/json' };
         const created = await fetch(`${server.url}/v1/organizations`, {
           method: 'POST',
