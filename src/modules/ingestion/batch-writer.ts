@@ -10,11 +10,12 @@
  * acknowledged only after its events are on disk. Should a group's transaction fail, its
  * batches are written again one by one, so that one batch cannot fail another.
  */
+import type SQLite from 'better-sqlite3';
 import type { Transaction } from 'kysely';
 import { type Storage, withRetry } from '../../storage/database.ts';
 import type { Database } from '../../storage/schema.ts';
 import { settleReservations } from '../limits/reservations.repository.ts';
-import { eventWriterFor, writeBatchInOneStatement } from './event-writers.ts';
+import { type SqliteEventWriter, sqliteEventWriter, writeBatchInOneStatement } from './event-writers.ts';
 import { rollupIncrements, type UsageEvent } from './rollups.ts';
 
 export interface Batch {
@@ -27,19 +28,14 @@ export interface Batch {
 
 /** Resolves with the events that were new (the others were already stored). */
 export function writeBatch(storage: Storage, batch: Batch): Promise<UsageEvent[]> {
-  if (storage.sqlite) return groupCommitFor(storage).submit(batch);
-  if (storage.dialect === 'postgres') {
-    return withRetry(() => writeBatchInOneStatement(storage.db, batch.events, batch.reservations, batch.receivedAt));
-  }
-  return storage.transaction(async (trx) => (await writeGroup(storage, trx, [batch]))[0]!);
+  if (storage.sqlite) return groupCommitFor(storage, storage.sqlite).submit(batch);
+  return withRetry(() => writeBatchInOneStatement(storage.db, batch.events, batch.reservations, batch.receivedAt));
 }
 
-/** Writes the batches in the caller's transaction; rollups once for all of them. */
-async function writeGroup(storage: Storage, trx: Transaction<Database>, batches: readonly Batch[]) {
-  const writer = eventWriterFor(storage);
-  const inserted: UsageEvent[][] = [];
-  for (const batch of batches) inserted.push(await writer.insertNewEvents(trx, batch.events, batch.receivedAt));
-  await writer.applyRollupIncrements(trx, rollupIncrements(inserted.flat()));
+/** SQLite: writes the batches in the caller's transaction; rollups once for all of them. */
+async function writeGroup(writer: SqliteEventWriter, trx: Transaction<Database>, batches: readonly Batch[]) {
+  const inserted = batches.map((batch) => writer.insertNewEvents(batch.events, batch.receivedAt));
+  writer.applyRollupIncrements(rollupIncrements(inserted.flat()));
   for (const batch of batches) {
     // The reported cost now counts instead of the estimate the gateway reserved.
     await settleReservations(trx, batch.reservations, batch.receivedAt);
@@ -60,7 +56,10 @@ class GroupCommit {
   private waiting: Waiting[] = [];
   private writing = false;
 
-  constructor(private readonly storage: Storage) {}
+  constructor(
+    private readonly storage: Storage,
+    private readonly writer: SqliteEventWriter,
+  ) {}
 
   submit(batch: Batch): Promise<UsageEvent[]> {
     return new Promise((resolve, reject) => {
@@ -87,7 +86,7 @@ class GroupCommit {
     try {
       const inserted = await this.storage.transaction((trx) =>
         writeGroup(
-          this.storage,
+          this.writer,
           trx,
           group.map((w) => w.batch),
         ),
@@ -102,10 +101,11 @@ class GroupCommit {
 
 const groupCommits = new WeakMap<Storage, GroupCommit>();
 
-function groupCommitFor(storage: Storage): GroupCommit {
+function groupCommitFor(storage: Storage, sqlite: SQLite.Database): GroupCommit {
   let group = groupCommits.get(storage);
   if (!group) {
-    group = new GroupCommit(storage);
+    // Prepared on first use, once the migrations have created the tables.
+    group = new GroupCommit(storage, sqliteEventWriter(sqlite));
     groupCommits.set(storage, group);
   }
   return group;

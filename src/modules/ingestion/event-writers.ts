@@ -7,34 +7,16 @@
  */
 import type SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
-import type { Storage } from '../../storage/database.ts';
 import type { Db } from '../../storage/schema.ts';
 import { dayKeyOf, monthKeyOf } from '../../time/calendar.ts';
 import type { Counters, RollupIncrements, UsageEvent } from './rollups.ts';
-import { applyRollupIncrements, insertNewEvents } from './usage.repository.ts';
 import { NO_API_KEY } from './usage.table.ts';
 
-export interface EventWriter {
+/** SQLite's writer: runs inside the transaction that holds the connection (see sqliteEventWriter). */
+export interface SqliteEventWriter {
   /** Inserts the events whose (organization, id) is new and returns exactly those. */
-  insertNewEvents(trx: Db, events: readonly UsageEvent[], receivedAt: number): Promise<UsageEvent[]>;
-  applyRollupIncrements(trx: Db, increments: RollupIncrements): Promise<void>;
-}
-
-const portable: EventWriter = { insertNewEvents, applyRollupIncrements };
-const sqliteWriters = new WeakMap<SQLite.Database, EventWriter>();
-
-export function eventWriterFor(storage: Storage): EventWriter {
-  const { sqlite } = storage;
-  if (sqlite) {
-    // Prepared on first use, once the migrations have created the tables.
-    let writer = sqliteWriters.get(sqlite);
-    if (!writer) {
-      writer = sqliteWriter(sqlite);
-      sqliteWriters.set(sqlite, writer);
-    }
-    return writer;
-  }
-  return portable;
+  insertNewEvents(events: readonly UsageEvent[], receivedAt: number): UsageEvent[];
+  applyRollupIncrements(increments: RollupIncrements): void;
 }
 
 const ROLLUP_KEYS = {
@@ -57,7 +39,7 @@ const counterValues = (c: Counters) => [c.requests, c.neurons, c.synapses, c.cos
  * SQLite: statements prepared once per database and run row by row. The caller's Kysely
  * transaction holds SQLite's only connection, so these synchronous calls run inside it.
  */
-function sqliteWriter(db: SQLite.Database): EventWriter {
+export function sqliteEventWriter(db: SQLite.Database): SqliteEventWriter {
   const insert = db.prepare(
     `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (organization_id, id) do nothing`,
@@ -68,7 +50,7 @@ function sqliteWriter(db: SQLite.Database): EventWriter {
   const keyModelMonth = upsert('rollup_key_model_month');
   const keyDay = upsert('rollup_key_day');
   return {
-    async insertNewEvents(_trx, events, receivedAt) {
+    insertNewEvents(events, receivedAt) {
       return events.filter(
         (e) =>
           insert.run(
@@ -85,7 +67,7 @@ function sqliteWriter(db: SQLite.Database): EventWriter {
           ).changes > 0,
       );
     },
-    async applyRollupIncrements(_trx, increments) {
+    applyRollupIncrements(increments) {
       for (const r of increments.orgModelMonth)
         orgModelMonth.run(r.organizationId, r.month, r.model, ...counterValues(r));
       for (const r of increments.keyModelMonth) {

@@ -1,41 +1,7 @@
 import type { Kysely } from 'kysely';
 import { toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
-import type { Counters, RollupIncrements, UsageEvent } from './rollups.ts';
-
-/**
- * Inserts the events whose (organization, id) is new and returns exactly those; events
- * already stored (retries) are skipped by the primary key, atomically with any concurrent
- * writer of the same id.
- */
-export async function insertNewEvents(
-  db: Db,
-  events: readonly UsageEvent[],
-  receivedAt: number,
-): Promise<UsageEvent[]> {
-  if (events.length === 0) return [];
-  const byKey = new Map(events.map((e) => [`${e.organizationId}/${e.id}`, e]));
-  const inserted = await db
-    .insertInto('usage_events')
-    .values(
-      events.map((e) => ({
-        organization_id: e.organizationId,
-        id: e.id,
-        api_key_id: e.apiKeyId,
-        model: e.model,
-        neurons: e.neurons,
-        synapses: e.synapses,
-        cost_nano: e.costNano,
-        cost_source: e.costSource ?? 'reported',
-        occurred_at: e.occurredAt,
-        received_at: receivedAt,
-      })),
-    )
-    .onConflict((oc) => oc.columns(['organization_id', 'id']).doNothing())
-    .returning(['organization_id', 'id'])
-    .execute();
-  return inserted.map((row) => byKey.get(`${row.organization_id}/${row.id}`)!);
-}
+import type { Counters, RollupIncrements } from './rollups.ts';
 
 /** Adds the increments to the three rollups, one multi-row upsert each. */
 export async function applyRollupIncrements(db: Db, increments: RollupIncrements): Promise<void> {
