@@ -6,7 +6,7 @@
  * one array per column (`unnest`), costs one round trip and a plan of fixed size.
  */
 import type SQLite from 'better-sqlite3';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../../storage/schema.ts';
 import { dayKeyOf, monthKeyOf } from '../../time/calendar.ts';
 import type { Counters, RollupIncrements, UsageEvent } from './rollups.ts';
@@ -26,11 +26,20 @@ const ROLLUP_KEYS = {
 } as const;
 type RollupTable = keyof typeof ROLLUP_KEYS;
 
-function upsertSql(table: RollupTable, source: string): string {
-  const keys = ROLLUP_KEYS[table];
+const COUNTER_COLUMNS = ['requests', 'neurons', 'synapses', 'cost_nano'] as const;
+
+/**
+ * The SQL around a row source that adds its rows to a rollup: `insert into <table> (…)` before
+ * it, and after it `on conflict (<key>) do update set` each counter to the stored one plus the
+ * new one. Both engines' writers use it.
+ */
+function rollupUpsert(table: RollupTable): { head: string; tail: string } {
+  const keys = ROLLUP_KEYS[table].join(', ');
   const add = (c: string) => `${c} = ${table}.${c} + excluded.${c}`;
-  return `insert into ${table} (${keys.join(', ')}, requests, neurons, synapses, cost_nano) ${source}
-    on conflict (${keys.join(', ')}) do update set ${['requests', 'neurons', 'synapses', 'cost_nano'].map(add).join(', ')}`;
+  return {
+    head: `insert into ${table} (${keys}, ${COUNTER_COLUMNS.join(', ')})`,
+    tail: `on conflict (${keys}) do update set ${COUNTER_COLUMNS.map(add).join(', ')}`,
+  };
 }
 
 const counterValues = (c: Counters) => [c.requests, c.neurons, c.synapses, c.costNano];
@@ -44,8 +53,10 @@ export function sqliteEventWriter(db: SQLite.Database): SqliteEventWriter {
     `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (organization_id, id) do nothing`,
   );
-  const upsert = (table: RollupTable) =>
-    db.prepare(upsertSql(table, `values (${'?, '.repeat(ROLLUP_KEYS[table].length)}?, ?, ?, ?)`));
+  const upsert = (table: RollupTable) => {
+    const { head, tail } = rollupUpsert(table);
+    return db.prepare(`${head} values (${'?, '.repeat(ROLLUP_KEYS[table].length)}?, ?, ?, ?) ${tail}`);
+  };
   const orgModelMonth = upsert('rollup_org_model_month');
   const keyModelMonth = upsert('rollup_key_model_month');
   const keyDay = upsert('rollup_key_day');
@@ -82,10 +93,11 @@ const texts = (values: ReadonlyArray<string | null>) => sql`cast(${values} as te
 const int8s = (values: ReadonlyArray<bigint | number>) => sql`cast(${values.map(String)} as int8[])`;
 const int4s = (values: readonly number[]) => sql`cast(${values} as integer[])`;
 
-const addCounters = (table: RollupTable) =>
-  sql.raw(
-    ['requests', 'neurons', 'synapses', 'cost_nano'].map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', '),
-  );
+/** Adds the rows of `source` (the key columns, then the counters) to a rollup. */
+function upsertFrom(table: RollupTable, source: RawBuilder<unknown>) {
+  const { head, tail } = rollupUpsert(table);
+  return sql`${sql.raw(head)} ${source} ${sql.raw(tail)}`;
+}
 
 /**
  * PostgreSQL: a whole batch in one statement, committed on its own. The new events, their
@@ -129,24 +141,21 @@ export async function writeBatchInOneStatement(
     new_events as (
       select input.* from input join inserted on inserted.organization_id = input.o and inserted.id = input.i
     ),
-    key_day as (
-      insert into rollup_key_day (organization_id, day, api_key_id, requests, neurons, synapses, cost_nano)
-      select o, day, coalesce(k, ${NO_API_KEY}), count(*), sum(n), sum(s), sum(c) from new_events
-      group by 1, 2, 3 order by 1, 2, 3
-      on conflict (organization_id, day, api_key_id) do update set ${addCounters('rollup_key_day')}
-    ),
-    key_model_month as (
-      insert into rollup_key_model_month (organization_id, month, api_key_id, model, requests, neurons, synapses, cost_nano)
-      select o, month, k, m, count(*), sum(n), sum(s), sum(c) from new_events where k is not null
-      group by 1, 2, 3, 4 order by 1, 2, 3, 4
-      on conflict (organization_id, month, api_key_id, model) do update set ${addCounters('rollup_key_model_month')}
-    ),
-    org_model_month as (
-      insert into rollup_org_model_month (organization_id, month, model, requests, neurons, synapses, cost_nano)
-      select o, month, m, count(*), sum(n), sum(s), sum(c) from new_events
-      group by 1, 2, 3 order by 1, 2, 3
-      on conflict (organization_id, month, model) do update set ${addCounters('rollup_org_model_month')}
-    ),
+    key_day as (${upsertFrom(
+      'rollup_key_day',
+      sql`select o, day, coalesce(k, ${NO_API_KEY}), count(*), sum(n), sum(s), sum(c) from new_events
+        group by 1, 2, 3 order by 1, 2, 3`,
+    )}),
+    key_model_month as (${upsertFrom(
+      'rollup_key_model_month',
+      sql`select o, month, k, m, count(*), sum(n), sum(s), sum(c) from new_events where k is not null
+        group by 1, 2, 3, 4 order by 1, 2, 3, 4`,
+    )}),
+    org_model_month as (${upsertFrom(
+      'rollup_org_model_month',
+      sql`select o, month, m, count(*), sum(n), sum(s), sum(c) from new_events
+        group by 1, 2, 3 order by 1, 2, 3`,
+    )}),
     settled as (
       -- The reported cost now counts instead of the estimate the gateway reserved.
       update reservations set settled_at = ${receivedAt}
