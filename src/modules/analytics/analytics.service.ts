@@ -7,7 +7,7 @@ import { averageCostPerRequest, nanoToChf, percentage } from '../../money/chf.ts
 import type { Storage } from '../../storage/database.ts';
 import { isoDateOf, isoDateOfDayKey, isoSeconds, monthKey, monthKeyOf, type YearMonth } from '../../time/calendar.ts';
 import { requireApiKey } from '../api-keys/api-keys.service.ts';
-import { addCounters, type Counters, emptyCounters } from '../ingestion/rollups.ts';
+import { type Counters, sumCounters } from '../ingestion/rollups.ts';
 import { budgetView } from '../limits/budget.ts';
 import { organizationCreatedAt } from '../orgs/orgs.service.ts';
 import { apiKeyMonthTotals, firstUsageDay, monthTotals, totalsByModel } from './analytics.repository.ts';
@@ -36,8 +36,7 @@ export async function usageSummary(
       return { createdAt, models, current, firstDay };
     },
   );
-  const total = emptyCounters();
-  for (const model of models) addCounters(total, model);
+  const total = sumCounters(models);
   const top = [...models]
     .sort(
       (a, b) =>

@@ -6,7 +6,7 @@
 import { averageCostPerRequest, nanoToChf, percentage } from '../../money/chf.ts';
 import type { Db } from '../../storage/schema.ts';
 import { monthKey, type YearMonth } from '../../time/calendar.ts';
-import { addCounters, type Counters, emptyCounters } from '../ingestion/rollups.ts';
+import { type Counters, emptyCounters, sumCounters } from '../ingestion/rollups.ts';
 import { type BudgetView, budgetView } from '../limits/budget.ts';
 import { liveKeyLimits } from '../limits/limits.repository.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
@@ -61,10 +61,8 @@ export async function monthReport(db: Db, organizationId: string, period: YearMo
     keyTotalsOfMonth(db, organizationId, month),
     liveKeyLimits(db, organizationId),
   ]);
-  const total = emptyCounters();
-  for (const model of models) addCounters(total, model);
-  const apiKeyTotal = emptyCounters();
-  for (const key of keyTotals) addCounters(apiKeyTotal, key);
+  const total = sumCounters(models);
+  const apiKeyTotal = sumCounters(keyTotals);
 
   // Every key that can still spend, then deleted keys that spent this month (their usage still counts).
   const limits = new Map(liveKeys.map((k) => [k.id, k.monthlyLimitNano]));

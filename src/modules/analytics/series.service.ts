@@ -6,7 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import { NANO_PER_CHF, nanoToChf, ratio } from '../../money/chf.ts';
 import type { Db } from '../../storage/schema.ts';
 import { addMonths, daysInMonth, isoDateOfDayKey, monthKey, type YearMonth } from '../../time/calendar.ts';
-import { addCounters, type Counters, emptyCounters } from '../ingestion/rollups.ts';
+import { addCounters, type Counters, emptyCounters, sumCounters } from '../ingestion/rollups.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
 import { apiKeysSummaryOf } from './analytics.service.ts';
 import { dailyTotals, keyNames, keyTotalsOfMonth, monthlyTotals } from './series.repository.ts';
@@ -34,7 +34,7 @@ export async function dailyUsage(
 ): Promise<Static<typeof DailyUsageResponse>> {
   await requireOrganization(db, organizationId);
   const days = fillMonthDays(period, await dailyTotals(db, organizationId, period, 'all'));
-  const total = sumOf(days);
+  const total = sumCounters(days);
   return {
     organization_id: organizationId,
     period: 'daily',
@@ -72,7 +72,7 @@ export async function monthlyUsage(
   const months = Array.from({ length: count }, (_, i) => addMonths(current, i - count + 1));
   const byMonth = await monthlyTotals(db, organizationId, monthKey(months[0]!), monthKey(current));
   const entries = withGrowth(months.map((m) => byMonth.get(monthKey(m)) ?? emptyCounters()));
-  const total = sumOf(entries.map((e) => e.counters));
+  const total = sumCounters(entries.map((e) => e.counters));
   return {
     organization_id: organizationId,
     period: 'monthly',
@@ -106,7 +106,7 @@ export async function yearlyUsage(
   const byYear = new Map(years.map((year) => [year, emptyCounters()]));
   for (const [month, counters] of byMonth) addCounters(byYear.get(Math.floor(month / 100))!, counters);
   const entries = withGrowth(years.map((year) => byYear.get(year)!));
-  const total = sumOf(entries.map((e) => e.counters));
+  const total = sumCounters(entries.map((e) => e.counters));
   return {
     organization_id: organizationId,
     period: 'yearly',
@@ -143,7 +143,7 @@ export async function apiKeysDaily(
       neurons: Number(day.neurons),
     })),
     // Summed from the same daily rows, so the summary always equals the days listed.
-    summary: apiKeysSummaryOf(organizationId, period, sumOf(days), now),
+    summary: apiKeysSummaryOf(organizationId, period, sumCounters(days), now),
   };
 }
 
@@ -196,10 +196,4 @@ function withGrowth(periods: readonly Counters[]) {
       growth_rate_percent: growthRatePercent(counters.costNano, i === 0 ? undefined : periods[i - 1]!.costNano),
     },
   }));
-}
-
-function sumOf(items: readonly Counters[]): Counters {
-  const total = emptyCounters();
-  for (const item of items) addCounters(total, item);
-  return total;
 }

@@ -53,6 +53,13 @@ export function addCounters(into: Counters, from: Counters): void {
   into.costNano += from.costNano;
 }
 
+/** The counters of all `items` added up. */
+export function sumCounters(items: readonly Counters[]): Counters {
+  const total = emptyCounters();
+  for (const item of items) addCounters(total, item);
+  return total;
+}
+
 const ZERO: Counters = Object.freeze(emptyCounters());
 
 export function rollupIncrements(events: readonly UsageEvent[]): RollupIncrements {
