@@ -6,8 +6,9 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { parseChf } from '../src/money/chf.ts';
-import { openStorage, WAL_CHECKPOINT_PAGES } from '../src/storage/database.ts';
+import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
+import { WAL_CHECKPOINT_PAGES } from '../src/storage/sqlite.ts';
 import { Client } from './client.ts';
 import { type BenchEvent, type EventStreamOptions, eventBatches } from './data.ts';
 import type { BenchDatabase } from './server.ts';

@@ -4,23 +4,37 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type Transaction } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { type DatabaseConfig, DEFAULT_READ_MEMO_ENTRIES } from '../config.ts';
 import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
 import { type ChangeMarker, ReadMemo, sharedReads } from './read-memo.ts';
 import type { Database } from './schema.ts';
+import { connectSqlite } from './sqlite.ts';
 
 export interface Storage {
   db: Kysely<Database>;
   dialect: DialectName;
   /** Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization failure. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Closes what was registered with onClose, then the database. */
   close(): Promise<void>;
+  /** Runs `close` when the storage closes, before the database connection does. */
+  onClose(close: () => Promise<void>): void;
   /** Rollup reads reused until anything is committed (see read-memo.ts). */
   reads: ReadMemo;
-  /** SQLite only: the connection itself, for statements prepared once and run per row (ingestion). */
+  /** SQLite only: the connection itself (its `name` is the file that ingestion's writer opens). */
   sqlite?: SQLite.Database;
   /** PostgreSQL only: the connection pool, whose counts /metrics reports. */
   pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
@@ -31,11 +45,16 @@ export function openStorage(config: DatabaseConfig, options: { readMemoEntries?:
     config.kind === 'sqlite'
       ? { ...openSqlite(config.path), pool: undefined }
       : { ...openPostgres(config), sqlite: undefined };
+  const closers: Array<() => Promise<void>> = [];
   const storage: Storage = {
     db,
     dialect: config.kind,
     transaction: (work) => withRetry(() => db.transaction().execute(work)),
-    close: () => db.destroy(),
+    close: async () => {
+      for (const close of closers.splice(0).reverse()) await close();
+      await db.destroy();
+    },
+    onClose: (close) => closers.push(close),
     reads: new ReadMemo(changeMarker, options.readMemoEntries ?? DEFAULT_READ_MEMO_ENTRIES),
     ...(pool ? { pool } : {}),
     ...(sqlite ? { sqlite } : {}),
@@ -43,29 +62,38 @@ export function openStorage(config: DatabaseConfig, options: { readMemoEntries?:
   return storage;
 }
 
-export const WAL_CHECKPOINT_PAGES = 10_000;
-
 function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Database; changeMarker: ChangeMarker } {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const sqlite = new SQLite(file);
-  sqlite.defaultSafeIntegers(true);
-  sqlite.pragma('journal_mode = WAL');
-  // FULL: an acknowledged batch is on disk even if the machine loses power right after.
-  sqlite.pragma('synchronous = FULL');
-  // Checkpoint every ~40 MiB of WAL instead of ~4 MiB: a batch dirties hundreds of rollup pages,
-  // and the same hot pages are then copied into the database once per checkpoint, not per batch.
-  sqlite.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  // data_version moves when another connection (a replica, the CLI) commits; total_changes()
-  // when this one writes. All of this process's statements share this one connection.
+  const sqlite = connectSqlite(file);
+  // data_version moves when another connection (the ingestion writer, a replica, the CLI)
+  // commits; total_changes() when this one writes.
   const marker = sqlite.prepare("select (select data_version from pragma_data_version) || '/' || total_changes()");
   marker.pluck();
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) }),
+    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(sqlite) }) }),
     sqlite,
     changeMarker: () => marker.get() as string,
   };
+}
+
+/**
+ * Transactions that take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting out
+ * busy_timeout while ingestion's writer commits. Every transaction here writes; begun deferred,
+ * one that read first would fail (SQLITE_BUSY_SNAPSHOT) whenever the writer committed meanwhile,
+ * which under steady ingestion is nearly always.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver() {
+    return new (class extends SqliteDriver {
+      override async beginTransaction(connection: DatabaseConnection) {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      }
+    })(this.settings);
+  }
 }
 
 /** Statements kept per SQL text; preparing one anew cost about as much as running a small query. */

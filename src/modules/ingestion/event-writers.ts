@@ -14,8 +14,8 @@ import { NO_API_KEY } from './usage.table.ts';
 
 /** SQLite's writer: runs inside the transaction that holds the connection (see sqliteEventWriter). */
 export interface SqliteEventWriter {
-  /** Inserts the events whose (organization, id) is new and returns exactly those. */
-  insertNewEvents(events: readonly UsageEvent[], receivedAt: number): UsageEvent[];
+  /** Inserts the events whose (organization, id) is new and returns the indexes of exactly those. */
+  insertNewEvents(events: readonly UsageEvent[], receivedAt: number): number[];
   applyRollupIncrements(increments: RollupIncrements): void;
 }
 
@@ -45,8 +45,8 @@ function rollupUpsert(table: RollupTable): { head: string; tail: string } {
 const counterValues = (c: Counters) => [c.requests, c.neurons, c.synapses, c.costNano];
 
 /**
- * SQLite: statements prepared once per database and run row by row. The caller's Kysely
- * transaction holds SQLite's only connection, so these synchronous calls run inside it.
+ * SQLite: statements prepared once per connection and run row by row, inside the caller's
+ * transaction (see sqlite-group-write.ts).
  */
 export function sqliteEventWriter(db: SQLite.Database): SqliteEventWriter {
   const insert = db.prepare(
@@ -62,21 +62,23 @@ export function sqliteEventWriter(db: SQLite.Database): SqliteEventWriter {
   const keyDay = upsert('rollup_key_day');
   return {
     insertNewEvents(events, receivedAt) {
-      return events.filter(
-        (e) =>
-          insert.run(
-            e.organizationId,
-            e.id,
-            e.apiKeyId,
-            e.model,
-            e.neurons,
-            e.synapses,
-            e.costNano,
-            e.costSource ?? 'reported',
-            e.occurredAt,
-            receivedAt,
-          ).changes > 0,
-      );
+      const inserted: number[] = [];
+      for (const [i, e] of events.entries()) {
+        const { changes } = insert.run(
+          e.organizationId,
+          e.id,
+          e.apiKeyId,
+          e.model,
+          e.neurons,
+          e.synapses,
+          e.costNano,
+          e.costSource ?? 'reported',
+          e.occurredAt,
+          receivedAt,
+        );
+        if (changes > 0) inserted.push(i);
+      }
+      return inserted;
     },
     applyRollupIncrements(increments) {
       for (const r of increments.orgModelMonth)

@@ -1,0 +1,39 @@
+/**
+ * SQLite: one group of batches written in one immediate transaction on a better-sqlite3
+ * connection: the new events, their rollup increments and the reservations they settle. It runs
+ * in the writer thread (sqlite-writer-thread.ts), or in the calling thread for an in-memory
+ * database, which no other thread can open.
+ */
+import type SQLite from 'better-sqlite3';
+import { sqliteEventWriter } from './event-writers.ts';
+import { rollupIncrements, type UsageEvent } from './rollups.ts';
+
+export interface Batch {
+  /** Validated events, each (organization, id) once. */
+  events: UsageEvent[];
+  /** (organization, reservation) pairs the batch settles. */
+  reservations: Array<[string, string]>;
+  receivedAt: number;
+}
+
+/** Writes a group and returns, per batch, the indexes of its events that were new. */
+export type GroupWrite = (batches: readonly Batch[]) => number[][];
+
+export function sqliteGroupWrite(db: SQLite.Database): GroupWrite {
+  const writer = sqliteEventWriter(db);
+  const settle = db.prepare(
+    'update reservations set settled_at = ? where organization_id = ? and id = ? and settled_at is null',
+  );
+  const write = db.transaction((batches: readonly Batch[]) => {
+    const inserted = batches.map((batch) => writer.insertNewEvents(batch.events, batch.receivedAt));
+    writer.applyRollupIncrements(
+      rollupIncrements(batches.flatMap((batch, b) => inserted[b]!.map((i) => batch.events[i]!))),
+    );
+    for (const batch of batches) {
+      // The reported cost now counts instead of the estimate the gateway reserved.
+      for (const [organizationId, id] of batch.reservations) settle.run(batch.receivedAt, organizationId, id);
+    }
+    return inserted;
+  });
+  return (batches) => write.immediate(batches);
+}

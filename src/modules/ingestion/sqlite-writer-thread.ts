@@ -1,0 +1,27 @@
+/**
+ * The SQLite writer thread (see sqlite-writer.ts): its own connection to the database file,
+ * writing each group of batches it is sent and replying with the indexes of the new events.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { connectSqlite } from '../../storage/sqlite.ts';
+import { type Batch, type GroupWrite, sqliteGroupWrite } from './sqlite-group-write.ts';
+
+const port = parentPort!;
+const db = connectSqlite((workerData as { file: string }).file);
+let write: GroupWrite | undefined;
+
+port.on('message', (message: Batch[] | 'close') => {
+  if (message === 'close') {
+    db.close();
+    port.close();
+    return;
+  }
+  try {
+    // Prepared on first use, as an error reply should the tables not exist yet.
+    write ??= sqliteGroupWrite(db);
+    port.postMessage({ inserted: write(message) });
+  } catch (error) {
+    const { message: text, code } = error as { message?: string; code?: string };
+    port.postMessage({ error: { message: text ?? String(error), code } });
+  }
+});

@@ -1,0 +1,80 @@
+/**
+ * SQLite ingestion in a thread of its own, on its own connection to the database file.
+ * better-sqlite3 runs each statement synchronously, and writing a group (its rows, then the
+ * commit's fsync) took most of the event loop's time under load, during which no request could
+ * be read, validated or answered. With the writer in a thread, the event loop goes on serving
+ * while a group is written, and the batches that arrive meanwhile make up the next group.
+ *
+ * One group is written at a time: SQLite has one writer anyway. Writes on the server's own
+ * connection (keys, limits, reservations) wait for the group's transaction (busy_timeout).
+ */
+import { Worker } from 'node:worker_threads';
+import type { Batch } from './sqlite-group-write.ts';
+
+interface Reply {
+  inserted?: number[][];
+  error?: { message: string; code?: string };
+}
+
+export class SqliteWriterThread {
+  private worker: Worker | undefined;
+  private closed = false;
+  private inFlight: { resolve(inserted: number[][]): void; reject(error: unknown): void } | undefined;
+
+  constructor(private readonly file: string) {}
+
+  /** Writes the group in one transaction; resolves, per batch, with the indexes of the new events. */
+  write(batches: readonly Batch[]): Promise<number[][]> {
+    if (this.closed) return Promise.reject(new Error('the database is closed'));
+    if (this.inFlight) return Promise.reject(new Error('the SQLite writer is already writing a group'));
+    const worker = this.worker ?? this.start();
+    return new Promise((resolve, reject) => {
+      this.inFlight = { resolve, reject };
+      // Kept alive while it writes, so that a process with nothing else to wait for (a CLI
+      // import) does not exit before its batch is committed.
+      worker.ref();
+      worker.postMessage(batches);
+    });
+  }
+
+  /** Lets the group being written finish, then closes the thread's connection. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.ref();
+    worker.postMessage('close');
+    await exited;
+  }
+
+  private start(): Worker {
+    const worker = new Worker(new URL('./sqlite-writer-thread.mjs', import.meta.url), {
+      workerData: { file: this.file },
+    });
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      worker.unref();
+      const inFlight = this.settle();
+      if (reply.error) inFlight?.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+      else inFlight?.resolve(reply.inserted!);
+    });
+    worker.on('error', (error) => {
+      if (this.worker === worker) this.worker = undefined;
+      this.settle()?.reject(error);
+    });
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      this.settle()?.reject(new Error(`the SQLite writer thread stopped (exit code ${code})`));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private settle() {
+    const inFlight = this.inFlight;
+    this.inFlight = undefined;
+    return inFlight;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Ingestion and the server's other writes at the same time. On SQLite, ingestion commits from a
+ * writer thread with a connection of its own while budget checks, limit changes and repricing
+ * write on the server's connection; none of them may fail for it, and the rollups must still
+ * add up to the stored events.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
+import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
+import { SqliteWriterThread } from '../src/modules/ingestion/sqlite-writer.ts';
+import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
+import { reprice } from '../src/modules/pricing/reprice.ts';
+import { openStorage } from '../src/storage/database.ts';
+import { migrateToLatest } from '../src/storage/migrate.ts';
+import { connectSqlite } from '../src/storage/sqlite.ts';
+import { forEachDialect, makeApiKey, makeOrg } from './harness.ts';
+
+const CLIENTS = 4;
+const BATCHES_PER_CLIENT = 6;
+const BATCH = 250;
+
+forEachDialect('ingestion alongside other writes', (server) => {
+  it('answers every batch, budget check, limit change and repricing, and the rollups equal the events', async () => {
+    const orgId = (await makeOrg(server())).id;
+    const key = await makeApiKey(server(), orgId);
+    const base = Date.now() - 3_600_000;
+    const batch = (client: number, n: number) =>
+      Array.from({ length: BATCH }, (_, i) => ({
+        id: `c${client}-${n}-${i}`,
+        organization_id: orgId,
+        api_key_id: key.id,
+        model: 'gpt-4o',
+        neurons: 100 + i,
+        synapses: 10 + n,
+        // Every other event is priced from the sheet, so that repricing has events to rewrite.
+        ...(i % 2 === 0 ? { cost: '0.000001' } : {}),
+        timestamp: new Date(base + client * 1000 + n).toISOString(),
+      }));
+
+    let ingesting = true;
+    const clients = Array.from({ length: CLIENTS }, async (_, client) => {
+      for (let n = 0; n < BATCHES_PER_CLIENT; n++) {
+        const response = await server().request('POST', '/v1/usage/events', {
+          key: server().adminKey,
+          body: { events: batch(client, n) },
+        });
+        assert.equal(response.status, 200, response.text);
+        assert.equal(response.body.accepted, BATCH);
+      }
+    });
+    const others = (async () => {
+      let rounds = 0;
+      while (ingesting || rounds < 3) {
+        rounds++;
+        const limits = await server().request('PUT', `/v1/analytics/usage/limits/${orgId}`, {
+          key: server().adminKey,
+          body: { monthly_api_limit: 1_000_000 + rounds },
+        });
+        assert.equal(limits.status, 200, limits.text);
+        const check = await server().request('POST', '/v1/usage/authorize', {
+          key: server().adminKey,
+          body: { organization_id: orgId, api_key_id: key.id, estimated_cost: 0.01 },
+        });
+        assert.equal(check.status, 200, check.text);
+        assert.equal(check.body.allowed, true);
+        // Reads the month's events, then rewrites them and rebuilds its rollups, in one transaction.
+        await reprice(server().storage, { model: 'gpt-4o' });
+      }
+      return rounds;
+    })();
+    await Promise.all(clients).finally(() => {
+      ingesting = false;
+    });
+    assert.ok((await others) >= 3);
+
+    const check = await checkRollups(server().storage.db, orgId);
+    assert.deepEqual(check.differences, []);
+    const summary = await server().request('GET', `/v1/analytics/usage/summary/${orgId}`, { key: server().adminKey });
+    assert.equal(summary.status, 200, summary.text);
+    assert.equal(summary.body.totalRequests, CLIENTS * BATCHES_PER_CLIENT * BATCH);
+  });
+});
+
+describe('SQLite writer thread', () => {
+  const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-writer-')), 'usage.sqlite');
+  const event = (organizationId: string, id: string) => ({
+    organizationId,
+    id,
+    apiKeyId: null,
+    model: 'gpt-4o',
+    neurons: 5n,
+    synapses: 7n,
+    costNano: 11n,
+    occurredAt: Date.now(),
+  });
+
+  it("rejects a group with the database's error, then writes the next one", async () => {
+    const file = tempFile();
+    connectSqlite(file).close();
+    const writer = new SqliteWriterThread(file);
+    try {
+      // No tables yet.
+      const batch = { events: [event('org_a', 'e-1')], reservations: [], receivedAt: Date.now() };
+      await assert.rejects(writer.write([batch]), (error: { code?: string; message: string }) => {
+        assert.equal(error.code, 'SQLITE_ERROR');
+        assert.match(error.message, /no such table/);
+        return true;
+      });
+
+      const storage = openStorage({ kind: 'sqlite', path: file });
+      await migrateToLatest(storage.db, storage.dialect);
+      await createOrganization(storage.db, { name: 'A', id: 'org_a' }, Date.now());
+      const again = { ...batch, events: [event('org_a', 'e-1'), event('org_a', 'e-2')] };
+      const retried = { ...batch, events: [event('org_a', 'e-2'), event('org_a', 'e-3')] };
+      // Two batches in one group: e-2 counts for the first only.
+      assert.deepEqual(await writer.write([again, retried]), [[0, 1], [1]]);
+      // Committed, as another connection sees.
+      const count = await storage.db
+        .selectFrom('usage_events')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(count.n), 3);
+      const rollup = await storage.db.selectFrom('rollup_org_model_month').selectAll().executeTakeFirstOrThrow();
+      assert.equal(rollup.requests, 3n);
+      assert.equal(rollup.cost_nano, 33n);
+      await storage.close();
+    } finally {
+      await writer.close();
+    }
+    await assert.rejects(
+      writer.write([{ events: [event('org_a', 'e-4')], reservations: [], receivedAt: Date.now() }]),
+      /closed/,
+    );
+  });
+
+  it("holds the write lock for the whole of a server connection's transaction, so the writer waits", async () => {
+    const file = tempFile();
+    const storage = openStorage({ kind: 'sqlite', path: file });
+    const writer = new SqliteWriterThread(file);
+    try {
+      await migrateToLatest(storage.db, storage.dialect);
+      await createOrganization(storage.db, { name: 'L', id: 'org_l' }, Date.now());
+      const batch = (id: string) => ({ events: [event('org_l', id)], reservations: [], receivedAt: Date.now() });
+      await writer.write([batch('before')]);
+
+      let attempts = 0;
+      let written: Promise<number[][]> | undefined;
+      await storage.transaction(async (trx) => {
+        attempts++;
+        await trx.selectFrom('usage_events').select('id').execute();
+        // The writer commits now unless this transaction already holds the lock; had it,
+        // this transaction's write below would fail (SQLITE_BUSY_SNAPSHOT) and run again.
+        written ??= writer.write([batch('during')]);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await trx.updateTable('organizations').set({ name: 'L2' }).where('id', '=', 'org_l').execute();
+      });
+      assert.equal(attempts, 1);
+      assert.deepEqual(await written, [[0]]);
+    } finally {
+      await writer.close();
+      await storage.close();
+    }
+  });
+
+  it('writes an in-memory database on the server connection, which no thread can share', async () => {
+    const storage = openStorage({ kind: 'sqlite', path: ':memory:' });
+    try {
+      await migrateToLatest(storage.db, storage.dialect);
+      await createOrganization(storage.db, { name: 'M', id: 'org_m' }, Date.now());
+      const inputs = [1, 2, 2].map((n) => ({
+        id: `m-${n}`,
+        organization_id: 'org_m',
+        model: 'gpt-4o',
+        neurons: 1,
+        synapses: 1,
+        cost: '0.5',
+      }));
+      const result = await ingestUsage(storage, { kind: 'admin', keyId: 'test' }, inputs, Date.now());
+      assert.deepEqual([result.accepted, result.duplicates], [2, 1]);
+      const rollup = await storage.db.selectFrom('rollup_org_model_month').selectAll().executeTakeFirstOrThrow();
+      assert.equal(rollup.cost_nano, 1_000_000_000n);
+    } finally {
+      await storage.close();
+    }
+  });
+});
