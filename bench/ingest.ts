@@ -11,6 +11,7 @@ import { migrateToLatest } from '../src/storage/migrate.ts';
 import { WAL_CHECKPOINT_PAGES } from '../src/storage/sqlite.ts';
 import { Client } from './client.ts';
 import { type BenchEvent, type EventStreamOptions, eventBatches } from './data.ts';
+import { type Percentiles, percentiles } from './latency.ts';
 import type { BenchDatabase } from './server.ts';
 
 export const BATCH = 1000;
@@ -23,17 +24,32 @@ export interface IngestFigures {
   duplicates: number;
 }
 
-/** Sends the stream through the API with `clients` concurrent connections. */
+/** A read made over and over while ingesting (see ingestOverHttp). */
+export interface ReadProbe {
+  secret: string;
+  path: string;
+}
+
+/** How often the probe reads while ingesting. */
+const READ_EVERY_MS = 10;
+
+/**
+ * Sends the stream through the API with `clients` concurrent connections. With `probe`, one more
+ * client makes that read every 10 ms meanwhile, and its latency is returned: what a dashboard
+ * or a gateway checking a summary sees while the service ingests at full speed.
+ */
 export async function ingestOverHttp(
   url: string,
   key: string,
   stream: EventStreamOptions,
   clients: number,
-): Promise<IngestFigures> {
+  probe?: ReadProbe,
+): Promise<IngestFigures & { readsWhileIngesting?: Percentiles }> {
   const client = new Client(url, key, clients);
   const batches = eventBatches(stream, BATCH);
   let accepted = 0;
   let duplicates = 0;
+  let ingesting = true;
   const started = performance.now();
   const worker = async () => {
     for (let next = batches.next(); !next.done; next = batches.next()) {
@@ -44,9 +60,33 @@ export async function ingestOverHttp(
       duplicates += result.duplicates;
     }
   };
-  await Promise.all(Array.from({ length: clients }, worker));
+  const reads = probe ? readRepeatedly(url, probe, () => ingesting) : undefined;
+  await Promise.all(Array.from({ length: clients }, worker)).finally(() => {
+    ingesting = false;
+  });
+  const ms = performance.now() - started;
   client.close();
-  return figures(stream.count, performance.now() - started, accepted, duplicates);
+  const readsWhileIngesting = reads ? percentiles(await reads) : undefined;
+  return {
+    ...figures(stream.count, ms, accepted, duplicates),
+    ...(readsWhileIngesting ? { readsWhileIngesting } : {}),
+  };
+}
+
+async function readRepeatedly(url: string, probe: ReadProbe, going: () => boolean): Promise<number[]> {
+  const reader = new Client(url, probe.secret, 1);
+  const samples: number[] = [];
+  try {
+    while (going()) {
+      const started = performance.now();
+      await reader.expectOk('GET', probe.path);
+      samples.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, READ_EVERY_MS));
+    }
+  } finally {
+    reader.close();
+  }
+  return samples;
 }
 
 function figures(events: number, ms: number, accepted: number, duplicates: number): IngestFigures {

@@ -32,6 +32,8 @@ export interface EngineResult {
     bulkBaseline: IngestFigures;
     ratioToBaseline: number;
     peakRssMiB: number;
+    /** The usage summary, read every 10 ms by one more client during the `http` run. */
+    summaryWhileIngesting?: Percentiles | undefined;
   };
   latency: {
     smallEvents: number;
@@ -102,6 +104,13 @@ export function markdown(r: EngineResult): string {
       `${ing.http.eventsPerSecond} events/s (target ≥ ${target}: ${mark(ing.http.eventsPerSecond >= target)}). ` +
       `Peak RSS of the server: ${ing.peakRssMiB} MiB.`,
     '',
+    ...(ing.summaryWhileIngesting
+      ? [
+          `Meanwhile one more client read the usage summary every 10 ms: p50 ${ing.summaryWhileIngesting.p50} ms, ` +
+            `p99 ${ing.summaryWhileIngesting.p99} ms (${ing.summaryWhileIngesting.samples} reads).`,
+          '',
+        ]
+      : []),
     `## Query latency (ms, one request at a time; ${r.latency.smallEvents} events vs ${r.events})`,
     '',
     'Answered by the rollup queries: a server with READ_MEMO_ENTRIES=0.',

@@ -13,7 +13,7 @@ import type { DialectName } from '../src/storage/dialect.ts';
 import { Client, createTenants } from './client.ts';
 import type { EventStreamOptions, Tenancy } from './data.ts';
 import { ingestBaseline, ingestOverHttp } from './ingest.ts';
-import { measureRawScans, measureRoutes, type Probe, probeFor } from './latency.ts';
+import { measureRawScans, measureRoutes, type Probe, probeFor, routeRequest } from './latency.ts';
 import { type EngineResult, machine, ratio, writeReport } from './report.ts';
 import { createDatabase, POSTGRES_URL, startServer } from './server.ts';
 import { measureThroughput } from './throughput.ts';
@@ -99,8 +99,10 @@ async function loadedServer(database: Awaited<ReturnType<typeof createDatabase>>
     seed,
   });
   log(`${database.dialect}: ingesting ${count} events through the API`);
-  const http = await ingestOverHttp(server.url, adminKey, stream(true, count, 'e', 7), clients);
-  return { database, server, adminKey, tenants, stream, http, probe: probeFor(tenants.probeKeyId, Date.now()) };
+  const probe = probeFor(tenants.probeKeyId, Date.now());
+  const summary = { secret: tenants.probeSecret, path: routeRequest(probe, 'usage summary').path };
+  const http = await ingestOverHttp(server.url, adminKey, stream(true, count, 'e', 7), clients, summary);
+  return { database, server, adminKey, tenants, stream, http, probe };
 }
 
 /**
@@ -164,6 +166,7 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
       bulkBaseline: big.bulk,
       ratioToBaseline: ratio(big.http.eventsPerSecond, big.bulk.eventsPerSecond),
       peakRssMiB: big.peakRssMiB,
+      summaryWhileIngesting: big.http.readsWhileIngesting,
     },
     latency: {
       smallEvents,

@@ -34,6 +34,8 @@ for (const dialect of DIALECTS) {
       assert.equal(http.accepted, bulkBaseline.accepted);
       assert.ok(http.duplicates > 0, 'the data has retried events');
       assert.ok(result.ingestion.peakRssMiB > 0);
+      // The summary was read while ingesting, every read answered.
+      assert.ok((result.ingestion.summaryWhileIngesting?.samples ?? 0) > 0);
       for (const route of Object.keys(result.latency.big)) {
         assert.ok(result.latency.rawScanBig[route as keyof typeof result.latency.big].samples > 0, route);
       }
