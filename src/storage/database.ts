@@ -80,7 +80,7 @@ function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Databa
  * Transactions that take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting out
  * busy_timeout while ingestion's writer commits. Every transaction here writes; begun deferred,
  * one that read first would fail (SQLITE_BUSY_SNAPSHOT) whenever the writer committed meanwhile,
- * which under steady ingestion is nearly always.
+ * which under steady ingestion is most of the time.
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   constructor(private readonly settings: SqliteDialectConfig) {

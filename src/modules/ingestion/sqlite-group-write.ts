@@ -30,7 +30,8 @@ export function sqliteGroupWrite(db: SQLite.Database): GroupWrite {
       rollupIncrements(batches.flatMap((batch, b) => inserted[b]!.map((i) => batch.events[i]!))),
     );
     for (const batch of batches) {
-      // The reported cost now counts instead of the estimate the gateway reserved.
+      // The reported cost now counts instead of the estimate the gateway reserved. Unknown and
+      // already settled reservations are left alone, so a retried batch settles nothing twice.
       for (const [organizationId, id] of batch.reservations) settle.run(batch.receivedAt, organizationId, id);
     }
     return inserted;

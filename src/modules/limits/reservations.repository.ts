@@ -25,25 +25,6 @@ export async function insertReservation(db: Db, reservation: Reservation): Promi
     .execute();
 }
 
-/**
- * Marks reservations as settled by ingested usage: from now on the event's actual cost
- * counts instead of the estimate. Unknown, expired or already settled ids are left alone,
- * so that a retried batch settles nothing twice.
- */
-export async function settleReservations(db: Db, ids: ReadonlyArray<[string, string]>, now: number): Promise<void> {
-  const byOrg = new Map<string, string[]>();
-  for (const [organizationId, id] of ids) byOrg.set(organizationId, [...(byOrg.get(organizationId) ?? []), id]);
-  for (const [organizationId, reservationIds] of [...byOrg].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    await db
-      .updateTable('reservations')
-      .set({ settled_at: now })
-      .where('organization_id', '=', organizationId)
-      .where('id', 'in', reservationIds.sort())
-      .where('settled_at', 'is', null)
-      .execute();
-  }
-}
-
 /** Deletes the organization's reservations that ended (expired, settled or not) before `before`. */
 export async function pruneReservations(db: Db, organizationId: string, before: number): Promise<void> {
   await db
