@@ -59,7 +59,7 @@ class GroupCommit {
 
   private async write(group: Waiting[]): Promise<void> {
     try {
-      const inserted = await withRetry(() => this.writeGroup(group.map((w) => w.batch)));
+      const inserted = await this.writeGroup(group.map((w) => w.batch));
       for (const [i, w] of group.entries()) w.resolve(inserted[i]!.map((index) => w.batch.events[index]!));
     } catch (error) {
       if (group.length === 1) group[0]!.reject(error);
@@ -91,5 +91,6 @@ function sqliteGroupWriter(storage: Storage, sqlite: SQLite.Database): WriteGrou
   }
   const thread = new SqliteWriterThread(sqlite.name);
   storage.onClose(() => thread.close());
-  return (batches) => thread.write(batches);
+  // Retried as storage.transaction retries: the server's connection may hold the lock past busy_timeout.
+  return (batches) => withRetry(() => thread.write(batches));
 }
