@@ -1,8 +1,8 @@
 /**
  * Prometheus metrics at /metrics: requests and their latency by route pattern (never the raw
  * URL, whose ids would make one series per organization), usage events ingested, reads reused,
- * database pool state and the usual process metrics. Each app has its own registry, so that several apps in
- * one process (tests) do not share counters.
+ * database pool state and the usual process metrics. Each app has its own registry, so that
+ * several apps in one process (tests) do not share counters.
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
