@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { PostgresBatchWriter } from '../src/modules/ingestion/batch-writer.ts';
 import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
 import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
 import { SqliteWriterThread } from '../src/modules/ingestion/sqlite-writer.ts';
@@ -17,7 +19,7 @@ import { reprice } from '../src/modules/pricing/reprice.ts';
 import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { connectSqlite } from '../src/storage/sqlite.ts';
-import { forEachDialect, makeApiKey, makeOrg } from './harness.ts';
+import { createTestDatabase, DIALECTS, forEachDialect, makeApiKey, makeOrg } from './harness.ts';
 
 const CLIENTS = 4;
 const BATCHES_PER_CLIENT = 6;
@@ -85,18 +87,19 @@ forEachDialect('ingestion alongside other writes', (server) => {
   });
 });
 
+const event = (organizationId: string, id: string) => ({
+  organizationId,
+  id,
+  apiKeyId: null,
+  model: 'gpt-4o',
+  neurons: 5n,
+  synapses: 7n,
+  costNano: 11n,
+  occurredAt: Date.now(),
+});
+
 describe('SQLite writer thread', () => {
   const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-writer-')), 'usage.sqlite');
-  const event = (organizationId: string, id: string) => ({
-    organizationId,
-    id,
-    apiKeyId: null,
-    model: 'gpt-4o',
-    neurons: 5n,
-    synapses: 7n,
-    costNano: 11n,
-    occurredAt: Date.now(),
-  });
 
   it("rejects a group with the database's error, then writes the next one", async () => {
     const file = tempFile();
@@ -186,5 +189,73 @@ describe('SQLite writer thread', () => {
     } finally {
       await storage.close();
     }
+  });
+});
+
+describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('postgres') }, () => {
+  /**
+   * A PostgreSQL database whose inserts of the event "slow" take half a second and of "boom"
+   * fail, so that a batch can be caught while it is being written.
+   */
+  async function withFaultyDatabase(
+    work: (writer: PostgresBatchWriter, ids: () => Promise<string[]>) => Promise<void>,
+  ) {
+    const database = await createTestDatabase('postgres');
+    const storage = openStorage(database.config);
+    try {
+      await migrateToLatest(storage.db, storage.dialect);
+      await createOrganization(storage.db, { name: 'P', id: 'org_p' }, Date.now());
+      await sql`create function slow_or_failing_insert() returns trigger language plpgsql as $$
+        begin
+          if new.id = 'slow' then perform pg_sleep(0.5); end if;
+          if new.id = 'boom' then raise exception 'boom'; end if;
+          return new;
+        end $$`.execute(storage.db);
+      await sql`create trigger slow_or_failing before insert on usage_events
+        for each row execute function slow_or_failing_insert()`.execute(storage.db);
+      const ids = async () =>
+        (await storage.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id);
+      await work(new PostgresBatchWriter(storage.db), ids);
+      assert.deepEqual((await checkRollups(storage.db, 'org_p')).differences, []);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+  }
+  const batch = (...ids: string[]) => ({
+    events: ids.map((id) => event('org_p', id)),
+    reservations: [],
+    receivedAt: Date.now(),
+  });
+  const idsOf = (events: Array<{ id: string }>) => events.map((e) => e.id).sort();
+
+  it('commits a batch without waiting for the statement that is writing some of its events', async () => {
+    await withFaultyDatabase(async (writer, ids) => {
+      let firstDone = false;
+      const first = writer.write(batch('slow', 'x')).finally(() => {
+        firstDone = true;
+      });
+      const second = writer.write(batch('x', 'y'));
+      // y is committed while the first batch still sleeps; had the second batch inserted x
+      // itself, it would have waited for the first to commit.
+      while (!(await ids()).includes('y')) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(firstDone, false);
+      assert.deepEqual(idsOf(await first), ['slow', 'x']);
+      // x counts for the first batch only.
+      assert.deepEqual(idsOf(await second), ['y']);
+      assert.deepEqual(await ids(), ['slow', 'x', 'y']);
+    });
+  });
+
+  it('writes the events itself when the statement that was writing them fails', async () => {
+    await withFaultyDatabase(async (writer, ids) => {
+      const first = writer.write(batch('boom', 'x'));
+      const second = writer.write(batch('x', 'y'));
+      await assert.rejects(first, /boom/);
+      assert.deepEqual(idsOf(await second), ['x', 'y']);
+      assert.deepEqual(await ids(), ['x', 'y']);
+      // Once nothing writes them any more, x and y are plain duplicates.
+      assert.deepEqual(idsOf(await writer.write(batch('x', 'y', 'z'))), ['z']);
+    });
   });
 });

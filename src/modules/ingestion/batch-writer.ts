@@ -1,7 +1,8 @@
 /**
  * Writes validated batches: new events, their rollup increments and the reservations they
  * settle, in one transaction that is committed before the batch is acknowledged. PostgreSQL
- * writes each batch in a single statement (see writeBatchInOneStatement).
+ * writes each batch in a single statement (see writeBatchInOneStatement and
+ * PostgresBatchWriter).
  *
  * SQLite writes in a thread of its own (see sqlite-writer.ts). Batches that arrive while it
  * writes a group wait and are then written together, in one transaction (group commit). SQLite
@@ -13,6 +14,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import { type Storage, withRetry } from '../../storage/database.ts';
+import type { Db } from '../../storage/schema.ts';
 import { writeBatchInOneStatement } from './event-writers.ts';
 import type { UsageEvent } from './rollups.ts';
 import { type Batch, sqliteGroupWrite } from './sqlite-group-write.ts';
@@ -21,7 +23,72 @@ import { SqliteWriterThread } from './sqlite-writer.ts';
 /** Resolves with the events that were new (the others were already stored). */
 export function writeBatch(storage: Storage, batch: Batch): Promise<UsageEvent[]> {
   if (storage.sqlite) return groupCommitFor(storage, storage.sqlite).submit(batch);
-  return withRetry(() => writeBatchInOneStatement(storage.db, batch.events, batch.reservations, batch.receivedAt));
+  let writer = postgresWriters.get(storage);
+  if (!writer) {
+    writer = new PostgresBatchWriter(storage.db);
+    postgresWriters.set(storage, writer);
+  }
+  return writer.write(batch);
+}
+
+const postgresWriters = new WeakMap<Storage, PostgresBatchWriter>();
+
+const eventKey = (event: UsageEvent) => `${event.organizationId}\u0000${event.id}`;
+
+/**
+ * PostgreSQL: each batch in one statement, several batches at once. A gateway that retries a
+ * batch it believes lost often sends events that a statement of this process is still writing.
+ * Inserted again, each would make the new statement wait for the first one's commit while it
+ * holds its own new rows, and every statement that needs those waits in turn: with a few
+ * clients, most statements spent their time waiting. So an event that is already being written
+ * is left out of the new statement. Once the first statement commits, the event is stored and
+ * the new batch counts it as a duplicate, as the database would have; should that statement
+ * fail, the new batch writes the event itself, in a statement of its own. (Then that batch is
+ * no longer written in one transaction; were the second statement to fail too, the batch is
+ * reported failed with part of it stored, and its retry stores the rest, each event once.)
+ */
+export class PostgresBatchWriter {
+  /** Events being written, by key: resolves with whether the statement writing it committed. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly db: Db) {}
+
+  /** Resolves with the events that were new (the others were already stored). */
+  async write(batch: Batch): Promise<UsageEvent[]> {
+    const own: UsageEvent[] = [];
+    const carried: Array<{ event: UsageEvent; committed: Promise<boolean> }> = [];
+    for (const event of batch.events) {
+      const committed = this.inFlight.get(eventKey(event));
+      if (committed) carried.push({ event, committed });
+      else own.push(event);
+    }
+    const inserted = await this.writeOwn({ ...batch, events: own });
+    const leftOver: UsageEvent[] = [];
+    for (const { event, committed } of carried) if (!(await committed)) leftOver.push(event);
+    if (leftOver.length === 0) return inserted;
+    return [...inserted, ...(await this.write({ events: leftOver, reservations: [], receivedAt: batch.receivedAt }))];
+  }
+
+  private async writeOwn(batch: Batch): Promise<UsageEvent[]> {
+    let settle: (committed: boolean) => void = () => {};
+    const committed = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    const keys = batch.events.map(eventKey);
+    for (const key of keys) this.inFlight.set(key, committed);
+    try {
+      const inserted = await withRetry(() =>
+        writeBatchInOneStatement(this.db, batch.events, batch.reservations, batch.receivedAt),
+      );
+      settle(true);
+      return inserted;
+    } catch (error) {
+      settle(false);
+      throw error;
+    } finally {
+      for (const key of keys) if (this.inFlight.get(key) === committed) this.inFlight.delete(key);
+    }
+  }
 }
 
 /** Keeps one transaction (and the time the first batch waits) bounded under heavy load. */
