@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly through tsx's loader; no build step is needed.
-import { register } from 'tsx/esm/api';
+import './register-tsx.mjs';
 
-register();
 await import('../src/cli/main.ts');

@@ -2,6 +2,10 @@
 // The long variant of the reliability tests: many more SIGKILLs, replica rounds and fuzz
 // cases than `npm test` runs. Each figure can be overridden from the environment.
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+// tsx's loader, registered after the dependencies are loaded without it (see the file).
+const REGISTER_TSX = path.join(import.meta.dirname, '..', 'bin', 'register-tsx.mjs');
 
 const env = {
   CRASH_KILLS: '100',
@@ -23,7 +27,7 @@ console.log(
 );
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=3600000', ...files],
+  ['--import', REGISTER_TSX, '--test', '--test-concurrency=1', '--test-timeout=3600000', ...files],
   { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

@@ -13,6 +13,7 @@ import type { EngineResult } from '../bench/report.ts';
 import { DIALECTS, POSTGRES_URL } from './harness.ts';
 
 const RUN = path.join(import.meta.dirname, '..', 'bench', 'run.ts');
+const REGISTER_TSX = path.join(import.meta.dirname, '..', 'bin', 'register-tsx.mjs');
 
 for (const dialect of DIALECTS) {
   test(`bench --smoke runs end to end on ${dialect} and writes its report`, async () => {
@@ -20,7 +21,7 @@ for (const dialect of DIALECTS) {
     try {
       await promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', RUN, '--smoke', '--engine', dialect, '--out', out],
+        ['--import', REGISTER_TSX, RUN, '--smoke', '--engine', dialect, '--out', out],
         { env: { ...process.env, BENCH_DATABASE_URL: POSTGRES_URL }, timeout: 90_000 },
       );
       const files = fs.readdirSync(out).sort();
