@@ -7,6 +7,7 @@ import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { countAdminKeys } from './modules/api-keys/api-keys.repository.ts';
 import { createAdminKey } from './modules/api-keys/api-keys.service.ts';
+import { startIngestion } from './modules/ingestion/batch-writer.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 
@@ -21,7 +22,8 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
   const storage = openStorage(config.database, { readMemoEntries: config.readMemoEntries });
   await migrateToLatest(storage.db, storage.dialect);
   await printFirstAdminKey(storage);
-  const app = await buildApp({ storage, config, clock: Date.now });
+  // The SQLite writer thread starts while the app is built.
+  const [app] = await Promise.all([buildApp({ storage, config, clock: Date.now }), startIngestion(storage)]);
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | undefined;
   const close = () => {

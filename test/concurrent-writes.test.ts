@@ -140,6 +140,29 @@ describe('SQLite writer thread', () => {
     );
   });
 
+  it('opens ahead of the first write, and rejects when it cannot open the database', async () => {
+    const missing = new SqliteWriterThread(path.join(os.tmpdir(), 'freddy-no-such-dir', 'usage.sqlite'));
+    await assert.rejects(missing.open(), /directory does not exist/);
+    await missing.close();
+
+    const file = tempFile();
+    const storage = openStorage({ kind: 'sqlite', path: file });
+    const writer = new SqliteWriterThread(file);
+    try {
+      await migrateToLatest(storage.db, storage.dialect);
+      await createOrganization(storage.db, { name: 'O', id: 'org_o' }, Date.now());
+      await writer.open();
+      await writer.open();
+      assert.deepEqual(
+        await writer.write([{ events: [event('org_o', 'o-1')], reservations: [], receivedAt: Date.now() }]),
+        [[0]],
+      );
+    } finally {
+      await writer.close();
+      await storage.close();
+    }
+  });
+
   it("holds the write lock for the whole of a server connection's transaction, so the writer waits", async () => {
     const file = tempFile();
     const storage = openStorage({ kind: 'sqlite', path: file });

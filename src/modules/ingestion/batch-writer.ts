@@ -156,8 +156,29 @@ function sqliteGroupWriter(storage: Storage, sqlite: SQLite.Database): WriteGrou
     const write = sqliteGroupWrite(sqlite);
     return (batches) => storage.transaction(async () => write(batches));
   }
-  const thread = new SqliteWriterThread(sqlite.name);
-  storage.onClose(() => thread.close());
+  const thread = writerThreadFor(storage, sqlite);
   // Retried as storage.transaction retries: the server's connection may hold the lock past busy_timeout.
   return (batches) => withRetry(() => thread.write(batches));
+}
+
+const writerThreads = new WeakMap<Storage, SqliteWriterThread>();
+
+function writerThreadFor(storage: Storage, sqlite: SQLite.Database): SqliteWriterThread {
+  let thread = writerThreads.get(storage);
+  if (!thread) {
+    const created = new SqliteWriterThread(sqlite.name);
+    storage.onClose(() => created.close());
+    writerThreads.set(storage, created);
+    thread = created;
+  }
+  return thread;
+}
+
+/**
+ * Starts what ingestion writes with before the first batch comes: on a SQLite file, the writer
+ * thread, which would otherwise keep the first batch after every start waiting about a second.
+ * Rejects if the thread cannot open the database.
+ */
+export async function startIngestion(storage: Storage): Promise<void> {
+  if (storage.sqlite && !storage.sqlite.memory) await writerThreadFor(storage, storage.sqlite).open();
 }

@@ -9,6 +9,7 @@ import { type Batch, type GroupWrite, sqliteGroupWrite } from './sqlite-group-wr
 const port = parentPort!;
 const db = connectSqlite((workerData as { file: string }).file);
 let write: GroupWrite | undefined;
+port.postMessage({ ready: true });
 
 port.on('message', (message: Batch[] | 'close') => {
   if (message === 'close') {

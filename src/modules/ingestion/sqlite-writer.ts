@@ -12,6 +12,8 @@ import { Worker } from 'node:worker_threads';
 import type { Batch } from './sqlite-group-write.ts';
 
 interface Reply {
+  /** Sent once, when the thread has opened its connection. */
+  ready?: true;
   inserted?: number[][];
   error?: { message: string; code?: string };
 }
@@ -20,8 +22,25 @@ export class SqliteWriterThread {
   private worker: Worker | undefined;
   private closed = false;
   private inFlight: { resolve(inserted: number[][]): void; reject(error: unknown): void } | undefined;
+  private ready: Promise<void> | undefined;
 
   constructor(private readonly file: string) {}
+
+  /**
+   * Starts the thread unless it runs, and resolves once it has opened its connection, or rejects
+   * if it could not. Starting takes about a second (the thread loads its own TypeScript loader
+   * and modules), which the server spends before it listens rather than on its first batch.
+   */
+  async open(): Promise<void> {
+    if (this.closed) throw new Error('the database is closed');
+    const worker = this.worker ?? this.start();
+    worker.ref();
+    try {
+      await this.ready;
+    } finally {
+      if (!this.inFlight) worker.unref();
+    }
+  }
 
   /** Writes the group in one transaction; resolves, per batch, with the indexes of the new events. */
   write(batches: readonly Batch[]): Promise<number[][]> {
@@ -54,7 +73,16 @@ export class SqliteWriterThread {
       workerData: { file: this.file },
     });
     worker.unref();
+    let started: () => void = () => {};
+    let failed: (error: unknown) => void = () => {};
+    this.ready = new Promise((resolve, reject) => {
+      started = resolve;
+      failed = reject;
+    });
+    // Awaited only by open(); a thread that fails to start also fails the write waiting for it.
+    this.ready.catch(() => {});
     worker.on('message', (reply: Reply) => {
+      if (reply.ready) return started();
       worker.unref();
       const inFlight = this.settle();
       if (reply.error) inFlight?.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
@@ -62,11 +90,14 @@ export class SqliteWriterThread {
     });
     worker.on('error', (error) => {
       if (this.worker === worker) this.worker = undefined;
+      failed(error);
       this.settle()?.reject(error);
     });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
-      this.settle()?.reject(new Error(`the SQLite writer thread stopped (exit code ${code})`));
+      const error = new Error(`the SQLite writer thread stopped (exit code ${code})`);
+      failed(error);
+      this.settle()?.reject(error);
     });
     this.worker = worker;
     return worker;
