@@ -24,7 +24,14 @@ describe('loadConfig', () => {
       kind: 'postgres',
       url: 'postgres://u@h/db',
       poolSize: 4,
+      ingestConcurrency: 2,
     });
+    const url = 'postgres://u@h/db';
+    assert.equal(
+      (loadConfig({ DATABASE_URL: url, DATABASE_INGEST_CONCURRENCY: '6' }).database as { ingestConcurrency: number })
+        .ingestConcurrency,
+      6,
+    );
   });
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ PORT: 'abc' }, /^PORT must be an integer from 0 to 65535 \(got "abc"\)$/],
@@ -34,6 +41,10 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'sqlite:' }, /^DATABASE_URL: sqlite: needs a file path/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ READ_MEMO_ENTRIES: '-1' }, /^READ_MEMO_ENTRIES must be an integer from 0 to 10000000/],
+    [
+      { DATABASE_URL: 'postgres://u@h/db', DATABASE_INGEST_CONCURRENCY: '0' },
+      /^DATABASE_INGEST_CONCURRENCY must be an integer from 1 to 200/,
+    ],
   ];
   for (const [env, message] of bad) {
     it(`rejects ${JSON.stringify(env)} with one clear line`, () => {

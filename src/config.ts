@@ -6,7 +6,14 @@ import path from 'node:path';
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; url: string; poolSize: number; schema?: string };
+  | {
+      kind: 'postgres';
+      url: string;
+      poolSize: number;
+      /** Ingestion batches written at once by this process (see PostgresBatchWriter); default 2. */
+      ingestConcurrency?: number;
+      schema?: string;
+    };
 
 export interface Config {
   port: number;
@@ -35,6 +42,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_SQLITE_PATH = path.join('data', 'freddy-analytics.sqlite');
 export const DEFAULT_READ_MEMO_ENTRIES = 10_000;
+export const DEFAULT_INGEST_CONCURRENCY = 2;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -74,6 +82,7 @@ function databaseConfig(env: Env): DatabaseConfig {
       kind: 'postgres',
       url,
       poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+      ingestConcurrency: integer(env, 'DATABASE_INGEST_CONCURRENCY', DEFAULT_INGEST_CONCURRENCY, 1, 200),
       ...(schema ? { schema } : {}),
     };
   }

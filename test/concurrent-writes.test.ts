@@ -18,6 +18,7 @@ import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { reprice } from '../src/modules/pricing/reprice.ts';
 import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
+import type { Db } from '../src/storage/schema.ts';
 import { connectSqlite } from '../src/storage/sqlite.ts';
 import { createTestDatabase, DIALECTS, forEachDialect, makeApiKey, makeOrg } from './harness.ts';
 
@@ -221,7 +222,7 @@ describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('pos
    * fail, so that a batch can be caught while it is being written.
    */
   async function withFaultyDatabase(
-    work: (writer: PostgresBatchWriter, ids: () => Promise<string[]>) => Promise<void>,
+    work: (writer: PostgresBatchWriter, ids: () => Promise<string[]>, db: Db) => Promise<void>,
   ) {
     const database = await createTestDatabase('postgres');
     const storage = openStorage(database.config);
@@ -238,7 +239,7 @@ describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('pos
         for each row execute function slow_or_failing_insert()`.execute(storage.db);
       const ids = async () =>
         (await storage.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id);
-      await work(new PostgresBatchWriter(storage.db), ids);
+      await work(new PostgresBatchWriter(storage.db), ids, storage.db);
       assert.deepEqual((await checkRollups(storage.db, 'org_p')).differences, []);
     } finally {
       await storage.close();
@@ -267,6 +268,20 @@ describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('pos
       // x counts for the first batch only.
       assert.deepEqual(idsOf(await second), ['y']);
       assert.deepEqual(await ids(), ['slow', 'x', 'y']);
+    });
+  });
+
+  it('runs at most its concurrency of statements at once; the others wait in the process', async () => {
+    await withFaultyDatabase(async (_writer, ids, db) => {
+      const single = new PostgresBatchWriter(db, 1);
+      const first = single.write(batch('slow'));
+      const second = single.write(batch('y'));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      // The first statement sleeps for 500 ms; the second has not started.
+      assert.deepEqual(await ids(), []);
+      assert.deepEqual(idsOf(await first), ['slow']);
+      assert.deepEqual(idsOf(await second), ['y']);
+      assert.deepEqual(await ids(), ['slow', 'y']);
     });
   });
 

@@ -90,7 +90,12 @@ describe('configured bounds', () => {
     assert.equal(defaults.requestTimeoutMs, 30_000);
     assert.equal(defaults.headersTimeoutMs, 10_000);
     assert.equal(defaults.keepAliveTimeoutMs, 5_000);
-    assert.deepEqual(defaults.database, { kind: 'postgres', url: 'postgres://u@h/db', poolSize: 10 });
+    assert.deepEqual(defaults.database, {
+      kind: 'postgres',
+      url: 'postgres://u@h/db',
+      poolSize: 10,
+      ingestConcurrency: 2,
+    });
     const set = loadConfig({
       BODY_LIMIT_BYTES: '2048',
       REQUEST_TIMEOUT_MS: '5000',

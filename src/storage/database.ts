@@ -17,7 +17,7 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
-import { type DatabaseConfig, DEFAULT_READ_MEMO_ENTRIES } from '../config.ts';
+import { type DatabaseConfig, DEFAULT_INGEST_CONCURRENCY, DEFAULT_READ_MEMO_ENTRIES } from '../config.ts';
 import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
 import { type ChangeMarker, ReadMemo, sharedReads } from './read-memo.ts';
 import type { Database } from './schema.ts';
@@ -36,6 +36,8 @@ export interface Storage {
   reads: ReadMemo;
   /** SQLite only: the connection itself (its `name` is the file that ingestion's writer opens). */
   sqlite?: SQLite.Database;
+  /** PostgreSQL only: ingestion batches written at once (see PostgresBatchWriter). */
+  ingestConcurrency?: number;
   /** PostgreSQL only: the connection pool, whose counts /metrics reports. */
   pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 }
@@ -57,6 +59,9 @@ export function openStorage(config: DatabaseConfig, options: { readMemoEntries?:
     onClose: (close) => closers.push(close),
     reads: new ReadMemo(changeMarker, options.readMemoEntries ?? DEFAULT_READ_MEMO_ENTRIES),
     ...(pool ? { pool } : {}),
+    ...(config.kind === 'postgres'
+      ? { ingestConcurrency: config.ingestConcurrency ?? DEFAULT_INGEST_CONCURRENCY }
+      : {}),
     ...(sqlite ? { sqlite } : {}),
   };
   return storage;
