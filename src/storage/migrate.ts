@@ -30,12 +30,19 @@ export async function migrator(db: Kysely<Database>, dialect: DialectName): Prom
 
 /** Brings the schema up to date; throws with the failing migration's name on error. */
 export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName): Promise<string[]> {
-  const { error, results }: MigrationResultSet = await (await migrator(db, dialect)).migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results }: MigrationResultSet = await (await migrator(db, dialect)).migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely's migrator finds its own table by listing the tables of every schema, a query that
+    // fails (invalid_schema_name) when another schema of the database is dropped meanwhile: a
+    // tenant's or a test's. Nothing was migrated then, and listing again succeeds.
+    if ((error as { code?: string }).code === '3F000' && attempt < 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+      continue;
+    }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** True when every known migration has been applied (used by /readyz). */
