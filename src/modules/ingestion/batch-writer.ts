@@ -16,7 +16,7 @@ import type SQLite from 'better-sqlite3';
 import { DEFAULT_INGEST_CONCURRENCY } from '../../config.ts';
 import { type Storage, withRetry } from '../../storage/database.ts';
 import type { Db } from '../../storage/schema.ts';
-import { writeBatchInOneStatement } from './event-writers.ts';
+import { writeBatchInOneStatement } from './postgres-batch-write.ts';
 import type { UsageEvent } from './rollups.ts';
 import { type Batch, sqliteGroupWrite } from './sqlite-group-write.ts';
 import { SqliteWriterThread } from './sqlite-writer.ts';

@@ -2,15 +2,13 @@
  * How a batch's new events and rollup increments reach each engine. Measured with
  * `npm run bench`: on SQLite, one cached prepared statement run per row, inside the caller's
  * transaction, beats one giant multi-row statement (which must be built, compiled and prepared
- * anew for every batch); on PostgreSQL, one statement for the whole batch, its rows passed as
- * one array per column (`unnest`), costs one round trip and a plan of fixed size.
+ * anew for every batch) and multi-row statements of fixed sizes prepared once; on PostgreSQL,
+ * one statement for the whole batch, its rows passed as one array per column (`unnest`), costs
+ * one round trip and a plan of fixed size (see postgres-batch-write.ts). This module does not
+ * load Kysely, so that the SQLite writer thread starts without it.
  */
 import type SQLite from 'better-sqlite3';
-import { type RawBuilder, sql } from 'kysely';
-import type { Db } from '../../storage/schema.ts';
-import { dayKeyOf, monthKeyOf } from '../../time/calendar.ts';
 import type { Counters, RollupIncrements, UsageEvent } from './rollups.ts';
-import { NO_API_KEY } from './usage.table.ts';
 
 /** SQLite's writer: runs inside the transaction that holds the connection (see sqliteEventWriter). */
 export interface SqliteEventWriter {
@@ -24,7 +22,7 @@ const ROLLUP_KEYS = {
   rollup_key_model_month: ['organization_id', 'month', 'api_key_id', 'model'],
   rollup_key_day: ['organization_id', 'day', 'api_key_id'],
 } as const;
-type RollupTable = keyof typeof ROLLUP_KEYS;
+export type RollupTable = keyof typeof ROLLUP_KEYS;
 
 const COUNTER_COLUMNS = ['requests', 'neurons', 'synapses', 'cost_nano'] as const;
 
@@ -33,7 +31,7 @@ const COUNTER_COLUMNS = ['requests', 'neurons', 'synapses', 'cost_nano'] as cons
  * it, and after it `on conflict (<key>) do update set` each counter to the stored one plus the
  * new one. Both engines' writers use it.
  */
-function rollupUpsert(table: RollupTable): { head: string; tail: string } {
+export function rollupUpsert(table: RollupTable): { head: string; tail: string } {
   const keys = ROLLUP_KEYS[table].join(', ');
   const add = (c: string) => `${c} = ${table}.${c} + excluded.${c}`;
   return {
@@ -89,81 +87,4 @@ export function sqliteEventWriter(db: SQLite.Database): SqliteEventWriter {
       for (const r of increments.keyDay) keyDay.run(r.organizationId, r.day, r.apiKeyId, ...counterValues(r));
     },
   };
-}
-
-const texts = (values: ReadonlyArray<string | null>) => sql`cast(${values} as text[])`;
-const int8s = (values: ReadonlyArray<bigint | number>) => sql`cast(${values.map(String)} as int8[])`;
-const int4s = (values: readonly number[]) => sql`cast(${values} as integer[])`;
-
-/** Adds the rows of `source` (the key columns, then the counters) to a rollup. */
-function upsertFrom(table: RollupTable, source: RawBuilder<unknown>) {
-  const { head, tail } = rollupUpsert(table);
-  return sql`${sql.raw(head)} ${source} ${sql.raw(tail)}`;
-}
-
-/**
- * PostgreSQL: a whole batch in one statement, committed on its own. The new events, their
- * rollup increments (grouped from the rows the insert returned, so retried events add nothing)
- * and the reservations they settle are one atomic write. Run as separate statements in a
- * transaction, the rollup rows that concurrent batches share stayed locked while the
- * transaction waited for this process to send its next statement; most of ingestion was then
- * spent waiting for those locks. Each rollup is written in key order, and the statement always
- * writes the tables in the same order, so concurrent batches cannot deadlock one another.
- */
-export async function writeBatchInOneStatement(
-  db: Db,
-  events: readonly UsageEvent[],
-  reservations: ReadonlyArray<[string, string]>,
-  receivedAt: number,
-): Promise<UsageEvent[]> {
-  if (events.length === 0 && reservations.length === 0) return [];
-  const byKey = new Map(events.map((e) => [`${e.organizationId}/${e.id}`, e]));
-  const { rows } = await sql<{ organization_id: string; id: string }>`
-    with input as (
-      select * from unnest(${sql.join([
-        texts(events.map((e) => e.organizationId)),
-        texts(events.map((e) => e.id)),
-        texts(events.map((e) => e.apiKeyId)),
-        texts(events.map((e) => e.model)),
-        int8s(events.map((e) => e.neurons)),
-        int8s(events.map((e) => e.synapses)),
-        int8s(events.map((e) => e.costNano)),
-        texts(events.map((e) => e.costSource ?? 'reported')),
-        int8s(events.map((e) => e.occurredAt)),
-        int4s(events.map((e) => monthKeyOf(e.occurredAt))),
-        int4s(events.map((e) => dayKeyOf(e.occurredAt))),
-      ])}) as u(o, i, k, m, n, s, c, src, t, month, day)
-    ),
-    inserted as (
-      insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
-      select o, i, k, m, n, s, c, src, t, ${receivedAt} from input
-      on conflict (organization_id, id) do nothing
-      returning organization_id, id
-    ),
-    new_events as (
-      select input.* from input join inserted on inserted.organization_id = input.o and inserted.id = input.i
-    ),
-    key_day as (${upsertFrom(
-      'rollup_key_day',
-      sql`select o, day, coalesce(k, ${NO_API_KEY}), count(*), sum(n), sum(s), sum(c) from new_events
-        group by 1, 2, 3 order by 1, 2, 3`,
-    )}),
-    key_model_month as (${upsertFrom(
-      'rollup_key_model_month',
-      sql`select o, month, k, m, count(*), sum(n), sum(s), sum(c) from new_events where k is not null
-        group by 1, 2, 3, 4 order by 1, 2, 3, 4`,
-    )}),
-    org_model_month as (${upsertFrom(
-      'rollup_org_model_month',
-      sql`select o, month, m, count(*), sum(n), sum(s), sum(c) from new_events
-        group by 1, 2, 3 order by 1, 2, 3`,
-    )}),
-    settled as (
-      -- The reported cost now counts instead of the estimate the gateway reserved.
-      update reservations set settled_at = ${receivedAt}
-      from unnest(${texts(reservations.map(([org]) => org))}, ${texts(reservations.map(([, id]) => id))}) as r(o, i)
-      where reservations.organization_id = r.o and reservations.id = r.i and reservations.settled_at is null
-    )
-    select organization_id, id from inserted`.execute(db);
-  return rows.map((row) => byKey.get(`${row.organization_id}/${row.id}`)!);
 }

@@ -71,6 +71,8 @@ export class SqliteWriterThread {
   private start(): Worker {
     const worker = new Worker(new URL('./sqlite-writer-thread.mjs', import.meta.url), {
       workerData: { file: this.file },
+      // Not the parent's --import flags (a test runner's loader, say): the thread registers its own.
+      execArgv: [],
     });
     worker.unref();
     let started: () => void = () => {};
