@@ -16,7 +16,7 @@ import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
 import { SqliteWriterThread } from '../src/modules/ingestion/sqlite-writer.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { reprice } from '../src/modules/pricing/reprice.ts';
-import { openStorage } from '../src/storage/database.ts';
+import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import type { Db } from '../src/storage/schema.ts';
 import { connectSqlite } from '../src/storage/sqlite.ts';
@@ -101,6 +101,23 @@ const event = (organizationId: string, id: string) => ({
 
 describe('SQLite writer thread', () => {
   const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-writer-')), 'usage.sqlite');
+  /** A migrated database file with one organization, its storage and a writer thread on it. */
+  async function withWriter(
+    organizationId: string,
+    work: (writer: SqliteWriterThread, storage: Storage) => Promise<void>,
+  ) {
+    const file = tempFile();
+    const storage = openStorage({ kind: 'sqlite', path: file });
+    const writer = new SqliteWriterThread(file);
+    try {
+      await migrateToLatest(storage.db, storage.dialect);
+      await createOrganization(storage.db, { name: organizationId, id: organizationId }, Date.now());
+      await work(writer, storage);
+    } finally {
+      await writer.close();
+      await storage.close();
+    }
+  }
 
   it("rejects a group with the database's error, then writes the next one", async () => {
     const file = tempFile();
@@ -146,31 +163,18 @@ describe('SQLite writer thread', () => {
     await assert.rejects(missing.open(), /directory does not exist/);
     await missing.close();
 
-    const file = tempFile();
-    const storage = openStorage({ kind: 'sqlite', path: file });
-    const writer = new SqliteWriterThread(file);
-    try {
-      await migrateToLatest(storage.db, storage.dialect);
-      await createOrganization(storage.db, { name: 'O', id: 'org_o' }, Date.now());
+    await withWriter('org_o', async (writer) => {
       await writer.open();
       await writer.open();
       assert.deepEqual(
         await writer.write([{ events: [event('org_o', 'o-1')], reservations: [], receivedAt: Date.now() }]),
         [[0]],
       );
-    } finally {
-      await writer.close();
-      await storage.close();
-    }
+    });
   });
 
   it("holds the write lock for the whole of a server connection's transaction, so the writer waits", async () => {
-    const file = tempFile();
-    const storage = openStorage({ kind: 'sqlite', path: file });
-    const writer = new SqliteWriterThread(file);
-    try {
-      await migrateToLatest(storage.db, storage.dialect);
-      await createOrganization(storage.db, { name: 'L', id: 'org_l' }, Date.now());
+    await withWriter('org_l', async (writer, storage) => {
       const batch = (id: string) => ({ events: [event('org_l', id)], reservations: [], receivedAt: Date.now() });
       await writer.write([batch('before')]);
 
@@ -187,10 +191,7 @@ describe('SQLite writer thread', () => {
       });
       assert.equal(attempts, 1);
       assert.deepEqual(await written, [[0]]);
-    } finally {
-      await writer.close();
-      await storage.close();
-    }
+    });
   });
 
   it('writes an in-memory database on the server connection, which no thread can share', async () => {
