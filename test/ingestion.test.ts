@@ -193,6 +193,22 @@ forEachDialect('POST /v1/usage/events', (server) => {
     });
   }
 
+  it('names the one field holding a NUL character, value or key, and writes nothing', async () => {
+    const before = await storedCounts(server(), orgId);
+    const events = [event('n1'), event('n2'), event('n3', { model: 'gpt-\u00004o' }), event('n4')];
+    const response = await post({ events });
+    assertEnvelope(assert, response, 400, 'INVALID_REQUEST');
+    assert.deepEqual(response.body.error.details.errors, [
+      { field: 'events[2].model', reason: 'must not contain NUL characters' },
+    ]);
+    const withKey = await post({ events: [event('n5'), { ...event('n6'), 'x\u0000': 1 }] });
+    assertEnvelope(assert, withKey, 400, 'INVALID_REQUEST');
+    assert.deepEqual(withKey.body.error.details.errors, [
+      { field: 'events[1]', reason: 'must not contain keys with NUL characters' },
+    ]);
+    assert.deepEqual(await storedCounts(server(), orgId), before);
+  });
+
   it('rejects a cost above the per-event bound and a timestamp far in the future', async () => {
     const future = new Date(Date.now() + 3 * 86_400_000).toISOString();
     const response = await post({

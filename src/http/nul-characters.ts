@@ -6,8 +6,33 @@
 import type { FastifyInstance } from 'fastify';
 import { type FieldError, invalidRequest } from '../errors.ts';
 
+/**
+ * Whether any string (value or key) under `root` contains NUL. Every request runs it over its
+ * whole body, so it allocates nothing per value; fieldsWithNul names the fields only when this
+ * finds one. Iterative, as bodies may nest deeply.
+ */
+function containsNul(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (value !== null && typeof value === 'object') {
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        if (key.includes('\u0000')) return true;
+        stack.push((value as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
 /** Paths of the strings (values or keys) that contain NUL; iterative, as bodies may nest deeply. */
-export function fieldsWithNul(root: unknown, rootName: string): FieldError[] {
+function fieldsWithNul(root: unknown, rootName: string): FieldError[] {
+  if (!containsNul(root)) return [];
   const found: FieldError[] = [];
   const stack: Array<[unknown, string]> = [[root, rootName]];
   while (stack.length > 0 && found.length < 20) {
