@@ -10,6 +10,7 @@ import { createAdminKey } from './modules/api-keys/api-keys.service.ts';
 import { startIngestion } from './modules/ingestion/batch-writer.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';
+import { postgresSettingWarnings } from './storage/server-settings.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -22,8 +23,10 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
   const storage = openStorage(config.database, { readMemoEntries: config.readMemoEntries });
   await migrateToLatest(storage.db, storage.dialect);
   await printFirstAdminKey(storage);
+  const warnings = storage.dialect === 'postgres' ? await postgresSettingWarnings(storage.db) : [];
   // The SQLite writer thread starts while the app is built.
   const [app] = await Promise.all([buildApp({ storage, config, clock: Date.now }), startIngestion(storage)]);
+  for (const warning of warnings) app.log.warn(warning);
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | undefined;
   const close = () => {

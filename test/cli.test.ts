@@ -1,7 +1,8 @@
 /** The command line against a real database on both engines, and the server process itself. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, DIALECTS, type TestDatabase } from './harness.ts';
+import pg from 'pg';
+import { createTestDatabase, DIALECTS, POSTGRES_URL, type TestDatabase } from './harness.ts';
 import { runCli, startServerProcess } from './process.ts';
 
 for (const dialect of DIALECTS) {
@@ -103,6 +104,28 @@ describe('freddy-analytics serve', () => {
     }
   });
 
+  for (const dialect of DIALECTS) {
+    it(`warns at start when the database server would never vacuum the rollups, and only then [${dialect}]`, async () => {
+      const database = await createTestDatabase(dialect);
+      try {
+        const server = await startServerProcess(database.env);
+        server.child.kill('SIGTERM');
+        assert.equal(await server.exited, 0);
+        const warnings = server.stdout
+          .map((line) => JSON.parse(line) as { level: number; msg: string })
+          .filter((line) => line.level === 40)
+          .map((line) => line.msg.split(':')[0]);
+        const off = dialect === 'postgres' ? await postgresSettingsOff() : [];
+        assert.deepEqual(
+          warnings,
+          off.map((name) => `PostgreSQL has ${name} off`),
+        );
+      } finally {
+        await database.drop();
+      }
+    });
+  }
+
   it('reuses analytics answers between commits unless READ_MEMO_ENTRIES is 0', async () => {
     for (const [env, hits] of [
       [{}, 1],
@@ -153,3 +176,17 @@ describe('freddy-analytics serve', () => {
     });
   }
 });
+
+/** Which of the settings autovacuum needs are off on the test PostgreSQL server. */
+async function postgresSettingsOff(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "select name from pg_settings where name in ('autovacuum', 'track_counts') and setting <> 'on' order by name",
+    );
+    return rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
