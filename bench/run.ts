@@ -15,7 +15,7 @@ import type { EventStreamOptions, Tenancy } from './data.ts';
 import { ingestBaseline, ingestOverHttp } from './ingest.ts';
 import { measureRawScans, measureRoutes, type Probe, probeFor, routeRequest } from './latency.ts';
 import { type EngineResult, machine, ratio, writeReport } from './report.ts';
-import { createDatabase, POSTGRES_URL, startServer } from './server.ts';
+import { createDatabase, POSTGRES_URL, postgresAutovacuums, startServer } from './server.ts';
 import { measureThroughput } from './throughput.ts';
 
 const { values } = parseArgs({
@@ -122,8 +122,13 @@ async function measureQueries(database: Awaited<ReturnType<typeof createDatabase
 async function benchEngine(dialect: DialectName): Promise<EngineResult> {
   const info = machine(await engineVersion(dialect));
   const flags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
+  // Without autovacuum, the rollups would keep every row version the load left behind, which
+  // no server run as PostgreSQL ships would: the loaded databases are vacuumed as it would have.
+  const vacuums = dialect === 'postgres' && !(await postgresAutovacuums());
+  if (vacuums) info.engine += ', autovacuum off';
 
   const small = await withLoadedServer(dialect, smallEvents, [], async (ctx) => {
+    if (vacuums) await ctx.database.vacuum();
     log(`${dialect}: latency at ${smallEvents} events`);
     return {
       memo: await measureRoutes(ctx.server.url, ctx.tenants.probeSecret, ctx.probe, samples),
@@ -137,6 +142,12 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
     const noCost = ctx.stream(false, Math.max(1_000, Math.round(events / 10)), 'p', 11);
     const httpWithoutCost = await ingestOverHttp(server.url, ctx.adminKey, noCost, clients);
     const peakRssMiB = server.peakRssMiB();
+    let queriesBigUnvacuumed: Awaited<ReturnType<typeof measureQueries>> | undefined;
+    if (vacuums) {
+      log(`${dialect}: latency at ${events} events before VACUUM`);
+      queriesBigUnvacuumed = await measureQueries(ctx.database, tenants.probeSecret, probe);
+      await ctx.database.vacuum();
+    }
     log(`${dialect}: latency at ${events} events, then raw scans`);
     const latencyBig = await measureRoutes(server.url, tenants.probeSecret, probe, samples);
     const queriesBig = await measureQueries(ctx.database, tenants.probeSecret, probe);
@@ -149,7 +160,17 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
     const bulk = await ingestBaseline(baselineDb, ctx.stream(true, events, 'e', 7), clients).finally(() =>
       baselineDb.drop(),
     );
-    return { http: ctx.http, httpWithoutCost, peakRssMiB, latencyBig, queriesBig, rawScanBig, throughput, bulk };
+    return {
+      http: ctx.http,
+      httpWithoutCost,
+      peakRssMiB,
+      latencyBig,
+      queriesBig,
+      queriesBigUnvacuumed,
+      rawScanBig,
+      throughput,
+      bulk,
+    };
   });
 
   info.loadAverageEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -172,6 +193,7 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
       smallEvents,
       small: small.queries,
       big: big.queriesBig,
+      ...(big.queriesBigUnvacuumed ? { bigBeforeVacuum: big.queriesBigUnvacuumed } : {}),
       rawScanBig: big.rawScanBig,
       memo: { small: small.memo, big: big.latencyBig },
     },

@@ -18,6 +18,8 @@ export interface BenchDatabase {
   dialect: DialectName;
   config: DatabaseConfig;
   env: Record<string, string>;
+  /** PostgreSQL: VACUUM ANALYZE of every table, what autovacuum does after a burst of writes. */
+  vacuum(): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function createDatabase(dialect: DialectName): Promise<BenchDatabas
       dialect,
       config: { kind: 'sqlite', path: file },
       env: { DATABASE_URL: `sqlite:${file}` },
+      vacuum: async () => {},
       drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -38,15 +41,29 @@ export async function createDatabase(dialect: DialectName): Promise<BenchDatabas
     dialect,
     config: { kind: 'postgres', url: POSTGRES_URL, poolSize: 10, schema: name },
     env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: name },
-    drop: () => postgresAdmin(`drop schema if exists ${name} cascade`),
+    vacuum: async () => {
+      const { rows } = await postgresAdmin('select tablename from pg_tables where schemaname = $1', [name]);
+      await postgresAdmin(`vacuum (analyze) ${rows.map((row) => `${name}.${row.tablename}`).join(', ')}`);
+    },
+    drop: async () => {
+      await postgresAdmin(`drop schema if exists ${name} cascade`);
+    },
   };
 }
 
-async function postgresAdmin(statement: string): Promise<void> {
+/** Whether the PostgreSQL server vacuums by itself (`autovacuum`, which needs `track_counts`). */
+export async function postgresAutovacuums(): Promise<boolean> {
+  const { rows } = await postgresAdmin(
+    "select bool_and(setting = 'on') as on from pg_settings where name in ('autovacuum', 'track_counts')",
+  );
+  return rows[0].on === true;
+}
+
+async function postgresAdmin(statement: string, params: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
   try {
-    await client.query(statement);
+    return await client.query(statement, params);
   } finally {
     await client.end();
   }
