@@ -97,6 +97,42 @@ forEachDialect(
       assert.deepEqual(web.body.remaining_budget, { organization: 0, api_keys: null, api_key: null });
     });
 
+    it("counts each key's spend and reservations at its own tier, every key's at the all-keys tier", async () => {
+      const org = (await makeOrg(server())).id;
+      const [a, b] = [await makeApiKey(server(), org), await makeApiKey(server(), org)];
+      await setLimits(server(), org, {
+        monthly_api_limit: 100,
+        total_api_key_limit: 50,
+        api_key_id: a.id,
+        api_key_limit: 10,
+      });
+      const spend = (id: string, apiKeyId: string | null, cost: string) => ({
+        id,
+        organization_id: org,
+        api_key_id: apiKeyId,
+        model: 'gpt-4o',
+        neurons: 1,
+        synapses: 1,
+        cost,
+        timestamp: new Date(now).toISOString(),
+      });
+      const events = [spend('tier-b', b.id, '4'), spend('tier-a', a.id, '2'), spend('tier-web', null, '5')];
+      const ingest = await server().request('POST', '/v1/usage/events', { key: server().adminKey, body: { events } });
+      assert.equal(ingest.status, 200, ingest.text);
+      for (const [apiKeyId, cost] of [
+        [b.id, 3],
+        [a.id, 1],
+      ] as const) {
+        const held = await authorize(server(), { organization_id: org, api_key_id: apiKeyId, estimated_cost: cost });
+        assert.equal(held.status, 200, held.text);
+      }
+
+      const response = await authorize(server(), { organization_id: org, api_key_id: a.id, estimated_cost: 1 });
+      assert.equal(response.status, 200, response.text);
+      // 100 - spent 11 - held 4 - 1; 50 - spent 6 (keys only) - held 4 - 1; 10 - spent 2 - held 1 - 1.
+      assert.deepEqual(response.body.remaining_budget, { organization: 84, api_keys: 39, api_key: 6 });
+    });
+
     it('settles a reservation with the reported cost, once, and frees expired ones', async () => {
       now += 600_000;
       const reserved = await authorize(server(), { organization_id: orgId, api_key_id: key.id, estimated_cost: 4 });

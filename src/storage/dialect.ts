@@ -3,7 +3,6 @@
  * goes through Kysely's common builder.
  */
 import pg from 'pg';
-import type { Db } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -54,29 +53,4 @@ export function toNullableNumber(value: unknown): number | null {
 export function isRetryableTransactionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
-}
-
-/**
- * Serializes budget decisions of one organization until the transaction ends, across every
- * process sharing the database. Returns false when the organization does not exist.
- */
-export async function lockOrganization(trx: Db, dialect: DialectName, organizationId: string): Promise<boolean> {
-  if (dialect === 'postgres') {
-    // PostgreSQL: a row lock on the organization; other writers of it wait until we commit.
-    const row = await trx
-      .selectFrom('organizations')
-      .select('id')
-      .where('id', '=', organizationId)
-      .forUpdate()
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-  // SQLite has no row locks; a write as the transaction's first statement takes its single
-  // write lock now (waiting out busy_timeout), before anything is read.
-  const result = await trx
-    .updateTable('organizations')
-    .set((eb) => ({ name: eb.ref('name') }))
-    .where('id', '=', organizationId)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
 }

@@ -12,10 +12,9 @@ import { AppError } from '../../errors.ts';
 import { randomToken } from '../../ids.ts';
 import { nanoToChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
-import { lockOrganization } from '../../storage/dialect.ts';
 import { isoSeconds, monthKeyOf } from '../../time/calendar.ts';
 import { findApiKey } from '../api-keys/api-keys.repository.ts';
-import { findOrganization } from '../orgs/orgs.repository.ts';
+import { lockOrganization } from '../orgs/orgs.repository.ts';
 import { budgetUsage } from './limits.repository.ts';
 import { insertReservation, pruneReservations } from './reservations.repository.ts';
 
@@ -33,10 +32,8 @@ export interface AuthorizeRequest {
 export async function authorizeSpend(storage: Storage, request: AuthorizeRequest, now: number, ttlSeconds: number) {
   const { organizationId, apiKeyId, estimatedNano } = request;
   return storage.transaction(async (trx) => {
-    if (!(await lockOrganization(trx, storage.dialect, organizationId))) {
-      throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
-    }
-    const org = (await findOrganization(trx, organizationId))!;
+    const org = await lockOrganization(trx, storage.dialect, organizationId);
+    if (!org) throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
     let keyLimit: bigint | null = null;
     if (apiKeyId !== null) {
       const key = await findApiKey(trx, organizationId, apiKeyId);

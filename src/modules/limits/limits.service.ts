@@ -6,11 +6,10 @@
 import { AppError, invalidRequest } from '../../errors.ts';
 import { nanoToChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
-import { lockOrganization } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import { monthKey, type YearMonth } from '../../time/calendar.ts';
 import { findApiKey, updateApiKey } from '../api-keys/api-keys.repository.ts';
-import { findOrganization } from '../orgs/orgs.repository.ts';
+import { lockOrganization } from '../orgs/orgs.repository.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
 import { type BudgetStatus, budgetView } from './budget.ts';
 import { liveKeyLimits, monthSpend, setOrganizationLimits } from './limits.repository.ts';
@@ -93,10 +92,8 @@ export async function updateLimits(storage: Storage, organizationId: string, upd
     ]);
   }
   await storage.transaction(async (trx) => {
-    if (!(await lockOrganization(trx, storage.dialect, organizationId))) {
-      throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
-    }
-    const org = (await findOrganization(trx, organizationId))!;
+    const org = await lockOrganization(trx, storage.dialect, organizationId);
+    if (!org) throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
     const monthly = update.monthlyNano === undefined ? org.monthlyLimitNano : update.monthlyNano;
     const apiKeys = update.apiKeysNano === undefined ? org.apiKeysLimitNano : update.apiKeysNano;
     if (monthly !== null && apiKeys !== null && apiKeys > monthly) {

@@ -1,4 +1,4 @@
-import { toNullableBigInt, toNumber } from '../../storage/dialect.ts';
+import { type DialectName, toNullableBigInt, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import type { OrganizationRow } from './orgs.table.ts';
 
@@ -36,6 +36,27 @@ export async function insertOrganization(db: Db, org: Organization): Promise<voi
 export async function findOrganization(db: Db, id: string): Promise<Organization | undefined> {
   const row = await db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
   return row && toOrganization(row);
+}
+
+/**
+ * Reads the organization and serializes budget decisions of it until the transaction ends,
+ * across every process sharing the database. Undefined when the organization does not exist.
+ */
+export async function lockOrganization(trx: Db, dialect: DialectName, id: string): Promise<Organization | undefined> {
+  if (dialect === 'postgres') {
+    // PostgreSQL: a row lock on the organization, taken by the read that returns it; other
+    // writers of it wait until we commit.
+    const row = await trx.selectFrom('organizations').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    return row && toOrganization(row);
+  }
+  // SQLite has no row locks; a write as the transaction's first statement takes its single
+  // write lock now (waiting out busy_timeout), before anything is read.
+  const result = await trx
+    .updateTable('organizations')
+    .set((eb) => ({ name: eb.ref('name') }))
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n ? findOrganization(trx, id) : undefined;
 }
 
 /** Which of `ids` exist. */
