@@ -75,10 +75,11 @@ export async function measureRoutes(
   secret: string,
   probe: Probe,
   samples: number,
+  routes: readonly RouteName[] = ROUTES,
 ): Promise<Record<RouteName, Percentiles>> {
   const client = new Client(url, secret, 1);
   const result = {} as Record<RouteName, Percentiles>;
-  for (const route of ROUTES) {
+  for (const route of routes) {
     const { method, path, body } = routeRequest(probe, route);
     result[route] = await timeRepeatedly(
       async () => {
