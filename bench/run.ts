@@ -23,7 +23,7 @@ import {
   routeRequest,
 } from './latency.ts';
 import { type EngineResult, machine, ratio, writeReport } from './report.ts';
-import { createDatabase, POSTGRES_URL, postgresAutovacuums, startServer } from './server.ts';
+import { createDatabase, POSTGRES_URL, postgresSettingWarningsOf, startServer } from './server.ts';
 import { measureThroughput } from './throughput.ts';
 
 const { values } = parseArgs({
@@ -137,7 +137,7 @@ async function benchEngine(dialect: DialectName): Promise<EngineResult> {
   const flags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
   // Without autovacuum, the rollups would keep every row version the load left behind, which
   // no server run as PostgreSQL ships would: the loaded databases are vacuumed as it would have.
-  const vacuums = dialect === 'postgres' && !(await postgresAutovacuums());
+  const vacuums = dialect === 'postgres' && (await postgresSettingWarningsOf()).length > 0;
   if (vacuums) info.engine += ', autovacuum off';
 
   const small = await withLoadedServer(dialect, smallEvents, [], async (ctx) => {

@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseConfig } from '../src/config.ts';
+import { openStorage } from '../src/storage/database.ts';
 import type { DialectName } from '../src/storage/dialect.ts';
+import { postgresSettingWarnings } from '../src/storage/server-settings.ts';
 
 export const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BIN = path.join(import.meta.dirname, '..', 'bin', 'freddy-analytics.js');
@@ -51,12 +53,17 @@ export async function createDatabase(dialect: DialectName): Promise<BenchDatabas
   };
 }
 
-/** Whether the PostgreSQL server vacuums by itself (`autovacuum`, which needs `track_counts`). */
-export async function postgresAutovacuums(): Promise<boolean> {
-  const { rows } = await postgresAdmin(
-    "select bool_and(setting = 'on') as on from pg_settings where name in ('autovacuum', 'track_counts')",
-  );
-  return rows[0].on === true;
+/**
+ * What the service warns about at start on this PostgreSQL server (autovacuum or the
+ * track_counts it needs off; see src/storage/server-settings.ts).
+ */
+export async function postgresSettingWarningsOf(): Promise<string[]> {
+  const storage = openStorage({ kind: 'postgres', url: POSTGRES_URL, poolSize: 1 });
+  try {
+    return await postgresSettingWarnings(storage.db);
+  } finally {
+    await storage.close();
+  }
 }
 
 async function postgresAdmin(statement: string, params: unknown[] = []): Promise<pg.QueryResult> {

@@ -9,25 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import type { EngineResult } from '../bench/report.ts';
-import { DIALECTS, POSTGRES_URL } from './harness.ts';
+import { DIALECTS, POSTGRES_URL, postgresSettingsOff } from './harness.ts';
 
 const RUN = path.join(import.meta.dirname, '..', 'bench', 'run.ts');
 const REGISTER_TSX = path.join(import.meta.dirname, '..', 'bin', 'register-tsx.mjs');
-
-async function autovacuums(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query(
-      "select bool_and(setting = 'on') as on from pg_settings where name in ('autovacuum', 'track_counts')",
-    );
-    return rows[0].on === true;
-  } finally {
-    await client.end();
-  }
-}
 
 for (const dialect of DIALECTS) {
   test(`bench --smoke runs end to end on ${dialect} and writes its report`, async () => {
@@ -60,7 +46,7 @@ for (const dialect of DIALECTS) {
       }
       assert.equal(result.machine.cores, os.cpus().length);
       // A server without autovacuum gets its databases vacuumed, and the report says so.
-      const vacuumed = dialect === 'postgres' && !(await autovacuums());
+      const vacuumed = dialect === 'postgres' && (await postgresSettingsOff()).length > 0;
       assert.equal(result.latency.bigBeforeVacuum !== undefined, vacuumed);
       const markdown = fs.readFileSync(path.join(out, json.replace(/\.json$/, '.md')), 'utf8');
       assert.equal(/autovacuum off/.test(markdown), vacuumed);

@@ -1,8 +1,7 @@
 /** The command line against a real database on both engines, and the server process itself. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { createTestDatabase, DIALECTS, POSTGRES_URL, type TestDatabase } from './harness.ts';
+import { createTestDatabase, DIALECTS, postgresSettingsOff, type TestDatabase } from './harness.ts';
 import { runCli, startServerProcess } from './process.ts';
 
 for (const dialect of DIALECTS) {
@@ -176,17 +175,3 @@ describe('freddy-analytics serve', () => {
     });
   }
 });
-
-/** Which of the settings autovacuum needs are off on the test PostgreSQL server. */
-async function postgresSettingsOff(): Promise<string[]> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query(
-      "select name from pg_settings where name in ('autovacuum', 'track_counts') and setting <> 'on' order by name",
-    );
-    return rows.map((row) => row.name);
-  } finally {
-    await client.end();
-  }
-}

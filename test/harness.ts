@@ -268,3 +268,17 @@ export function assertEnvelope(
   assert.match(error.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.equal(response.headers.get('x-trace-id'), error.trace_id);
 }
+
+/** Which of the settings autovacuum needs are off on the test PostgreSQL server. */
+export async function postgresSettingsOff(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "select name from pg_settings where name in ('autovacuum', 'track_counts') and setting <> 'on' order by name",
+    );
+    return rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
