@@ -28,8 +28,9 @@ export class SqliteWriterThread {
 
   /**
    * Starts the thread unless it runs, and resolves once it has opened its connection, or rejects
-   * if it could not. Starting takes about a second (the thread loads its own TypeScript loader
-   * and modules), which the server spends before it listens rather than on its first batch.
+   * if it could not. Starting takes a few hundred milliseconds (the thread loads its own
+   * TypeScript loader and modules), which the server spends before it listens rather than on its
+   * first batch.
    */
   async open(): Promise<void> {
     if (this.closed) throw new Error('the database is closed');
