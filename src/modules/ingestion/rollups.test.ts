@@ -72,3 +72,23 @@ describe('rollupIncrements with sums past 2^53', () => {
     });
   }
 });
+
+describe('rollupIncrements with events out of time order', () => {
+  it('puts each event on its own day, whatever came before it', () => {
+    const { keyDay } = rollupIncrements([
+      event('1', 'apikey_k', 'm', '2025-11-02T10:00:00.000Z', 1n),
+      event('2', 'apikey_k', 'm', '2025-11-01T23:59:59.999Z', 2n),
+      event('3', 'apikey_k', 'm', '2025-11-02T00:00:00.000Z', 4n),
+      event('4', 'apikey_k', 'm', '1969-12-31T12:00:00.000Z', 8n),
+      event('5', 'apikey_k', 'm', '2025-11-01T00:00:00.000Z', 16n),
+    ]);
+    assert.deepEqual(
+      keyDay.map((r) => [r.day, r.requests, r.costNano]),
+      [
+        [19691231, 1n, 8n],
+        [20251101, 2n, 18n],
+        [20251102, 2n, 5n],
+      ],
+    );
+  });
+});

@@ -60,42 +60,67 @@ export function sumCounters(items: readonly Counters[]): Counters {
   return total;
 }
 
-const ZERO: Counters = Object.freeze(emptyCounters());
+const DAY_MS = 86_400_000;
 
 export function rollupIncrements(events: readonly UsageEvent[]): RollupIncrements {
-  const orgModelMonth = new Map<string, Row<OrgModelMonth>>();
-  const keyModelMonth = new Map<string, Row<KeyModelMonth>>();
-  const keyDay = new Map<string, Row<KeyDay>>();
+  const orgModelMonth = new Map<string, Sum<OrgModelMonth>>();
+  const keyModelMonth = new Map<string, Sum<KeyModelMonth>>();
+  const keyDay = new Map<string, Sum<KeyDay>>();
+  // Events mostly come in time order: the day of the previous one is usually theirs too.
+  let dayStart = 0;
+  let dayEnd = 0;
+  let month = 0;
+  let day = 0;
   for (const event of events) {
-    const month = monthKeyOf(event.occurredAt);
-    const day = dayKeyOf(event.occurredAt);
+    const at = event.occurredAt;
+    if (at < dayStart || at >= dayEnd) {
+      const date = new Date(at);
+      month = date.getUTCFullYear() * 100 + date.getUTCMonth() + 1;
+      day = month * 100 + date.getUTCDate();
+      dayStart = at - (at % DAY_MS);
+      dayEnd = dayStart + DAY_MS;
+    }
     // Each value is at most 1e15 (see MAX_UNITS and MAX_EVENT_COST_NANO), so it is exact as a double.
     const n = Number(event.neurons);
     const s = Number(event.synapses);
     const c = Number(event.costNano);
     const { organizationId, model } = event;
-    bump(orgModelMonth, `${organizationId}\u0000${month}\u0000${model}`, n, s, c, () => ({
-      organizationId,
-      month,
-      model,
-      ...ZERO,
-    }));
     const apiKeyId = event.apiKeyId ?? NO_API_KEY;
-    if (event.apiKeyId !== null) {
-      bump(keyModelMonth, `${organizationId}\u0000${month}\u0000${apiKeyId}\u0000${model}`, n, s, c, () => ({
-        organizationId,
-        month,
-        apiKeyId,
-        model,
-        ...ZERO,
-      }));
+
+    const orgModelMonthId = `${organizationId}\u0000${month}\u0000${model}`;
+    let sum = orgModelMonth.get(orgModelMonthId);
+    if (!sum) {
+      sum = new Sum({ organizationId, month, model, requests: 0n, neurons: 0n, synapses: 0n, costNano: 0n });
+      orgModelMonth.set(orgModelMonthId, sum);
     }
-    bump(keyDay, `${organizationId}\u0000${day}\u0000${apiKeyId}`, n, s, c, () => ({
-      organizationId,
-      day,
-      apiKeyId,
-      ...ZERO,
-    }));
+    sum.add(n, s, c);
+
+    if (event.apiKeyId !== null) {
+      const keyModelMonthId = `${organizationId}\u0000${month}\u0000${apiKeyId}\u0000${model}`;
+      let keySum = keyModelMonth.get(keyModelMonthId);
+      if (!keySum) {
+        keySum = new Sum({
+          organizationId,
+          month,
+          apiKeyId,
+          model,
+          requests: 0n,
+          neurons: 0n,
+          synapses: 0n,
+          costNano: 0n,
+        });
+        keyModelMonth.set(keyModelMonthId, keySum);
+      }
+      keySum.add(n, s, c);
+    }
+
+    const keyDayId = `${organizationId}\u0000${day}\u0000${apiKeyId}`;
+    let daySum = keyDay.get(keyDayId);
+    if (!daySum) {
+      daySum = new Sum({ organizationId, day, apiKeyId, requests: 0n, neurons: 0n, synapses: 0n, costNano: 0n });
+      keyDay.set(keyDayId, daySum);
+    }
+    daySum.add(n, s, c);
   }
   return {
     orgModelMonth: sorted(orgModelMonth),
@@ -106,50 +131,49 @@ export function rollupIncrements(events: readonly UsageEvent[]): RollupIncrement
 
 /**
  * A rollup row being summed. BigInt additions cost about a microsecond each, a dozen per event,
- * so sums are kept as doubles while they are exact (below 2^53) and moved into the bigint
- * counters only when the next addition could leave that range, and once at the end.
+ * so sums are kept as doubles while they are exact (below 2^53); only a sum about to leave that
+ * range is carried into bigints, and each row is converted once, at the end.
  */
-interface Row<T extends Counters> {
-  row: T;
-  requests: number;
-  neurons: number;
-  synapses: number;
-  costNano: number;
-}
+class Sum<T extends Counters> {
+  requests = 0;
+  neurons = 0;
+  synapses = 0;
+  costNano = 0;
 
-function bump<T extends Counters>(
-  rows: Map<string, Row<T>>,
-  id: string,
-  neurons: number,
-  synapses: number,
-  costNano: number,
-  make: () => T,
-): void {
-  let sum = rows.get(id);
-  if (!sum) {
-    sum = { row: make(), requests: 0, neurons: 0, synapses: 0, costNano: 0 };
-    rows.set(id, sum);
+  /** `row` holds the key and zero counters until `total()`, which also receives any carried sums. */
+  constructor(private readonly row: T) {}
+
+  add(neurons: number, synapses: number, costNano: number): void {
+    const max = Number.MAX_SAFE_INTEGER;
+    if (this.neurons > max - neurons || this.synapses > max - synapses || this.costNano > max - costNano) {
+      this.carry();
+    }
+    this.requests += 1;
+    this.neurons += neurons;
+    this.synapses += synapses;
+    this.costNano += costNano;
   }
-  const max = Number.MAX_SAFE_INTEGER;
-  if (sum.neurons > max - neurons || sum.synapses > max - synapses || sum.costNano > max - costNano) spill(sum);
-  sum.requests += 1;
-  sum.neurons += neurons;
-  sum.synapses += synapses;
-  sum.costNano += costNano;
+
+  /** The row with its counters summed; called once. */
+  total(): T {
+    this.carry();
+    return this.row;
+  }
+
+  private carry(): void {
+    const row = this.row;
+    row.requests += BigInt(this.requests);
+    row.neurons += BigInt(this.neurons);
+    row.synapses += BigInt(this.synapses);
+    row.costNano += BigInt(this.costNano);
+    this.requests = 0;
+    this.neurons = 0;
+    this.synapses = 0;
+    this.costNano = 0;
+  }
 }
 
-function spill<T extends Counters>(sum: Row<T>): T {
-  sum.row.requests += BigInt(sum.requests);
-  sum.row.neurons += BigInt(sum.neurons);
-  sum.row.synapses += BigInt(sum.synapses);
-  sum.row.costNano += BigInt(sum.costNano);
-  sum.requests = 0;
-  sum.neurons = 0;
-  sum.synapses = 0;
-  sum.costNano = 0;
-  return sum.row;
-}
-
-function sorted<T extends Counters>(rows: Map<string, Row<T>>): T[] {
-  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sum]) => spill(sum));
+/** Rows in key order; the keys' default (code unit) sort needs no comparator called from JS. */
+function sorted<T extends Counters>(sums: Map<string, Sum<T>>): T[] {
+  return [...sums.keys()].sort().map((id) => sums.get(id)!.total());
 }
