@@ -6,6 +6,15 @@ import SQLite from 'better-sqlite3';
 
 export const WAL_CHECKPOINT_PAGES = 10_000;
 
+/**
+ * Page cache of the ingestion writer's connection, in KiB (SQLite's default is 2000). A group of
+ * batches updates index and rollup pages of hundreds of organizations at once; with the default,
+ * most of them had been evicted by the time the next group came back to them and were read
+ * again. Other connections keep the default: SQLite drops a reader's cache whenever another
+ * connection has written, which under ingestion is always.
+ */
+export const WRITER_CACHE_KIB = 64 * 1024;
+
 export function connectSqlite(file: string): SQLite.Database {
   const sqlite = new SQLite(file);
   sqlite.defaultSafeIntegers(true);

@@ -3,11 +3,12 @@
  * writing each group of batches it is sent and replying with the indexes of the new events.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { connectSqlite } from '../../storage/sqlite.ts';
+import { connectSqlite, WRITER_CACHE_KIB } from '../../storage/sqlite.ts';
 import { type Batch, type GroupWrite, sqliteGroupWrite } from './sqlite-group-write.ts';
 
 const port = parentPort!;
 const db = connectSqlite((workerData as { file: string }).file);
+db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
 let write: GroupWrite | undefined;
 port.postMessage({ ready: true });
 
