@@ -8,7 +8,7 @@ import pg from 'pg';
 import { parseChf } from '../src/money/chf.ts';
 import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
-import { WAL_CHECKPOINT_PAGES } from '../src/storage/sqlite.ts';
+import { WAL_CHECKPOINT_PAGES, WRITER_CACHE_KIB } from '../src/storage/sqlite.ts';
 import { Client } from './client.ts';
 import { type BenchEvent, type EventStreamOptions, eventBatches } from './data.ts';
 import { type Percentiles, percentiles } from './latency.ts';
@@ -136,6 +136,7 @@ function sqliteBulk(file: string, stream: EventStreamOptions): IngestFigures {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL'); // as durable as the server, and checkpointing as it does
   db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+  db.pragma(`cache_size = -${WRITER_CACHE_KIB}`); // the page cache of the server's writer
   const insert = db.prepare(
     `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
      values (?, ?, ?, ?, ?, ?, ?, 'reported', ?, ?) on conflict do nothing`,

@@ -74,9 +74,8 @@ export function rollupIncrements(events: readonly UsageEvent[]): RollupIncrement
   for (const event of events) {
     const at = event.occurredAt;
     if (at < dayStart || at >= dayEnd) {
-      const date = new Date(at);
-      month = date.getUTCFullYear() * 100 + date.getUTCMonth() + 1;
-      day = month * 100 + date.getUTCDate();
+      month = monthKeyOf(at);
+      day = dayKeyOf(at);
       dayStart = at - (at % DAY_MS);
       dayEnd = dayStart + DAY_MS;
     }
