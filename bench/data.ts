@@ -4,6 +4,7 @@
  * timestamps in roughly the order a gateway reports them, and 1 % retried events.
  */
 import { seededRandom } from '../src/seeded-random.ts';
+import { DAY_MS } from '../src/time/calendar.ts';
 
 export interface BenchEvent {
   id: string;
@@ -39,7 +40,6 @@ const MODELS: Array<[string, number, number]> = [
 ];
 const MODEL_WEIGHT_TOTAL = MODELS.reduce((sum, [, w]) => sum + w, 0);
 
-const DAY_MS = 86_400_000;
 export const SPAN_MS = 730 * DAY_MS;
 const RETRY_SHARE = 0.01;
 const WEB_SHARE = 0.1;

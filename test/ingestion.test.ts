@@ -72,6 +72,19 @@ forEachDialect('POST /v1/usage/events', (server) => {
     assert.deepEqual(await storedCounts(server(), orgId), { events: 5, requests: 5, costNano: 750_000_000n });
   });
 
+  it('stores ids and models with quotes, backslashes, commas, braces and NULL as sent, and knows them on retry', async () => {
+    const awkward = ['q"1', 'b\\1', '\\"', 'c,1', '{b}', 'NULL', 'null', ' s ', "o'1", 'ü€😀'];
+    const batch = { events: awkward.map((text, i) => event(`${text}/${i}`, { model: `m ${text}` })) };
+    const first = await post(batch);
+    assert.deepEqual(first.body, { success: true, accepted: awkward.length, duplicates: 0, unpriced: [] });
+    const retry = await post(batch);
+    assert.deepEqual(retry.body, { success: true, accepted: 0, duplicates: awkward.length, unpriced: [] });
+    const ids = batch.events.map((e) => e.id);
+    const { db } = server().storage;
+    const stored = await db.selectFrom('usage_events').select(['id', 'model']).where('id', 'in', ids).execute();
+    assert.deepEqual(stored.map((row) => [row.id, row.model]).sort(), batch.events.map((e) => [e.id, e.model]).sort());
+  });
+
   it('rejects a batch with one bad event as a whole, listing each bad event, and writes nothing', async () => {
     const before = await storedCounts(server(), orgId);
     const response = await post({

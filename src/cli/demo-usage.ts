@@ -7,6 +7,7 @@
 import type { UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
 import { divideHalfEven, NANO_PER_CHF } from '../money/chf.ts';
 import { seededRandom } from '../seeded-random.ts';
+import { DAY_MS } from '../time/calendar.ts';
 
 interface DemoModel {
   model: string;
@@ -39,8 +40,6 @@ export interface DemoEventSpec {
   source: DemoSource;
   event: Omit<UsageEventInput, 'organization_id' | 'api_key_id'>;
 }
-
-const DAY_MS = 86_400_000;
 
 function pick<T>(random: () => number, items: readonly T[], weight: (item: T) => number): T {
   const total = items.reduce((sum, item) => sum + weight(item), 0);

@@ -3,6 +3,9 @@
  * day as yyyymmdd (20251119), which sort, range-scan and compare on both engines alike.
  */
 
+/** Milliseconds in a UTC day (no leap seconds in epoch time). */
+export const DAY_MS = 86_400_000;
+
 export interface YearMonth {
   year: number;
   month: number; // 1–12

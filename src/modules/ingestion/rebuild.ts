@@ -5,12 +5,10 @@
 import { type Kysely, sql } from 'kysely';
 import { toBigInt, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
-import { addMonths, monthKey, type YearMonth } from '../../time/calendar.ts';
+import { addMonths, DAY_MS, monthKey, type YearMonth } from '../../time/calendar.ts';
 import type { Counters, KeyDay, KeyModelMonth, OrgModelMonth, RollupIncrements } from './rollups.ts';
 import { applyRollupIncrements } from './usage.repository.ts';
 import { NO_API_KEY } from './usage.table.ts';
-
-const DAY_MS = 86_400_000;
 
 export const ROLLUP_TABLES = ['rollup_org_model_month', 'rollup_key_model_month', 'rollup_key_day'] as const;
 

@@ -3,7 +3,7 @@
  * touches each rollup row once. Rows come out sorted by key: concurrent transactions then
  * lock rows in the same order and cannot deadlock one another.
  */
-import { dayKeyOf, monthKeyOf } from '../../time/calendar.ts';
+import { DAY_MS, dayKeyOf, monthKeyOf } from '../../time/calendar.ts';
 import { type CostSource, NO_API_KEY } from './usage.table.ts';
 
 export interface UsageEvent {
@@ -59,8 +59,6 @@ export function sumCounters(items: readonly Counters[]): Counters {
   for (const item of items) addCounters(total, item);
   return total;
 }
-
-const DAY_MS = 86_400_000;
 
 export function rollupIncrements(events: readonly UsageEvent[]): RollupIncrements {
   const orgModelMonth = new Map<string, Sum<OrgModelMonth>>();
