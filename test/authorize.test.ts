@@ -27,6 +27,15 @@ async function setLimits(server: TestServer, orgId: string, body: Record<string,
   assert.equal(response.status, 200, response.text);
 }
 
+async function reservationCount(server: TestServer, orgId: string): Promise<number> {
+  const rows = await server.storage.db
+    .selectFrom('reservations')
+    .select('id')
+    .where('organization_id', '=', orgId)
+    .execute();
+  return rows.length;
+}
+
 function authorize(server: TestServer, body: Record<string, unknown>, key = server.adminKey) {
   return server.request('POST', '/v1/usage/authorize', { key, body });
 }
@@ -208,6 +217,45 @@ forEachDialect(
         403,
         'ORGANIZATION_ACCESS_DENIED',
       );
+    });
+
+    it('answers 404 for a deleted key and reserves nothing', async () => {
+      const org = (await makeOrg(server())).id;
+      const gone = await makeApiKey(server(), org, { name: 'gone' });
+      const deleted = await server().request('DELETE', `/v1/organizations/${org}/api-keys/${gone.id}`, {
+        key: server().adminKey,
+      });
+      assert.equal(deleted.status, 200, deleted.text);
+      const response = await authorize(server(), { organization_id: org, api_key_id: gone.id, estimated_cost: 1 });
+      assertEnvelope(assert, response, 404, 'API_KEY_NOT_FOUND');
+      assert.deepEqual(response.body.error.details, { api_key_id: gone.id });
+      assert.equal(await reservationCount(server(), org), 0);
+    });
+
+    it('deletes reservations that ended over an hour ago, and keeps the rest', async () => {
+      const org = (await makeOrg(server())).id;
+      const budgeted = await makeApiKey(server(), org, { monthlyLimitNano: 10n * CHF });
+      const check = async () => {
+        const response = await authorize(server(), {
+          organization_id: org,
+          api_key_id: budgeted.id,
+          estimated_cost: 1,
+        });
+        assert.equal(response.status, 200, response.text);
+        return response.body.remaining_budget.api_key as number;
+      };
+      assert.equal(await check(), 9);
+      now += 30 * 60_000;
+      // The first has expired (after 300 s), so it no longer holds budget, but is still stored.
+      assert.equal(await check(), 9);
+      assert.equal(await reservationCount(server(), org), 2);
+      now += 40 * 60_000;
+      // The first ended 65 minutes ago and goes; the second ended 35 minutes ago and stays.
+      assert.equal(await check(), 9);
+      assert.equal(await reservationCount(server(), org), 2);
+      now += 30 * 60_000;
+      assert.equal(await check(), 9);
+      assert.equal(await reservationCount(server(), org), 2);
     });
 
     it('admits exactly N of many concurrent requests when the budget covers N', async () => {

@@ -13,10 +13,9 @@ import { randomToken } from '../../ids.ts';
 import { nanoToChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
 import { isoSeconds, monthKeyOf } from '../../time/calendar.ts';
-import { findApiKey } from '../api-keys/api-keys.repository.ts';
 import { lockOrganization } from '../orgs/orgs.repository.ts';
 import { budgetUsage } from './limits.repository.ts';
-import { insertReservation, pruneReservations } from './reservations.repository.ts';
+import { insertReservation } from './reservations.repository.ts';
 
 export type BudgetTier = 'organization' | 'api_keys' | 'api_key';
 
@@ -34,22 +33,14 @@ export async function authorizeSpend(storage: Storage, request: AuthorizeRequest
   return storage.transaction(async (trx) => {
     const org = await lockOrganization(trx, storage.dialect, organizationId);
     if (!org) throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
-    let keyLimit: bigint | null = null;
-    if (apiKeyId !== null) {
-      const key = await findApiKey(trx, organizationId, apiKeyId);
-      if (!key || key.state === 'deleted')
-        throw new AppError('API_KEY_NOT_FOUND', { details: { api_key_id: apiKeyId } });
-      keyLimit = key.monthlyLimitNano;
-    }
-    await pruneReservations(trx, organizationId, now - KEEP_ENDED_MS);
     const usage = await budgetUsage(trx, organizationId, monthKeyOf(now), apiKeyId, now);
-
     const tiers: Array<[BudgetTier, bigint | null, bigint, bigint]> = [
       ['organization', org.monthlyLimitNano, usage.organizationSpentNano, usage.organizationReservedNano],
     ];
     if (apiKeyId !== null) {
+      if (!usage.key) throw new AppError('API_KEY_NOT_FOUND', { details: { api_key_id: apiKeyId } });
       tiers.push(['api_keys', org.apiKeysLimitNano, usage.apiKeysSpentNano, usage.apiKeysReservedNano]);
-      tiers.push(['api_key', keyLimit, usage.keySpentNano, usage.keyReservedNano]);
+      tiers.push(['api_key', usage.key.monthlyLimitNano, usage.keySpentNano, usage.keyReservedNano]);
     }
     const remaining: Record<BudgetTier, number | null> = { organization: null, api_keys: null, api_key: null };
     for (const [tier, limit, spent, reserved] of tiers) {
@@ -80,7 +71,7 @@ export async function authorizeSpend(storage: Storage, request: AuthorizeRequest
       createdAt: now,
       expiresAt: now + ttlSeconds * 1000,
     };
-    await insertReservation(trx, reservation);
+    await insertReservation(trx, storage.dialect, reservation, now - KEEP_ENDED_MS);
     return {
       success: true as const,
       allowed: true as const,
