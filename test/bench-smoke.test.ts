@@ -1,6 +1,7 @@
 /**
- * A few seconds of `npm run bench -- --smoke` on each engine, so that the benchmark keeps
- * working as the service changes. The figures themselves are not judged here.
+ * A few seconds of `npm run bench -- --smoke` on each engine, and of bench/wal-pages.ts, so
+ * that the benchmark keeps working as the service changes. The figures themselves are not
+ * judged here.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import type { EngineResult } from '../bench/report.ts';
 import { DIALECTS, POSTGRES_URL, postgresSettingsOff } from './harness.ts';
 
 const RUN = path.join(import.meta.dirname, '..', 'bench', 'run.ts');
+const WAL_PAGES = path.join(import.meta.dirname, '..', 'bench', 'wal-pages.ts');
 const REGISTER_TSX = path.join(import.meta.dirname, '..', 'bin', 'register-tsx.mjs');
 
 for (const dialect of DIALECTS) {
@@ -55,3 +57,26 @@ for (const dialect of DIALECTS) {
     }
   });
 }
+
+test('bench/wal-pages.ts names the B-trees that commits write, per group size', async () => {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', REGISTER_TSX, WAL_PAGES, '--events', '3000', '--groups', '1,3'],
+    { timeout: 60_000 },
+  );
+  const row = (name: string) => stdout.split('\n').find((line) => line.startsWith(`| ${name} |`));
+  const perEvent = (name: string) =>
+    row(name)
+      ?.split('|')
+      .slice(2, -1)
+      .map((cell) => Number(cell.replace(/\*/g, '')));
+  // Every event lands in the events' two indexes; the whole commit writes more than those two.
+  for (const tree of ['sqlite_autoindex_usage_events_1', 'usage_events_org_time_idx']) {
+    const [one, three] = perEvent(tree) ?? [];
+    assert.ok(one! > 0 && three! > 0, stdout);
+  }
+  const [allOne, allThree] = perEvent('**all**') ?? [];
+  assert.ok(allOne! > perEvent('usage_events_org_time_idx')![0]!, stdout);
+  // Three batches per commit share pages that one batch per commit writes three times.
+  assert.ok(allThree! < allOne!, stdout);
+});

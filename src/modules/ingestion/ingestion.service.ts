@@ -110,7 +110,7 @@ async function checkReferences(storage: Storage, events: UsageEvent[], reject: R
 }
 
 /** The same id twice in one batch counts once: the first occurrence is kept. */
-function firstOfEachId(events: UsageEvent[]): UsageEvent[] {
+export function firstOfEachId(events: UsageEvent[]): UsageEvent[] {
   const seen = new Map<string, UsageEvent>();
   for (const event of events) {
     const key = `${event.organizationId}/${event.id}`;
