@@ -240,7 +240,7 @@ describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('pos
         for each row execute function slow_or_failing_insert()`.execute(storage.db);
       const ids = async () =>
         (await storage.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id);
-      await work(new PostgresBatchWriter(storage.db), ids, storage.db);
+      await work(new PostgresBatchWriter(storage.db, storage.ingestConcurrency), ids, storage.db);
       assert.deepEqual((await checkRollups(storage.db, 'org_p')).differences, []);
     } finally {
       await storage.close();

@@ -36,8 +36,8 @@ export interface Storage {
   reads: ReadMemo;
   /** SQLite only: the connection itself (its `name` is the file that ingestion's writer opens). */
   sqlite?: SQLite.Database;
-  /** PostgreSQL only: ingestion batches written at once (see PostgresBatchWriter). */
-  ingestConcurrency?: number;
+  /** Ingestion batches written at once on PostgreSQL (see PostgresBatchWriter); 1 on SQLite, which has one writer. */
+  ingestConcurrency: number;
   /** PostgreSQL only: the connection pool, whose counts /metrics reports. */
   pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 }
@@ -59,9 +59,7 @@ export function openStorage(config: DatabaseConfig, options: { readMemoEntries?:
     onClose: (close) => closers.push(close),
     reads: new ReadMemo(changeMarker, options.readMemoEntries ?? DEFAULT_READ_MEMO_ENTRIES),
     ...(pool ? { pool } : {}),
-    ...(config.kind === 'postgres'
-      ? { ingestConcurrency: config.ingestConcurrency ?? DEFAULT_INGEST_CONCURRENCY }
-      : {}),
+    ingestConcurrency: config.kind === 'postgres' ? (config.ingestConcurrency ?? DEFAULT_INGEST_CONCURRENCY) : 1,
     ...(sqlite ? { sqlite } : {}),
   };
   return storage;

@@ -13,7 +13,6 @@
  * another.
  */
 import type SQLite from 'better-sqlite3';
-import { DEFAULT_INGEST_CONCURRENCY } from '../../config.ts';
 import { type Storage, withRetry } from '../../storage/database.ts';
 import type { Db } from '../../storage/schema.ts';
 import { writeBatchInOneStatement } from './postgres-batch-write.ts';
@@ -62,7 +61,7 @@ export class PostgresBatchWriter {
 
   constructor(
     private readonly db: Db,
-    private readonly concurrency = DEFAULT_INGEST_CONCURRENCY,
+    private readonly concurrency: number,
   ) {}
 
   /** Resolves with the events that were new (the others were already stored). */
