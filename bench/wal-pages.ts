@@ -14,10 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type SQLite from 'better-sqlite3';
-import { firstOfEachId } from '../src/modules/ingestion/ingestion.service.ts';
-import type { UsageEvent } from '../src/modules/ingestion/rollups.ts';
+import { firstOfEachId, type Reject, toUsageEvent } from '../src/modules/ingestion/ingestion.service.ts';
 import { type Batch, sqliteGroupWrite } from '../src/modules/ingestion/sqlite-group-write.ts';
-import { parseChf } from '../src/money/chf.ts';
 import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { connectSqlite, WRITER_CACHE_KIB } from '../src/storage/sqlite.ts';
@@ -46,22 +44,14 @@ interface GroupSizeFigures {
   framesByTree: Map<string, number>;
 }
 
-function toUsageEvent(event: BenchEvent): UsageEvent {
-  return {
-    organizationId: event.organization_id,
-    id: event.id,
-    apiKeyId: event.api_key_id,
-    model: event.model,
-    neurons: BigInt(event.neurons),
-    synapses: BigInt(event.synapses),
-    costNano: parseChf(event.cost ?? '0') ?? 0n,
-    occurredAt: Date.parse(event.timestamp),
-  };
-}
-
-/** A batch as the ingestion service hands it to the writer: each id once, in key order. */
+/** A batch as the ingestion service hands it to the writer: parsed, each id once, in key order. */
 function toBatch(events: BenchEvent[]): Batch {
-  return { events: firstOfEachId(events.map(toUsageEvent)), reservations: [], receivedAt: Date.now() };
+  const receivedAt = Date.now();
+  const reject: Reject = (index, field, reason) => {
+    throw new Error(`the benchmark's data is invalid: events[${index}].${field} ${reason}`);
+  };
+  const parsed = events.map((event, index) => toUsageEvent(event, index, receivedAt, reject));
+  return { events: firstOfEachId(parsed), reservations: [], receivedAt };
 }
 
 /** The page number of each frame in `wal` from byte `from` on. */

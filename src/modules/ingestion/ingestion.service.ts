@@ -58,7 +58,7 @@ export async function ingestUsage(
   };
 }
 
-type Reject = (index: number, field: string, reason: string) => void;
+export type Reject = (index: number, field: string, reason: string) => void;
 
 /** (organization, reservation) pairs named by the batch; settling is idempotent, so duplicates may name them too. */
 function reservationIds(inputs: readonly UsageEventInput[]): Array<[string, string]> {
@@ -67,7 +67,8 @@ function reservationIds(inputs: readonly UsageEventInput[]): Array<[string, stri
   );
 }
 
-function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
+/** An input event as stored, its cost and time parsed; what is wrong with it goes to `reject`. */
+export function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
   // Without a stated cost the event is priced from the sheet after validation (priceUnstatedCosts).
   const costNano = input.cost === undefined ? 0n : parseChf(input.cost);
   if (costNano === undefined) reject(index, 'cost', 'must be a non-negative decimal CHF amount');

@@ -37,7 +37,7 @@ export async function insertReservation(
   };
   if (dialect === 'postgres') {
     await db
-      .with('pruned', () => prune.returning('id'))
+      .with('pruned', () => prune)
       .insertInto('reservations')
       .values(row)
       .execute();
