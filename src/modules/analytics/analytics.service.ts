@@ -10,7 +10,7 @@ import { requireApiKey } from '../api-keys/api-keys.service.ts';
 import { type Counters, sumCounters } from '../ingestion/rollups.ts';
 import { budgetView } from '../limits/budget.ts';
 import { organizationCreatedAt } from '../orgs/orgs.service.ts';
-import { apiKeyMonthTotals, firstUsageDay, monthTotals, totalsByModel } from './analytics.repository.ts';
+import { apiKeyMonthTotals, usageOverview } from './analytics.repository.ts';
 import type { ApiKeysSummaryResponse, ApiKeyUsageResponse, UsageSummaryResponse } from './analytics.schemas.ts';
 
 const TOP_MODELS = 5;
@@ -24,16 +24,11 @@ export async function usageSummary(
   now: number,
 ): Promise<Static<typeof UsageSummaryResponse>> {
   const month = monthKeyOf(now);
-  const { createdAt, models, current, firstDay } = await reads.get(
+  const { createdAt, models, currentMonth, firstDay } = await reads.get(
     ['usage-summary', organizationId, month],
     async () => {
       const createdAt = await organizationCreatedAt(db, organizationId);
-      const [models, current, firstDay] = await Promise.all([
-        totalsByModel(db, organizationId),
-        monthTotals(db, organizationId, month),
-        firstUsageDay(db, organizationId),
-      ]);
-      return { createdAt, models, current, firstDay };
+      return { createdAt, ...(await usageOverview(db, organizationId, month)) };
     },
   );
   const total = sumCounters(models);
@@ -56,7 +51,7 @@ export async function usageSummary(
       requests: Number(m.requests),
       percentage: percentage(m.costNano, total.costNano),
     })),
-    currentMonth: { cost: nanoToChf(current.costNano), requests: Number(current.requests) },
+    currentMonth: { cost: nanoToChf(currentMonth.costNano), requests: Number(currentMonth.requests) },
     timeRange: {
       start: firstDay === null ? isoDateOf(createdAt) : isoDateOfDayKey(firstDay),
       end: isoDateOf(now),
