@@ -1,7 +1,7 @@
 /**
- * A few seconds of `npm run bench -- --smoke` on each engine, and of bench/wal-pages.ts, so
- * that the benchmark keeps working as the service changes. The figures themselves are not
- * judged here.
+ * A few seconds of `npm run bench -- --smoke` on each engine, and of bench/wal-pages.ts and
+ * bench/settled-reservations.ts, so that the benchmark keeps working as the service changes.
+ * The figures themselves are not judged here.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,6 +15,7 @@ import { DIALECTS, POSTGRES_URL, postgresSettingsOff } from './harness.ts';
 
 const RUN = path.join(import.meta.dirname, '..', 'bench', 'run.ts');
 const WAL_PAGES = path.join(import.meta.dirname, '..', 'bench', 'wal-pages.ts');
+const SETTLED_RESERVATIONS = path.join(import.meta.dirname, '..', 'bench', 'settled-reservations.ts');
 const REGISTER_TSX = path.join(import.meta.dirname, '..', 'bin', 'register-tsx.mjs');
 
 for (const dialect of DIALECTS) {
@@ -79,4 +80,28 @@ test('bench/wal-pages.ts names the B-trees that commits write, per group size', 
   assert.ok(allOne! > perEvent('usage_events_org_time_idx')![0]!, stdout);
   // Three batches per commit share pages that one batch per commit writes three times.
   assert.ok(allThree! < allOne!, stdout);
+});
+
+test('bench/settled-reservations.ts times the budget check per level of settled reservations', async () => {
+  const engine = DIALECTS.includes('postgres') ? 'both' : 'sqlite';
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', REGISTER_TSX, SETTLED_RESERVATIONS, '--engine', engine, '--settled', '0,2000', '--checks', '20'],
+    { env: { ...process.env, BENCH_DATABASE_URL: POSTGRES_URL }, timeout: 60_000 },
+  );
+  for (const dialect of engine === 'both' ? ['sqlite', 'postgres'] : ['sqlite']) {
+    for (const level of ['0', '2000']) {
+      const cells = stdout
+        .split('\n')
+        .find((line) => line.startsWith(`| ${dialect} | ${level} |`))
+        ?.split('|')
+        .slice(3, -1)
+        .map(Number);
+      assert.equal(cells?.length, 3, stdout);
+      assert.ok(
+        cells.every((cell) => cell > 0),
+        stdout,
+      );
+    }
+  }
 });

@@ -4,6 +4,7 @@ import type { DialectName } from './dialect.ts';
 import * as initial from './migrations/2026_11_23_0001_initial.ts';
 import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
+import * as openReservations from './migrations/2026_11_23_0004_open_reservations.ts';
 import type { Database } from './schema.ts';
 
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -11,6 +12,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026_11_23_0001_initial': { up: (db) => initial.up(db, dialect), down: initial.down },
     '2026_11_23_0002_pricing': { up: (db) => pricing.up(db, dialect), down: pricing.down },
     '2026_11_23_0003_reservations': { up: (db) => reservations.up(db, dialect), down: reservations.down },
+    '2026_11_23_0004_open_reservations': { up: (db) => openReservations.up(db, dialect), down: openReservations.down },
   };
 }
 

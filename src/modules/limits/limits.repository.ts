@@ -81,8 +81,10 @@ export interface BudgetUsage {
  * sums come from one snapshot: an ingestion that settles a reservation and adds its cost is
  * seen either entirely or not at all. Each table is read once, its tiers summed in the same
  * pass: open reservations add up while a gateway's requests are in flight, and reading them
- * once per tier made the check slower the busier the organization. The key's own limit comes
- * with them, which spares the budget check a round trip of its own.
+ * once per tier made the check slower the busier the organization. Only open reservations are
+ * read, through reservations_open_idx: settled ones are kept an hour past their expiry and would
+ * otherwise be visited too. The key's own limit comes with them, which spares the budget check
+ * a round trip of its own.
  */
 export async function budgetUsage(
   db: Db,
@@ -91,6 +93,20 @@ export async function budgetUsage(
   apiKeyId: string | null,
   now: number,
 ): Promise<BudgetUsage> {
+  const row = await budgetUsageQuery(db, organizationId, month, apiKeyId, now).executeTakeFirstOrThrow();
+  return {
+    key: toBigInt(row.key_found) > 0n ? { monthlyLimitNano: toNullableBigInt(row.key_limit) } : undefined,
+    organizationSpentNano: toBigInt(row.org_spent),
+    organizationReservedNano: toBigInt(row.org_reserved),
+    apiKeysSpentNano: toBigInt(row.keys_spent),
+    apiKeysReservedNano: toBigInt(row.keys_reserved),
+    keySpentNano: toBigInt(row.key_spent),
+    keyReservedNano: toBigInt(row.key_reserved),
+  };
+}
+
+/** The statement of budgetUsage, unexecuted (its plan is checked by the tests). */
+export function budgetUsageQuery(db: Db, organizationId: string, month: number, apiKeyId: string | null, now: number) {
   const keyId = apiKeyId ?? '';
   const orgSpent = db
     .selectFrom('rollup_org_model_month')
@@ -122,7 +138,7 @@ export async function budgetUsage(
     .where('organization_id', '=', organizationId)
     .where('id', '=', keyId)
     .where('state', '!=', 'deleted');
-  const row = await db
+  return db
     .with('spent', () => keysSpent)
     .with('held', () => reserved)
     .with('key', () => key)
@@ -136,15 +152,5 @@ export async function budgetUsage(
       'held.keys as keys_reserved',
       'spent.key as key_spent',
       'held.key as key_reserved',
-    ])
-    .executeTakeFirstOrThrow();
-  return {
-    key: toBigInt(row.key_found) > 0n ? { monthlyLimitNano: toNullableBigInt(row.key_limit) } : undefined,
-    organizationSpentNano: toBigInt(row.org_spent),
-    organizationReservedNano: toBigInt(row.org_reserved),
-    apiKeysSpentNano: toBigInt(row.keys_spent),
-    apiKeysReservedNano: toBigInt(row.keys_reserved),
-    keySpentNano: toBigInt(row.key_spent),
-    keyReservedNano: toBigInt(row.key_reserved),
-  };
+    ]);
 }
