@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ReadMemo, sharedReads } from './read-memo.ts';
+import { BYPASS_CALLS, MISS_STREAK, ReadMemo, sharedReads } from './read-memo.ts';
 
 describe('ReadMemo', () => {
   it('reuses a result while the marker stays, and reads again once it moves', async () => {
@@ -61,6 +61,54 @@ describe('ReadMemo', () => {
     });
     assert.equal(await first, 'old');
     assert.equal(await memo.get(['k'], async () => 'new'), 'new');
+  });
+});
+
+describe('ReadMemo under steady writes', () => {
+  /** A marker that moves on every read (a write committed before each call), and counts its reads. */
+  function movingMarker() {
+    let reads = 0;
+    return { marker: () => `m${++reads}`, reads: () => reads };
+  }
+
+  it('stops reading the marker of a key that keeps missing, for a while, and reads fresh meanwhile', async () => {
+    const { marker, reads } = movingMarker();
+    const memo = new ReadMemo(marker, 100);
+    let loads = 0;
+    const load = async () => ++loads;
+    for (let i = 1; i <= MISS_STREAK; i++) assert.equal(await memo.get(['k'], load), i);
+    assert.equal(reads(), MISS_STREAK);
+    for (let i = 1; i <= BYPASS_CALLS; i++) assert.equal(await memo.get(['k'], load), MISS_STREAK + i);
+    assert.equal(reads(), MISS_STREAK, 'no marker read while bypassing');
+    assert.equal(await memo.get(['k'], load), MISS_STREAK + BYPASS_CALLS + 1);
+    assert.equal(reads(), MISS_STREAK + 1, 'then the marker is tried again');
+    assert.deepEqual(memo.counts, { hits: 0, misses: MISS_STREAK + BYPASS_CALLS + 1 });
+    // Other keys keep reading the marker.
+    await memo.get(['other'], load);
+    assert.equal(reads(), MISS_STREAK + 2);
+  });
+
+  it('starts counting misses again after a hit', async () => {
+    let marker = 0;
+    let reads = 0;
+    const memo = new ReadMemo(() => {
+      reads++;
+      return String(marker);
+    }, 100);
+    const load = async () => marker;
+    for (let i = 0; i < MISS_STREAK - 1; i++) {
+      marker++;
+      await memo.get(['k'], load);
+    }
+    await memo.get(['k'], load); // a hit: nothing was written since
+    for (let i = 0; i < MISS_STREAK - 1; i++) {
+      marker++;
+      assert.equal(await memo.get(['k'], load), marker);
+    }
+    marker++;
+    assert.equal(await memo.get(['k'], load), marker);
+    assert.equal(reads, 2 * MISS_STREAK, 'every call read the marker: the hit ended the streak');
+    assert.deepEqual(memo.counts, { hits: 1, misses: 2 * MISS_STREAK - 1 });
   });
 });
 

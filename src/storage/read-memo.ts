@@ -6,8 +6,17 @@
  * Whether anything has been committed is the database's own word, a change marker read after
  * the request arrived, so a reused result is never older than any write acknowledged before
  * the request, by this process, another replica or the CLI. The marker is global: any write
- * makes every result be read again, so under steady ingestion most reads still query.
+ * makes every result be read again, so under steady ingestion most reads still query. Reading
+ * the marker is then a round trip that buys nothing, so a key that missed MISS_STREAK times in a
+ * row is read straight from the database, without the marker, for its next BYPASS_CALLS calls.
+ * A bypassing call reads as fresh as the database is, so this costs no staleness; at worst a
+ * few calls after ingestion stops query instead of hitting.
  */
+
+/** Misses in a row after which a key stops reading the marker for a while. */
+export const MISS_STREAK = 4;
+/** Calls of such a key answered straight from the database before the marker is tried again. */
+export const BYPASS_CALLS = 16;
 
 /** A value that differs from every earlier one once anything has been committed since. */
 export type ChangeMarker = () => string | Promise<string>;
@@ -15,6 +24,10 @@ export type ChangeMarker = () => string | Promise<string>;
 interface Entry {
   marker: string;
   value: unknown;
+  /** Misses in a row, this one included. */
+  misses: number;
+  /** Calls left that skip the marker and read the database. */
+  bypass: number;
 }
 
 export class ReadMemo {
@@ -40,18 +53,26 @@ export class ReadMemo {
       return load();
     }
     const id = JSON.stringify(key);
+    const known = this.entries.get(id);
+    if (known && known.bypass > 0) {
+      known.bypass--;
+      this.counts.misses++;
+      return load();
+    }
     // Read before the data: a write committed in between changes the marker, so the result
     // stored under this marker can only ever be newer than the marker says, never older.
     const marker = await this.changeMarker();
     const entry = this.entries.get(id);
     if (entry?.marker === marker) {
+      entry.misses = 0;
       this.counts.hits++;
       return entry.value as T;
     }
     this.counts.misses++;
     const value = await load();
+    const misses = (entry?.misses ?? 0) + 1;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(id, { marker, value });
+    this.entries.set(id, { marker, value, misses, bypass: misses >= MISS_STREAK ? BYPASS_CALLS : 0 });
     return value;
   }
 }
