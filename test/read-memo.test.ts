@@ -57,10 +57,15 @@ forEachDialect('reused reads', (server) => {
 
   it('answers a repeated read without querying, with the same body', async () => {
     const first = await summary();
-    const before = { ...server().storage.reads.counts };
-    const second = await summary();
-    assert.deepEqual(second, first);
-    assert.deepEqual(server().storage.reads.counts, { hits: before.hits + 1, misses: before.misses });
+    // On PostgreSQL the marker moves with every commit in the cluster, those of other test files
+    // included; a read then queries again, as it must, so reuse is looked for over a few reads.
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const before = { ...server().storage.reads.counts };
+      assert.deepEqual(await summary(), first);
+      const { hits, misses } = server().storage.reads.counts;
+      if (hits === before.hits + 1 && misses === before.misses) return;
+    }
+    assert.fail('no repeated read was answered from memory');
   });
 
   it('shows an event ingested through this process in the next read', async () => {
