@@ -23,7 +23,7 @@ import {
   routeRequest,
 } from './latency.ts';
 import { type EngineResult, machine, ratio, writeReport } from './report.ts';
-import { createDatabase, POSTGRES_URL, postgresSettingWarningsOf, startServer } from './server.ts';
+import { createDatabase, enginesOption, POSTGRES_URL, postgresSettingWarningsOf, startServer } from './server.ts';
 import { measureThroughput } from './throughput.ts';
 
 const { values } = parseArgs({
@@ -47,11 +47,10 @@ const samples = Number(values.samples ?? (smoke ? 20 : 1000));
 const smallEvents = smoke ? 1_000 : 10_000;
 const tenancy: Tenancy = smoke ? { orgs: 5, keysPerOrg: 4 } : { orgs: 300, keysPerOrg: 10 };
 const outDir = values.out ?? path.join(import.meta.dirname, 'results');
-const engines: DialectName[] = values.engine === 'both' ? ['sqlite', 'postgres'] : [values.engine as DialectName];
+const engines = enginesOption(values.engine);
 for (const [name, n] of Object.entries({ events, clients, seconds, samples })) {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
 }
-if (!engines.every((e) => e === 'sqlite' || e === 'postgres')) throw new Error('--engine: sqlite, postgres or both');
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 

@@ -25,6 +25,13 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
+/** The engines an `--engine` option names: sqlite, postgres or both. */
+export function enginesOption(value: string): DialectName[] {
+  if (value === 'both') return ['sqlite', 'postgres'];
+  if (value === 'sqlite' || value === 'postgres') return [value];
+  throw new Error('--engine: sqlite, postgres or both');
+}
+
 export async function createDatabase(dialect: DialectName): Promise<BenchDatabase> {
   const name = `bench_${randomBytes(5).toString('hex')}`;
   if (dialect === 'sqlite') {

@@ -14,10 +14,9 @@ import { sql } from 'kysely';
 import { authorizeSpend } from '../src/modules/limits/authorize.service.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
-import type { DialectName } from '../src/storage/dialect.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { percentiles } from './latency.ts';
-import { createDatabase } from './server.ts';
+import { createDatabase, enginesOption } from './server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,8 +25,7 @@ const { values } = parseArgs({
     checks: { type: 'string', default: '300' },
   },
 });
-const engines: DialectName[] = values.engine === 'both' ? ['sqlite', 'postgres'] : [values.engine as DialectName];
-if (!engines.every((e) => e === 'sqlite' || e === 'postgres')) throw new Error('--engine: sqlite, postgres or both');
+const engines = enginesOption(values.engine);
 const levels = values.settled.split(',').map(Number);
 if (!levels.every((n) => Number.isInteger(n) && n >= 0) || levels[0] !== 0) {
   throw new Error('--settled: non-negative integers from 0 (the baseline) up, e.g. 0,30000,100000');
