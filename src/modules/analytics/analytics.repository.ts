@@ -1,6 +1,6 @@
 /** Reads of the rollups. Every query is bounded by its organization and never reads raw events. */
 import { sql } from 'kysely';
-import { toBigInt, toNumber } from '../../storage/dialect.ts';
+import { toBigInt, toNullableNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import type { Counters } from '../ingestion/rollups.ts';
 
@@ -62,12 +62,11 @@ export async function usageOverview(db: Db, organizationId: string, month: numbe
     requests += toBigInt(row.month_requests);
     costNano += toBigInt(row.month_cost_nano);
   }
-  // Every event adds to both rollups, so there is a first day exactly when there are rows.
-  const firstDay = rows[0]?.first_day;
   return {
     models: rows.map((row) => ({ model: row.model, ...toCounters(row) })),
     currentMonth: { requests, costNano },
-    firstDay: firstDay === null || firstDay === undefined ? null : toNumber(firstDay),
+    // Every event adds to both rollups, so there is a first day exactly when there are rows.
+    firstDay: toNullableNumber(rows[0]?.first_day),
   };
 }
 
