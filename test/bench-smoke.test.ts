@@ -59,18 +59,27 @@ for (const dialect of DIALECTS) {
   });
 }
 
+/**
+ * The numbers of the Markdown table row of `output` that starts with the cells `first`, after
+ * those (bold marks dropped); undefined if there is no such row.
+ */
+function tableRow(output: string, first: string[]): number[] | undefined {
+  const start = `| ${first.join(' | ')} |`;
+  return output
+    .split('\n')
+    .find((line) => line.startsWith(start))
+    ?.split('|')
+    .slice(first.length + 1, -1)
+    .map((cell) => Number(cell.replace(/\*/g, '')));
+}
+
 test('bench/wal-pages.ts names the B-trees that commits write, per group size', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', REGISTER_TSX, WAL_PAGES, '--events', '3000', '--groups', '1,3'],
     { timeout: 60_000 },
   );
-  const row = (name: string) => stdout.split('\n').find((line) => line.startsWith(`| ${name} |`));
-  const perEvent = (name: string) =>
-    row(name)
-      ?.split('|')
-      .slice(2, -1)
-      .map((cell) => Number(cell.replace(/\*/g, '')));
+  const perEvent = (name: string) => tableRow(stdout, [name]);
   // Every event lands in the events' two indexes; the whole commit writes more than those two.
   for (const tree of ['sqlite_autoindex_usage_events_1', 'usage_events_org_time_idx']) {
     const [one, three] = perEvent(tree) ?? [];
@@ -91,12 +100,7 @@ test('bench/settled-reservations.ts times the budget check per level of settled 
   );
   for (const dialect of engine === 'both' ? ['sqlite', 'postgres'] : ['sqlite']) {
     for (const level of ['0', '2000']) {
-      const cells = stdout
-        .split('\n')
-        .find((line) => line.startsWith(`| ${dialect} | ${level} |`))
-        ?.split('|')
-        .slice(3, -1)
-        .map(Number);
+      const cells = tableRow(stdout, [dialect, level]);
       assert.equal(cells?.length, 3, stdout);
       assert.ok(
         cells.every((cell) => cell > 0),
