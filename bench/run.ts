@@ -23,7 +23,14 @@ import {
   routeRequest,
 } from './latency.ts';
 import { type EngineResult, machine, ratio, writeReport } from './report.ts';
-import { createDatabase, enginesOption, POSTGRES_URL, postgresSettingWarningsOf, startServer } from './server.ts';
+import {
+  createDatabase,
+  enginesOption,
+  POSTGRES_URL,
+  positiveIntegerOption,
+  postgresSettingWarningsOf,
+  startServer,
+} from './server.ts';
 import { measureThroughput } from './throughput.ts';
 
 const { values } = parseArgs({
@@ -40,17 +47,14 @@ const { values } = parseArgs({
 });
 
 const smoke = values.smoke;
-const events = Number(values.events ?? (smoke ? 3_000 : 1_000_000));
-const clients = Number(values.clients);
-const seconds = Number(values.duration ?? (smoke ? 1 : 10));
-const samples = Number(values.samples ?? (smoke ? 20 : 1000));
+const events = positiveIntegerOption('events', values.events ?? (smoke ? '3000' : '1000000'));
+const clients = positiveIntegerOption('clients', values.clients);
+const seconds = positiveIntegerOption('duration', values.duration ?? (smoke ? '1' : '10'));
+const samples = positiveIntegerOption('samples', values.samples ?? (smoke ? '20' : '1000'));
 const smallEvents = smoke ? 1_000 : 10_000;
 const tenancy: Tenancy = smoke ? { orgs: 5, keysPerOrg: 4 } : { orgs: 300, keysPerOrg: 10 };
 const outDir = values.out ?? path.join(import.meta.dirname, 'results');
 const engines = enginesOption(values.engine);
-for (const [name, n] of Object.entries({ events, clients, seconds, samples })) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-}
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 

@@ -32,6 +32,13 @@ export function enginesOption(value: string): DialectName[] {
   throw new Error('--engine: sqlite, postgres or both');
 }
 
+/** The value of a numeric option that must be a positive integer, e.g. `--checks 300`. */
+export function positiveIntegerOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
 export async function createDatabase(dialect: DialectName): Promise<BenchDatabase> {
   const name = `bench_${randomBytes(5).toString('hex')}`;
   if (dialect === 'sqlite') {

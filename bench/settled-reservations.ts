@@ -16,7 +16,7 @@ import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { percentiles } from './latency.ts';
-import { createDatabase, enginesOption } from './server.ts';
+import { createDatabase, enginesOption, positiveIntegerOption } from './server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +30,7 @@ const levels = values.settled.split(',').map(Number);
 if (!levels.every((n) => Number.isInteger(n) && n >= 0) || levels[0] !== 0) {
   throw new Error('--settled: non-negative integers from 0 (the baseline) up, e.g. 0,30000,100000');
 }
-const checks = Number(values.checks);
-if (!Number.isInteger(checks) || checks < 1) throw new Error('--checks must be a positive integer');
+const checks = positiveIntegerOption('checks', values.checks);
 
 const TTL_SECONDS = 300;
 const ORG = 'org_settled_bench';

@@ -109,3 +109,18 @@ test('bench/settled-reservations.ts times the budget check per level of settled 
     }
   }
 });
+
+test('the benchmark scripts refuse a numeric option that is not a positive integer, naming it', async () => {
+  const refusal = async (script: string, args: string[]) => {
+    const run = promisify(execFile)(process.execPath, ['--import', REGISTER_TSX, script, ...args], { timeout: 60_000 });
+    const error = await run.then(
+      () => assert.fail(`${path.basename(script)} ${args.join(' ')} was accepted`),
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    assert.notEqual(error.code, 0);
+    return error.stderr ?? '';
+  };
+  assert.match(await refusal(RUN, ['--duration', '0']), /--duration must be a positive integer/);
+  assert.match(await refusal(RUN, ['--events', '1.5']), /--events must be a positive integer/);
+  assert.match(await refusal(SETTLED_RESERVATIONS, ['--checks', 'x']), /--checks must be a positive integer/);
+});
