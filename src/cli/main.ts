@@ -1,7 +1,6 @@
 /** The `freddy-analytics` command line. One file per command group. */
 import { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { serve } from '../main.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { fail } from './context.ts';
@@ -22,7 +21,7 @@ const program = new Command()
 program
   .command('serve')
   .description('Run the HTTP API (PORT, HOST, DATABASE_URL from the environment)')
-  .action(async () => serve(loadConfig()));
+  .action(async () => (await import('../main.ts')).serve(loadConfig()));
 
 program
   .command('migrate')
