@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { fromRoot } from '../src/project-root.ts';
 import type { DialectName } from '../src/storage/dialect.ts';
 import { Client, createTenants } from './client.ts';
 import type { EventStreamOptions, Tenancy } from './data.ts';
@@ -53,7 +54,7 @@ const seconds = positiveIntegerOption('duration', values.duration ?? (smoke ? '1
 const samples = positiveIntegerOption('samples', values.samples ?? (smoke ? '20' : '1000'));
 const smallEvents = smoke ? 1_000 : 10_000;
 const tenancy: Tenancy = smoke ? { orgs: 5, keysPerOrg: 4 } : { orgs: 300, keysPerOrg: 10 };
-const outDir = values.out ?? path.join(import.meta.dirname, 'results');
+const outDir = values.out ?? fromRoot('bench', 'results');
 const engines = enginesOption(values.engine);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);

@@ -9,12 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseConfig } from '../src/config.ts';
+import { fromRoot } from '../src/project-root.ts';
 import { openStorage } from '../src/storage/database.ts';
 import type { DialectName } from '../src/storage/dialect.ts';
 import { postgresSettingWarnings } from '../src/storage/server-settings.ts';
 
 export const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const BIN = path.join(import.meta.dirname, '..', 'bin', 'freddy-analytics.js');
+const BIN = fromRoot('bin', 'freddy-analytics.js');
 
 export interface BenchDatabase {
   dialect: DialectName;

@@ -6,7 +6,7 @@
  * Each level times `--checks` checks on a fresh database of each engine; the open reservations
  * those checks make are deleted before the next level, so that only the settled ones grow.
  *
- *   node --import ./bin/register-tsx.mjs bench/settled-reservations.ts
+ *   npm run build && node dist/bench/settled-reservations.js
  *     [--engine sqlite|postgres|both] [--settled 0,30000,100000] [--checks 300]
  */
 import { parseArgs } from 'node:util';

@@ -7,7 +7,7 @@
  * page numbers of the frames it appended to the WAL are read, and SQLite's dbstat table names
  * each page's table or index. Timings exclude the checkpoint made after each commit.
  *
- *   node --import ./bin/register-tsx.mjs bench/wal-pages.ts [--events 200000] [--groups 1,2,4,8]
+ *   npm run build && node dist/bench/wal-pages.js [--events 200000] [--groups 1,2,4,8]
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader; no build step is needed.
-import { ALL_DEPENDENCIES, COMMAND_DEPENDENCIES, registerTsx } from './tsx-loader.mjs';
+// The command line, compiled to dist/ by `npm run build` (which `npm ci` runs).
+import fs from 'node:fs';
 
-// Only `serve` loads the HTTP server; the other commands start faster without its modules.
-await registerTsx(process.argv[2] === 'serve' ? ALL_DEPENDENCIES : COMMAND_DEPENDENCIES);
-await import('../src/cli/main.ts');
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!fs.existsSync(main)) {
+  process.stderr.write('freddy-analytics: dist/ is missing; build it with `npm run build` (npm ci does it too)\n');
+  process.exit(1);
+}
+await import(main.href);

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // The long variant of the reliability tests: many more SIGKILLs, replica rounds and fuzz
-// cases than `npm test` runs. Each figure can be overridden from the environment.
+// cases than the test scripts run. Each figure can be overridden from the environment.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-// tsx's loader, registered after the dependencies are loaded without it (see the file).
-const REGISTER_TSX = path.join(import.meta.dirname, '..', 'bin', 'register-tsx.mjs');
+const RUN_TESTS = path.join(import.meta.dirname, 'run-tests.mjs');
 
 const env = {
   CRASH_KILLS: '100',
@@ -14,20 +13,10 @@ const env = {
   FUZZ_RUNS: '400',
   ...process.env,
 };
-const files = [
-  'test/crash-safety.test.ts',
-  'test/replicas.test.ts',
-  'test/fuzz.test.ts',
-  'test/resource-limits.test.ts',
-  'test/rate-limit.test.ts',
-  'test/secrets.test.ts',
-];
+const LONG = ['--concurrency', '1', '--timeout', '3600000'];
 console.log(
   `soak: ${env.CRASH_KILLS} kills per engine, ${env.REPLICA_ROUNDS} replica rounds, FUZZ_RUNS=${env.FUZZ_RUNS}`,
 );
-const result = spawnSync(
-  process.execPath,
-  ['--import', REGISTER_TSX, '--test', '--test-concurrency=1', '--test-timeout=3600000', ...files],
-  { stdio: 'inherit', env },
-);
+const files = ['crash-safety', 'replicas', 'fuzz', 'resource-limits', 'rate-limit', 'secrets'];
+const result = spawnSync(process.execPath, [RUN_TESTS, '--all', ...LONG, ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -11,22 +11,22 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import type { EngineResult } from '../bench/report.ts';
+import { fromRoot } from '../src/project-root.ts';
 import { DIALECTS, POSTGRES_URL, postgresSettingsOff } from './harness.ts';
 
-const RUN = path.join(import.meta.dirname, '..', 'bench', 'run.ts');
-const WAL_PAGES = path.join(import.meta.dirname, '..', 'bench', 'wal-pages.ts');
-const SETTLED_RESERVATIONS = path.join(import.meta.dirname, '..', 'bench', 'settled-reservations.ts');
-const REGISTER_TSX = path.join(import.meta.dirname, '..', 'bin', 'register-tsx.mjs');
+// The compiled scripts, as `npm run bench` runs them.
+const RUN = fromRoot('dist', 'bench', 'run.js');
+const WAL_PAGES = fromRoot('dist', 'bench', 'wal-pages.js');
+const SETTLED_RESERVATIONS = fromRoot('dist', 'bench', 'settled-reservations.js');
 
 for (const dialect of DIALECTS) {
   test(`bench --smoke runs end to end on ${dialect} and writes its report`, async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-bench-smoke-'));
     try {
-      await promisify(execFile)(
-        process.execPath,
-        ['--import', REGISTER_TSX, RUN, '--smoke', '--engine', dialect, '--out', out],
-        { env: { ...process.env, BENCH_DATABASE_URL: POSTGRES_URL }, timeout: 90_000 },
-      );
+      await promisify(execFile)(process.execPath, [RUN, '--smoke', '--engine', dialect, '--out', out], {
+        env: { ...process.env, BENCH_DATABASE_URL: POSTGRES_URL },
+        timeout: 90_000,
+      });
       const files = fs.readdirSync(out).sort();
       assert.equal(files.length, 2, `report files: ${files.join(', ')}`);
       const json = files.find((f) => f.endsWith(`-${dialect}.json`));
@@ -74,11 +74,9 @@ function tableRow(output: string, first: string[]): number[] | undefined {
 }
 
 test('bench/wal-pages.ts names the B-trees that commits write, per group size', async () => {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', REGISTER_TSX, WAL_PAGES, '--events', '3000', '--groups', '1,3'],
-    { timeout: 60_000 },
-  );
+  const { stdout } = await promisify(execFile)(process.execPath, [WAL_PAGES, '--events', '3000', '--groups', '1,3'], {
+    timeout: 60_000,
+  });
   const perEvent = (name: string) => tableRow(stdout, [name]);
   // Every event lands in the events' two indexes; the whole commit writes more than those two.
   for (const tree of ['sqlite_autoindex_usage_events_1', 'usage_events_org_time_idx']) {
@@ -95,7 +93,7 @@ test('bench/settled-reservations.ts times the budget check per level of settled 
   const engine = DIALECTS.includes('postgres') ? 'both' : 'sqlite';
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--import', REGISTER_TSX, SETTLED_RESERVATIONS, '--engine', engine, '--settled', '0,2000', '--checks', '20'],
+    [SETTLED_RESERVATIONS, '--engine', engine, '--settled', '0,2000', '--checks', '20'],
     { env: { ...process.env, BENCH_DATABASE_URL: POSTGRES_URL }, timeout: 60_000 },
   );
   for (const dialect of engine === 'both' ? ['sqlite', 'postgres'] : ['sqlite']) {
@@ -112,7 +110,7 @@ test('bench/settled-reservations.ts times the budget check per level of settled 
 
 test('the benchmark scripts refuse a numeric option that is not a positive integer, naming it', async () => {
   const refusal = async (script: string, args: string[]) => {
-    const run = promisify(execFile)(process.execPath, ['--import', REGISTER_TSX, script, ...args], { timeout: 60_000 });
+    const run = promisify(execFile)(process.execPath, [script, ...args], { timeout: 60_000 });
     const error = await run.then(
       () => assert.fail(`${path.basename(script)} ${args.join(' ')} was accepted`),
       (e: { code?: number; stderr?: string }) => e,

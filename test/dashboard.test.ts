@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createDemo, type DemoResult } from '../src/cli/demo.ts';
+import { fromRoot } from '../src/project-root.ts';
 import { DIALECTS, startTestServer, type TestServer } from './harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -23,7 +24,7 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-const SCREENSHOT_DIR = path.join(import.meta.dirname, '..', 'test-results');
+const SCREENSHOT_DIR = fromRoot('test-results');
 
 const chf = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const integer = new Intl.NumberFormat('en-US');

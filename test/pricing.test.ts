@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { rebuildMonth } from '../src/modules/ingestion/rebuild.ts';
 import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
+import { fromRoot } from '../src/project-root.ts';
 import { assertEnvelope, type EventInput, forEachDialect, makeApiKey, makeOrg } from './harness.ts';
 
-const CLI = fileURLToPath(new URL('../bin/freddy-analytics.js', import.meta.url));
+const CLI = fromRoot('bin', 'freddy-analytics.js');
 const MODEL = 'acme-reasoner';
 
 forEachDialect('price sheet, unpriced events and repricing', (server) => {

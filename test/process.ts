@@ -1,9 +1,9 @@
 /** Running the real `freddy-analytics` command as a child process, as an operator would. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
+import { fromRoot } from '../src/project-root.ts';
 
-export const BIN = path.join(import.meta.dirname, '..', 'bin', 'freddy-analytics.js');
+export const BIN = fromRoot('bin', 'freddy-analytics.js');
 
 export interface CliResult {
   code: number;

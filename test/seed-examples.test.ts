@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, it } from 'node:test';
 import { promisify } from 'node:util';
+import { fromRoot } from '../src/project-root.ts';
 import { CHF, forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
 
-const EXAMPLES = path.join(import.meta.dirname, 'seed-examples');
+const EXAMPLES = fromRoot('test', 'seed-examples');
 
 /** A Python 3 that has `requests`, as the examples import it. */
 function findPython(): string {

@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { fromRoot } from '../project-root.ts';
 
-const here = import.meta.dirname;
+// The page and its script are not compiled: they are served from the sources.
+const here = fromRoot('src', 'dashboard');
 // The CommonJS entry sits next to the UMD build in chart.js's dist folder.
 const chartJsFile = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
 

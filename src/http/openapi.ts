@@ -8,14 +8,13 @@ import fs from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { fromRoot } from '../project-root.ts';
 import { RESPONSE_EXAMPLES } from './openapi-examples.ts';
 
 /** Either header authenticates; the document lists both so generated clients can pick one. */
 export const API_KEY_SECURITY: Array<Record<string, string[]>> = [{ ApiKey: [] }, { ApiKeyAlternative: [] }];
 
-const { version } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+const { version } = JSON.parse(fs.readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
 
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {

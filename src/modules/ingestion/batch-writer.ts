@@ -203,8 +203,8 @@ function writerThreadFor(storage: Storage, sqlite: SQLite.Database): SqliteWrite
 
 /**
  * Starts what ingestion writes with before the first batch comes: on a SQLite file, the writer
- * thread, which would otherwise keep the first batch after every start waiting a few hundred
- * milliseconds. Rejects if the thread cannot open the database.
+ * thread, which would otherwise keep the first batch after every start waiting for it. Rejects
+ * if the thread cannot open the database.
  */
 export async function startIngestion(storage: Storage): Promise<void> {
   if (storage.sqlite && !storage.sqlite.memory) await writerThreadFor(storage, storage.sqlite).open();

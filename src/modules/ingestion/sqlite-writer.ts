@@ -28,9 +28,8 @@ export class SqliteWriterThread {
 
   /**
    * Starts the thread unless it runs, and resolves once it has opened its connection, or rejects
-   * if it could not. Starting takes a few hundred milliseconds (the thread loads its own
-   * TypeScript loader and modules), which the server spends before it listens rather than on its
-   * first batch.
+   * if it could not. The server waits for this before it listens rather than on its first
+   * batch.
    */
   async open(): Promise<void> {
     if (this.closed) throw new Error('the database is closed');
@@ -70,9 +69,9 @@ export class SqliteWriterThread {
   }
 
   private start(): Worker {
-    const worker = new Worker(new URL('./sqlite-writer-thread.mjs', import.meta.url), {
+    const worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), {
       workerData: { file: this.file },
-      // Not the parent's --import flags (a test runner's loader, say): the thread registers its own.
+      // Not the parent's flags (a test runner's, say): the thread only writes.
       execArgv: [],
     });
     worker.unref();
