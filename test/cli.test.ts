@@ -57,6 +57,30 @@ for (const dialect of DIALECTS) {
       assert.match(JSON.parse(admin.stdout).key, /^fak_/);
     });
 
+    it('lists, shows and renames organizations', async () => {
+      const created = JSON.parse((await runCli(['orgs', 'create', '--name', 'Listed', '--json'], database.env)).stdout);
+      const list = await runCli(['orgs', 'list', '--page-size', '100', '--json'], database.env);
+      assert.equal(list.code, 0, list.stderr);
+      const page = JSON.parse(list.stdout);
+      assert.ok(page.organizations.some((o: { id: string }) => o.id === created.id));
+      assert.equal(page.pagination.total_count, page.organizations.length);
+      const text = await runCli(['orgs', 'list'], database.env);
+      assert.match(text.stdout, new RegExp(`^${created.id}  \\S+  Listed$`, 'm'));
+
+      const renamed = await runCli(['orgs', 'rename', created.id, '--name', 'Renamed', '--json'], database.env);
+      assert.equal(renamed.code, 0, renamed.stderr);
+      assert.equal(JSON.parse(renamed.stdout).name, 'Renamed');
+      const shown = await runCli(['orgs', 'show', created.id, '--json'], database.env);
+      assert.deepEqual(JSON.parse(shown.stdout), { ...created, name: 'Renamed' });
+
+      const unknown = await runCli(['orgs', 'show', 'org_nobodyhasthis'], database.env);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /ORGANIZATION_NOT_FOUND/);
+      const blank = await runCli(['orgs', 'rename', created.id, '--name', '  '], database.env);
+      assert.equal(blank.code, 1);
+      assert.match(blank.stderr, /name must have 1 to 200 characters/);
+    });
+
     it('refuses contradictory or bad options with one line and a non-zero exit', async () => {
       const both = await runCli(['keys', 'create', '--admin', '--org', 'org_x', '--name', 'x'], database.env);
       assert.equal(both.code, 1);

@@ -35,6 +35,20 @@ export const ROUTE_CASES: RouteCase[] = [
     body: () => ({ name: 'Matrix Org' }),
     needs: 'admin',
   },
+  { method: 'GET', route: '/v1/organizations', path: () => '/v1/organizations?page_size=5', needs: 'admin' },
+  {
+    method: 'GET',
+    route: '/v1/organizations/:org_id',
+    path: (c) => `/v1/organizations/${c.orgId}`,
+    needs: 'admin',
+  },
+  {
+    method: 'PATCH',
+    route: '/v1/organizations/:org_id',
+    path: (c) => `/v1/organizations/${c.orgId}`,
+    body: () => ({ name: 'Matrix Org' }),
+    needs: 'admin',
+  },
   {
     method: 'POST',
     route: '/v1/organizations/:org_id/api-keys',

@@ -66,7 +66,32 @@ export async function existingOrganizationIds(db: Db, ids: string[]): Promise<Se
   return new Set(rows.map((r) => r.id));
 }
 
-export async function listOrganizations(db: Db): Promise<Organization[]> {
-  const rows = await db.selectFrom('organizations').selectAll().orderBy('created_at').orderBy('id').execute();
-  return rows.map(toOrganization);
+export interface OrganizationPage {
+  organizations: Organization[];
+  totalCount: number;
+}
+
+/** One page of the organizations, oldest first (the order in which they were created). */
+export async function listOrganizations(db: Db, options: { limit: number; offset: number }): Promise<OrganizationPage> {
+  const [rows, count] = await Promise.all([
+    db
+      .selectFrom('organizations')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(options.limit)
+      .offset(options.offset)
+      .execute(),
+    db
+      .selectFrom('organizations')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { organizations: rows.map(toOrganization), totalCount: toNumber(count.count) };
+}
+
+/** Renames the organization; false when there is none with that id. */
+export async function renameOrganization(db: Db, id: string, name: string): Promise<boolean> {
+  const result = await db.updateTable('organizations').set({ name }).where('id', '=', id).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }

@@ -1,8 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { ORG_ID_PATTERN } from '../../http/common.schemas.ts';
 
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+
 export const CreateOrganizationBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+  name: Name,
   id: Type.Optional(
     Type.String({
       pattern: ORG_ID_PATTERN,
@@ -15,4 +17,21 @@ export const OrganizationResponse = Type.Object({
   id: Type.String(),
   name: Type.String(),
   created_at: Type.String({ format: 'date-time' }),
+});
+
+export const RenameOrganizationBody = Type.Object({ name: Name }, { additionalProperties: false });
+
+export const ListOrganizationsQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+  page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+});
+
+export const OrganizationList = Type.Object({
+  organizations: Type.Array(OrganizationResponse),
+  pagination: Type.Object({
+    page: Type.Integer(),
+    page_size: Type.Integer(),
+    total_count: Type.Integer(),
+    total_pages: Type.Integer(),
+  }),
 });
