@@ -29,6 +29,8 @@ interface Keys {
   deleted: string;
   /** A key of the organization with every scope except the one named. */
   without: Record<Scope, string>;
+  /** A key of the organization with the one scope named and no other. */
+  only: Record<Scope, string>;
 }
 
 const ok = { status: 200 };
@@ -88,8 +90,10 @@ forEachDialect('access matrix', (server) => {
       return key.secret;
     };
     const without = {} as Record<Scope, string>;
+    const only = {} as Record<Scope, string>;
     for (const scope of ALL_SCOPES) {
       without[scope] = (await makeApiKey(s, orgId, { scopes: ALL_SCOPES.filter((x) => x !== scope) })).secret;
+      only[scope] = (await makeApiKey(s, orgId, { scopes: [scope] })).secret;
     }
     keys = {
       admin: s.adminKey,
@@ -99,6 +103,7 @@ forEachDialect('access matrix', (server) => {
       deleted: await state('deleted'),
       expired: (await makeApiKey(s, orgId, { scopes: ALL_SCOPES, expiresAt: Date.now() - 1000 })).secret,
       without,
+      only,
     };
   });
 
@@ -126,6 +131,22 @@ forEachDialect('access matrix', (server) => {
         else assert.ok(response.status >= 200 && response.status < 300, `${response.status} ${response.text}`);
       });
     }
+    for (const [i, grant] of (route.grants ?? []).entries()) {
+      it(`${route.method} ${route.route} — granting scopes, body ${i + 1}`, async () => {
+        const ctx: RouteContext = { orgId, apiKeyId, unique: randomUUID() };
+        if (route.spareKey) ctx.spareKeyId = (await makeApiKey(server(), orgId, { name: 'spare' })).id;
+        const granting = { ...route, body: grant };
+        const before = await storedKeys(server(), orgId);
+        const refused = await call(server(), granting, ctx, keys.only[route.needs as Scope]);
+        assertEnvelope(assert, refused, 403, 'INSUFFICIENT_PERMISSIONS');
+        assert.ok(Array.isArray(refused.body.error.details?.scopes_not_held), refused.text);
+        assert.deepEqual(await storedKeys(server(), orgId), before, 'nothing was written');
+        for (const key of [keys.full, keys.admin]) {
+          const granted = await call(server(), granting, ctx, key);
+          assert.ok(granted.status >= 200 && granted.status < 300, `${granted.status} ${granted.text}`);
+        }
+      });
+    }
     if (route.path({ orgId: 'org_x', apiKeyId: 'apikey_x', unique: 'u' }).includes('org_x')) {
       it(`${route.method} ${route.route} — an organization that does not exist`, async () => {
         const ctx: RouteContext = { orgId: 'org_doesnotexist', apiKeyId, spareKeyId: apiKeyId, unique: randomUUID() };
@@ -137,6 +158,17 @@ forEachDialect('access matrix', (server) => {
     }
   }
 });
+
+/** The organization's keys as stored, without the bookkeeping of last use. */
+async function storedKeys(server: TestServer, orgId: string) {
+  const rows = await server.storage.db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'scopes', 'state', 'expires_at'])
+    .where('organization_id', '=', orgId)
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({ ...row, expires_at: row.expires_at?.toString() ?? null }));
+}
 
 function call(server: TestServer, route: RouteCase, ctx: RouteContext, key: string | undefined, header = 'x-api-key') {
   return server.request(route.method, route.path(ctx), {

@@ -25,7 +25,14 @@ export interface RouteCase {
   needs: Scope | 'admin' | 'authenticated';
   /** Create `spareKeyId` for each call. */
   spareKey?: boolean;
+  /**
+   * Bodies that grant every scope (or the default ones): a key holding only the route's scope
+   * must be refused them with 403 INSUFFICIENT_PERMISSIONS, writing nothing.
+   */
+  grants?: Array<(ctx: RouteContext) => unknown>;
 }
+
+const ALL_SCOPES: Scope[] = ['read:usage', 'write:usage', 'manage:keys'];
 
 export const ROUTE_CASES: RouteCase[] = [
   {
@@ -41,6 +48,7 @@ export const ROUTE_CASES: RouteCase[] = [
     path: (c) => `/v1/organizations/${c.orgId}/api-keys`,
     body: () => ({ key_name: 'matrix' }),
     needs: 'manage:keys',
+    grants: [() => ({ key_name: 'matrix', scopes: ALL_SCOPES }), () => ({ key_name: 'matrix defaults' })],
   },
   {
     method: 'POST',
@@ -118,6 +126,7 @@ export const ROUTE_CASES: RouteCase[] = [
     body: () => ({ key_name: 'renamed by matrix' }),
     needs: 'manage:keys',
     spareKey: true,
+    grants: [() => ({ scopes: ALL_SCOPES })],
   },
   {
     method: 'DELETE',

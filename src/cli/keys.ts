@@ -11,6 +11,7 @@ import {
   setApiKeyState,
 } from '../modules/api-keys/api-keys.service.ts';
 import { SCOPES, type Scope } from '../modules/api-keys/scopes.ts';
+import { OPERATOR } from '../modules/auth/principal.ts';
 import { isoSeconds } from '../time/calendar.ts';
 import { output, withStorage } from './context.ts';
 
@@ -83,6 +84,7 @@ export function keysCommand(program: Command): void {
             expiresAt: options.expires ?? null,
           },
           now,
+          OPERATOR,
         ),
       );
       output(Boolean(options.json), { ...apiKeyView(apiKey), key: secret }, [
@@ -157,12 +159,18 @@ function keysManagementCommands(keys: Command): void {
         });
       }
       const key = await withStorage((storage) =>
-        changeApiKey(storage.db, o.org, keyId, {
-          name: o.name,
-          scopes: o.scopes,
-          monthlyLimitNano: o.limit === 'none' ? null : limitFromInput('--limit', o.limit),
-          expiresAt: o.expires,
-        }),
+        changeApiKey(
+          storage.db,
+          o.org,
+          keyId,
+          {
+            name: o.name,
+            scopes: o.scopes,
+            monthlyLimitNano: o.limit === 'none' ? null : limitFromInput('--limit', o.limit),
+            expiresAt: o.expires,
+          },
+          OPERATOR,
+        ),
       );
       output(Boolean(o.json), apiKeyView(key), [`Updated ${describeKey(key)}`]);
     });
