@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { countAdminKeys } from './modules/api-keys/api-keys.repository.ts';
-import { createAdminKey } from './modules/api-keys/api-keys.service.ts';
+import { countAdminKeys } from './modules/admin-keys/admin-keys.repository.ts';
+import { createAdminKey } from './modules/admin-keys/admin-keys.service.ts';
 import { startIngestion } from './modules/ingestion/batch-writer.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';

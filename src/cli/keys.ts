@@ -1,10 +1,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { AppError } from '../errors.ts';
+import { createAdminKey } from '../modules/admin-keys/admin-keys.service.ts';
 import type { ApiKey } from '../modules/api-keys/api-keys.repository.ts';
 import { apiKeyView, limitFromInput } from '../modules/api-keys/api-keys.routes.ts';
 import {
   changeApiKey,
-  createAdminKey,
   createApiKey,
   listOrganizationKeys,
   requireManagedKey,

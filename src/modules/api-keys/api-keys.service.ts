@@ -1,6 +1,6 @@
 /**
- * API keys: credentials of one organization (or platform admin keys of none). A secret is
- * returned once, at creation; afterwards only its hash exists.
+ * API keys: credentials of one organization. A secret is returned once, at creation;
+ * afterwards only its hash exists.
  */
 import { AppError } from '../../errors.ts';
 import { newId } from '../../ids.ts';
@@ -8,12 +8,10 @@ import type { Db } from '../../storage/schema.ts';
 import type { Principal } from '../auth/principal.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
 import {
-  type AdminKey,
   type ApiKey,
   type ApiKeyChanges,
   type ApiKeyPage,
   findApiKey,
-  insertAdminKey,
   insertApiKey,
   listApiKeys,
   updateApiKey,
@@ -70,23 +68,6 @@ export async function createApiKey(
   };
   await insertApiKey(db, apiKey);
   return { apiKey, secret };
-}
-
-export async function createAdminKey(
-  db: Db,
-  name: string,
-  now: number,
-): Promise<{ adminKey: AdminKey; secret: string }> {
-  const { secret, prefix, hash } = generateSecret();
-  const adminKey: AdminKey = {
-    id: newId('admin'),
-    name: name.trim(),
-    keyPrefix: prefix,
-    keyHash: hash,
-    createdAt: now,
-  };
-  await insertAdminKey(db, adminKey);
-  return { adminKey, secret };
 }
 
 /** The key of that organization, or 404 API_KEY_NOT_FOUND (also for another organization's key). */
