@@ -33,6 +33,7 @@ export async function authenticate(
   }
   const admin = await findAdminKeyByHash(db, hash);
   if (admin && hashesEqual(admin.keyHash, hash)) {
+    if (admin.state === 'deleted') throw new AppError('INVALID_API_KEY', { systemMessage: 'API key was deleted' });
     const principal: Principal = { kind: 'admin', keyId: admin.id };
     cache?.set(hash, principal, now, null);
     return principal;
