@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, it } from 'node:test';
+import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import type { Scope } from '../src/modules/api-keys/scopes.ts';
 import { assertEnvelope, forEachDialect, makeApiKey, makeOrg, type TestServer } from './harness.ts';
 import { ROUTE_CASES, type RouteCase, type RouteContext } from './route-cases.ts';
@@ -27,6 +28,7 @@ interface Keys {
   deactivated: string;
   expired: string;
   deleted: string;
+  deletedAdmin: string;
   /** A key of the organization with every scope except the one named. */
   without: Record<Scope, string>;
   /** A key of the organization with the one scope named and no other. */
@@ -44,6 +46,11 @@ const CALLERS: Caller[] = [
   { name: 'deactivated key', key: (k) => k.deactivated, expect: () => ({ status: 401, code: 'API_KEY_DEACTIVATED' }) },
   { name: 'expired key', key: (k) => k.expired, expect: () => ({ status: 401, code: 'API_KEY_EXPIRED' }) },
   { name: 'deleted key', key: (k) => k.deleted, expect: () => ({ status: 401, code: 'INVALID_API_KEY' }) },
+  {
+    name: 'deleted platform admin key',
+    key: (k) => k.deletedAdmin,
+    expect: () => ({ status: 401, code: 'INVALID_API_KEY' }),
+  },
   {
     name: "another organization's key",
     key: (k) => k.otherOrg,
@@ -101,6 +108,7 @@ forEachDialect('access matrix', (server) => {
       otherOrg: (await makeApiKey(s, other.id, { scopes: ALL_SCOPES })).secret,
       deactivated: await state('deactivated'),
       deleted: await state('deleted'),
+      deletedAdmin: await deletedAdminKey(s),
       expired: (await makeApiKey(s, orgId, { scopes: ALL_SCOPES, expiresAt: Date.now() - 1000 })).secret,
       without,
       only,
@@ -123,6 +131,8 @@ forEachDialect('access matrix', (server) => {
       it(`${route.method} ${route.route} — ${caller.name}`, async () => {
         const ctx: RouteContext = { orgId, apiKeyId, unique: randomUUID() };
         if (route.spareKey) ctx.spareKeyId = (await makeApiKey(server(), orgId, { name: 'spare' })).id;
+        if (route.spareAdminKey)
+          ctx.spareAdminKeyId = (await createAdminKey(server().storage.db, 'spare', Date.now())).adminKey.id;
         let key = caller.key(keys);
         if (caller.name === 'key without the scope') key = keys.without[route.needs as Scope];
         const response = await call(server(), route, ctx, key, caller.header);
@@ -158,6 +168,12 @@ forEachDialect('access matrix', (server) => {
     }
   }
 });
+
+async function deletedAdminKey(server: TestServer): Promise<string> {
+  const { adminKey, secret } = await createAdminKey(server.storage.db, 'deleted', Date.now());
+  await server.storage.db.updateTable('admin_keys').set({ state: 'deleted' }).where('id', '=', adminKey.id).execute();
+  return secret;
+}
 
 /** The organization's keys as stored, without the bookkeeping of last use. */
 async function storedKeys(server: TestServer, orgId: string) {
