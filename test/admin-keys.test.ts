@@ -1,10 +1,12 @@
 /**
  * Platform admin keys over HTTP: list, create, get, delete and rotate; a revoked key's next
- * request is 401 in the same process; the last active key is not deleted; on both engines.
+ * request is 401 in the same process, and within the cache TTL when the CLI revoked it; the
+ * last active key is not deleted; on both engines.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { assertEnvelope, forEachDialect, type TestServer } from './harness.ts';
+import { runCli } from './process.ts';
 
 const VIEW_FIELDS = ['created_at', 'deleted_at', 'id', 'key_name', 'key_prefix', 'last_used_at', 'state'];
 
@@ -190,3 +192,21 @@ forEachDialect('platform admin keys', (server) => {
     });
   });
 });
+
+// Another process (the CLI, a replica) deleting a key: this one notices within the principal
+// cache's TTL, here by moving its clock past it.
+let skew = 0;
+forEachDialect(
+  'platform admin keys deleted by another process',
+  (server) => {
+    it('stop working here within 5 seconds', async () => {
+      const created = await createKey(server(), 'elsewhere');
+      assert.equal((await adminRequest(server(), created.key)).status, 200, 'cached now');
+      const cli = await runCli(['keys', 'delete', '--admin', created.id], server().database.env);
+      assert.equal(cli.code, 0, cli.stderr);
+      skew += 5_000;
+      assertEnvelope(assert, await adminRequest(server(), created.key), 401, 'INVALID_API_KEY');
+    });
+  },
+  { clock: () => Date.now() + skew },
+);
