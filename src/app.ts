@@ -16,6 +16,7 @@ import { registerOpenApi } from './http/openapi.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { adminKeyRoutes } from './modules/admin-keys/admin-keys.routes.ts';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
 import { seriesRoutes } from './modules/analytics/series.routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
@@ -140,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(orgRoutes, deps);
   await app.register(apiKeyRoutes, deps);
+  await app.register(adminKeyRoutes, deps);
   await app.register(ingestionRoutes, deps);
   await app.register(analyticsRoutes, deps);
   await app.register(pricingRoutes, deps);

@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { countAdminKeys } from './modules/api-keys/api-keys.repository.ts';
-import { createAdminKey } from './modules/api-keys/api-keys.service.ts';
+import { countAdminKeys } from './modules/admin-keys/admin-keys.repository.ts';
+import { createAdminKey } from './modules/admin-keys/admin-keys.service.ts';
 import { startIngestion } from './modules/ingestion/batch-writer.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';
@@ -22,8 +22,8 @@ export interface RunningServer {
 export async function startServer(config: Readonly<Config>): Promise<RunningServer> {
   const storage = openStorage(config.database, { readMemoEntries: config.readMemoEntries });
   await migrateToLatest(storage.db, storage.dialect);
-  await printFirstAdminKey(storage);
-  const warnings = storage.dialect === 'postgres' ? await postgresSettingWarnings(storage.db) : [];
+  const warnings = await bootstrapAdminKey(storage);
+  if (storage.dialect === 'postgres') warnings.push(...(await postgresSettingWarnings(storage.db)));
   // The SQLite writer thread starts while the app is built.
   const [app] = await Promise.all([buildApp({ storage, config, clock: Date.now }), startIngestion(storage)]);
   for (const warning of warnings) app.log.warn(warning);
@@ -39,11 +39,23 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
   return { app, storage, url, close };
 }
 
-/** On an empty database, create the first platform admin key and show its secret this once. */
-async function printFirstAdminKey(storage: Storage): Promise<void> {
-  if ((await countAdminKeys(storage.db)) > 0) return;
-  const { secret } = await createAdminKey(storage.db, 'bootstrap', Date.now());
-  process.stderr.write(`No admin key existed, so one was created. Store it now; it is not shown again:\n  ${secret}\n`);
+/**
+ * On a database that never had an admin key, creates the first one and shows its secret this
+ * once. Deleted keys count as had: deleting every admin key must not make the next start mint
+ * a new one and print it to whoever reads the terminal or its log. Answers the warning to log
+ * when no admin key is usable.
+ */
+async function bootstrapAdminKey(storage: Storage): Promise<string[]> {
+  const { ever, active } = await countAdminKeys(storage.db);
+  if (ever === 0) {
+    const { secret } = await createAdminKey(storage.db, 'bootstrap', Date.now());
+    process.stderr.write(
+      `No admin key existed, so one was created. Store it now; it is not shown again:\n  ${secret}\n`,
+    );
+    return [];
+  }
+  if (active > 0) return [];
+  return ['No active platform admin key is left; create one with `freddy-analytics keys create --admin --name NAME`'];
 }
 
 /** Runs until SIGTERM or SIGINT, then shuts down gracefully and exits 0. */

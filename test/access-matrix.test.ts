@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, it } from 'node:test';
+import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import type { Scope } from '../src/modules/api-keys/scopes.ts';
 import { assertEnvelope, forEachDialect, makeApiKey, makeOrg, type TestServer } from './harness.ts';
 import { ROUTE_CASES, type RouteCase, type RouteContext } from './route-cases.ts';
@@ -27,8 +28,11 @@ interface Keys {
   deactivated: string;
   expired: string;
   deleted: string;
+  deletedAdmin: string;
   /** A key of the organization with every scope except the one named. */
   without: Record<Scope, string>;
+  /** A key of the organization with the one scope named and no other. */
+  only: Record<Scope, string>;
 }
 
 const ok = { status: 200 };
@@ -42,6 +46,11 @@ const CALLERS: Caller[] = [
   { name: 'deactivated key', key: (k) => k.deactivated, expect: () => ({ status: 401, code: 'API_KEY_DEACTIVATED' }) },
   { name: 'expired key', key: (k) => k.expired, expect: () => ({ status: 401, code: 'API_KEY_EXPIRED' }) },
   { name: 'deleted key', key: (k) => k.deleted, expect: () => ({ status: 401, code: 'INVALID_API_KEY' }) },
+  {
+    name: 'deleted platform admin key',
+    key: (k) => k.deletedAdmin,
+    expect: () => ({ status: 401, code: 'INVALID_API_KEY' }),
+  },
   {
     name: "another organization's key",
     key: (k) => k.otherOrg,
@@ -90,8 +99,10 @@ forEachDialect('access matrix', (server) => {
       return key.secret;
     };
     const without = {} as Record<Scope, string>;
+    const only = {} as Record<Scope, string>;
     for (const scope of ALL_SCOPES) {
       without[scope] = (await makeApiKey(s, orgId, { scopes: ALL_SCOPES.filter((x) => x !== scope) })).secret;
+      only[scope] = (await makeApiKey(s, orgId, { scopes: [scope] })).secret;
     }
     keys = {
       admin: s.adminKey,
@@ -99,8 +110,10 @@ forEachDialect('access matrix', (server) => {
       otherOrg: (await makeApiKey(s, other.id, { scopes: ALL_SCOPES })).secret,
       deactivated: await state('deactivated'),
       deleted: await state('deleted'),
+      deletedAdmin: await deletedAdminKey(s),
       expired: (await makeApiKey(s, orgId, { scopes: ALL_SCOPES, expiresAt: Date.now() - 1000 })).secret,
       without,
+      only,
     };
   });
 
@@ -120,12 +133,30 @@ forEachDialect('access matrix', (server) => {
       it(`${route.method} ${route.route} — ${caller.name}`, async () => {
         const ctx: RouteContext = { orgId, apiKeyId, unique: randomUUID() };
         if (route.spareKey) ctx.spareKeyId = (await makeApiKey(server(), orgId, { name: 'spare' })).id;
+        if (route.spareAdminKey)
+          ctx.spareAdminKeyId = (await createAdminKey(server().storage.db, 'spare', Date.now())).adminKey.id;
         let key = caller.key(keys);
         if (caller.name === 'key without the scope') key = keys.without[route.needs as Scope];
         const response = await call(server(), route, ctx, key, caller.header);
         const expected = caller.expect(route);
         if (expected.code) assertEnvelope(assert, response, expected.status, expected.code);
         else assert.ok(response.status >= 200 && response.status < 300, `${response.status} ${response.text}`);
+      });
+    }
+    for (const [i, grant] of (route.grants ?? []).entries()) {
+      it(`${route.method} ${route.route} — granting scopes, body ${i + 1}`, async () => {
+        const ctx: RouteContext = { orgId, apiKeyId, unique: randomUUID() };
+        if (route.spareKey) ctx.spareKeyId = (await makeApiKey(server(), orgId, { name: 'spare' })).id;
+        const granting = { ...route, body: grant };
+        const before = await storedKeys(server(), orgId);
+        const refused = await call(server(), granting, ctx, keys.only[route.needs as Scope]);
+        assertEnvelope(assert, refused, 403, 'INSUFFICIENT_PERMISSIONS');
+        assert.ok(Array.isArray(refused.body.error.details?.scopes_not_held), refused.text);
+        assert.deepEqual(await storedKeys(server(), orgId), before, 'nothing was written');
+        for (const key of [keys.full, keys.admin]) {
+          const granted = await call(server(), granting, ctx, key);
+          assert.ok(granted.status >= 200 && granted.status < 300, `${granted.status} ${granted.text}`);
+        }
       });
     }
     if (addressesOrganization(route)) {
@@ -143,6 +174,23 @@ forEachDialect('access matrix', (server) => {
 /** Whether the route's path names the organization it acts on. */
 function addressesOrganization(route: RouteCase): boolean {
   return route.path({ orgId: 'org_x', apiKeyId: 'apikey_x', unique: 'u' }).includes('org_x');
+}
+
+async function deletedAdminKey(server: TestServer): Promise<string> {
+  const { adminKey, secret } = await createAdminKey(server.storage.db, 'deleted', Date.now());
+  await server.storage.db.updateTable('admin_keys').set({ state: 'deleted' }).where('id', '=', adminKey.id).execute();
+  return secret;
+}
+
+/** The organization's keys as stored, without the bookkeeping of last use. */
+async function storedKeys(server: TestServer, orgId: string) {
+  const rows = await server.storage.db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'scopes', 'state', 'expires_at'])
+    .where('organization_id', '=', orgId)
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({ ...row, expires_at: row.expires_at?.toString() ?? null }));
 }
 
 function call(server: TestServer, route: RouteCase, ctx: RouteContext, key: string | undefined, header = 'x-api-key') {

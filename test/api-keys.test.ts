@@ -15,7 +15,7 @@ forEachDialect('API-key management', (server) => {
   before(async () => {
     orgId = (await makeOrg(server())).id;
     otherOrgId = (await makeOrg(server())).id;
-    manager = (await makeApiKey(server(), orgId, { name: 'manager', scopes: ['manage:keys'] })).secret;
+    manager = (await makeApiKey(server(), orgId, { name: 'manager' })).secret;
   });
 
   it('creates a key whose secret is shown once and never listed', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { CompiledQuery, sql } from 'kysely';
-import { createAdminKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { budgetUsageQuery } from '../src/modules/limits/limits.repository.ts';
 import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';

@@ -12,7 +12,9 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type AppDeps, buildApp } from '../src/app.ts';
 import type { DatabaseConfig } from '../src/config.ts';
-import { createAdminKey, createApiKey, type NewApiKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
+import { createApiKey, type NewApiKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { OPERATOR } from '../src/modules/auth/principal.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import type { DialectName } from '../src/storage/dialect.ts';
@@ -197,6 +199,7 @@ export async function makeApiKey(server: TestServer, organizationId: string, inp
       ...input,
     },
     Date.now(),
+    OPERATOR,
   );
   return { ...apiKey, secret };
 }

@@ -1,14 +1,16 @@
 /**
  * Migrating one schema of a PostgreSQL database while other schemas of it come and go (other
  * tenants, or other test files): Kysely's migrator lists the tables of every schema, and that
- * listing fails when a schema is dropped during it.
+ * listing fails when a schema is dropped during it. And migrating a database that has data.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
+import { generateSecret } from '../src/modules/api-keys/secrets.ts';
+import { authenticate } from '../src/modules/auth/authenticate.ts';
 import { openStorage } from '../src/storage/database.ts';
-import { migrateToLatest } from '../src/storage/migrate.ts';
+import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
 import { createTestDatabase, DIALECTS, POSTGRES_URL } from './harness.ts';
 
 describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres') }, () => {
@@ -28,7 +30,7 @@ describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres
         const database = await createTestDatabase('postgres');
         const storage = openStorage(database.config);
         try {
-          assert.equal((await migrateToLatest(storage.db, storage.dialect)).length, 4);
+          assert.equal((await migrateToLatest(storage.db, storage.dialect)).length, 5);
           const count = await storage.db
             .selectFrom('usage_events')
             .select((eb) => eb.fn.countAll().as('n'))
@@ -46,3 +48,44 @@ describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres
     }
   });
 });
+
+for (const dialect of DIALECTS) {
+  describe(`migrating a database with admin keys [${dialect}]`, () => {
+    it('keeps every admin key active and working, and migrates back down', async () => {
+      const database = await createTestDatabase(dialect);
+      const storage = openStorage(database.config);
+      try {
+        const migrations = await migrator(storage.db, storage.dialect);
+        const before = await migrations.migrateTo('2026_11_23_0004_open_reservations');
+        assert.equal(before.error, undefined);
+        const { secret, prefix, hash } = generateSecret();
+        const db = storage.db as any;
+        await db
+          .insertInto('admin_keys')
+          .values({
+            id: 'admin_old',
+            name: 'old',
+            key_prefix: prefix,
+            key_hash: hash,
+            created_at: 1,
+            last_used_at: null,
+          })
+          .execute();
+
+        assert.deepEqual(await migrateToLatest(storage.db, storage.dialect), ['2026_12_01_0001_admin_key_state']);
+        const row = await storage.db.selectFrom('admin_keys').selectAll().executeTakeFirstOrThrow();
+        assert.equal(row.state, 'active');
+        assert.equal(row.deleted_at, null);
+        assert.deepEqual(await authenticate(storage.db, secret, Date.now()), { kind: 'admin', keyId: 'admin_old' });
+
+        const down = await migrations.migrateDown();
+        assert.equal(down.error, undefined);
+        const columns = Object.keys(await db.selectFrom('admin_keys').selectAll().executeTakeFirstOrThrow());
+        assert.ok(!columns.includes('state') && !columns.includes('deleted_at'), columns.join());
+      } finally {
+        await storage.close();
+        await database.drop();
+      }
+    });
+  });
+}

@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { createAdminKey, createApiKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
+import { createApiKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { OPERATOR } from '../src/modules/auth/principal.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
@@ -43,7 +45,8 @@ describe('rate limit per key', () => {
     });
     orgId = (await createOrganization(storage.db, { name: 'Limited' }, now)).id;
     const key = async () =>
-      (await createApiKey(storage.db, orgId, { name: 'k', scopes: ['read:usage', 'write:usage'] }, now)).secret;
+      (await createApiKey(storage.db, orgId, { name: 'k', scopes: ['read:usage', 'write:usage'] }, now, OPERATOR))
+        .secret;
     busy = await key();
     quiet = await key();
     admin = (await createAdminKey(storage.db, 'admin', now)).secret;

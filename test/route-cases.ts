@@ -13,6 +13,8 @@ export interface RouteContext {
   unique: string;
   /** A fresh key of `orgId` per call, for requests that deactivate or delete the key they address. */
   spareKeyId?: string;
+  /** A fresh platform admin key per call, for requests that delete or rotate the key they address. */
+  spareAdminKeyId?: string;
 }
 
 export interface RouteCase {
@@ -25,7 +27,16 @@ export interface RouteCase {
   needs: Scope | 'admin' | 'authenticated';
   /** Create `spareKeyId` for each call. */
   spareKey?: boolean;
+  /** Create `spareAdminKeyId` for each call. */
+  spareAdminKey?: boolean;
+  /**
+   * Bodies that grant every scope (or the default ones): a key holding only the route's scope
+   * must be refused them with 403 INSUFFICIENT_PERMISSIONS, writing nothing.
+   */
+  grants?: Array<(ctx: RouteContext) => unknown>;
 }
+
+const ALL_SCOPES: Scope[] = ['read:usage', 'write:usage', 'manage:keys'];
 
 export const ROUTE_CASES: RouteCase[] = [
   {
@@ -55,6 +66,7 @@ export const ROUTE_CASES: RouteCase[] = [
     path: (c) => `/v1/organizations/${c.orgId}/api-keys`,
     body: () => ({ key_name: 'matrix' }),
     needs: 'manage:keys',
+    grants: [() => ({ key_name: 'matrix', scopes: ALL_SCOPES }), () => ({ key_name: 'matrix defaults' })],
   },
   {
     method: 'POST',
@@ -132,6 +144,7 @@ export const ROUTE_CASES: RouteCase[] = [
     body: () => ({ key_name: 'renamed by matrix' }),
     needs: 'manage:keys',
     spareKey: true,
+    grants: [() => ({ scopes: ALL_SCOPES })],
   },
   {
     method: 'DELETE',
@@ -199,5 +212,34 @@ export const ROUTE_CASES: RouteCase[] = [
     path: () => '/v1/pricing/reprice',
     body: () => ({ model: 'matrix-model' }),
     needs: 'admin',
+  },
+  { method: 'GET', route: '/v1/admin-keys', path: () => '/v1/admin-keys?page=1&page_size=5', needs: 'admin' },
+  {
+    method: 'POST',
+    route: '/v1/admin-keys',
+    path: () => '/v1/admin-keys',
+    body: () => ({ key_name: 'matrix admin' }),
+    needs: 'admin',
+  },
+  {
+    method: 'GET',
+    route: '/v1/admin-keys/:key_id',
+    path: (c) => `/v1/admin-keys/${c.spareAdminKeyId}`,
+    needs: 'admin',
+    spareAdminKey: true,
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/admin-keys/:key_id',
+    path: (c) => `/v1/admin-keys/${c.spareAdminKeyId}`,
+    needs: 'admin',
+    spareAdminKey: true,
+  },
+  {
+    method: 'POST',
+    route: '/v1/admin-keys/:key_id/rotate',
+    path: (c) => `/v1/admin-keys/${c.spareAdminKeyId}/rotate`,
+    needs: 'admin',
+    spareAdminKey: true,
   },
 ];

@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { apiKeyMonthTotals } from '../modules/analytics/analytics.repository.ts';
 import { changeApiKey, createApiKey } from '../modules/api-keys/api-keys.service.ts';
-import type { Principal } from '../modules/auth/principal.ts';
+import { OPERATOR } from '../modules/auth/principal.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
 import { ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
 import { createOrganization } from '../modules/orgs/orgs.service.ts';
@@ -15,8 +15,6 @@ import type { Storage } from '../storage/database.ts';
 import { monthKeyOf } from '../time/calendar.ts';
 import { output, withStorage } from './context.ts';
 import { type DemoSource, demoEvents } from './demo-usage.ts';
-
-const CLI_PRINCIPAL: Principal = { kind: 'admin', keyId: 'cli' };
 
 /** The gateway key's limit is set so that this month's spend is at this share of it: warning level. */
 const GATEWAY_UTILIZATION_PERCENT = 87n;
@@ -40,7 +38,7 @@ export async function createDemo(
   const createdAt = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - (months - 1), 1);
   const org = await createOrganization(storage.db, { name: 'Demo Org' }, createdAt);
   const key = (name: string, scopes: Array<'read:usage' | 'write:usage' | 'manage:keys'>) =>
-    createApiKey(storage.db, org.id, { name, scopes }, createdAt);
+    createApiKey(storage.db, org.id, { name, scopes }, createdAt, OPERATOR);
   const gateway = await key('Production gateway', ['read:usage', 'write:usage']);
   const staging = await key('Staging', ['read:usage', 'write:usage']);
   const dashboard = await key('Dashboard (read-only)', ['read:usage']);
@@ -53,7 +51,7 @@ export async function createDemo(
   let batch: UsageEventInput[] = [];
   let events = 0;
   const flush = async () => {
-    await ingestUsage(storage, CLI_PRINCIPAL, batch, now);
+    await ingestUsage(storage, OPERATOR, batch, now);
     events += batch.length;
     batch = [];
   };
@@ -67,7 +65,7 @@ export async function createDemo(
   const spent = (await apiKeyMonthTotals(storage.db, org.id, monthKeyOf(now), gateway.apiKey.id)).costNano;
   const cent = 10_000_000n;
   const limitNano = ((spent * 100n) / GATEWAY_UTILIZATION_PERCENT / cent + 1n) * cent;
-  await changeApiKey(storage.db, org.id, gateway.apiKey.id, { monthlyLimitNano: limitNano });
+  await changeApiKey(storage.db, org.id, gateway.apiKey.id, { monthlyLimitNano: limitNano }, OPERATOR);
 
   return {
     organization_id: org.id,

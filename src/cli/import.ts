@@ -8,14 +8,12 @@ import fs from 'node:fs';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { AppError, type FieldError } from '../errors.ts';
-import type { Principal } from '../modules/auth/principal.ts';
+import { OPERATOR } from '../modules/auth/principal.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
 import { type IngestResult, ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
 import type { Storage } from '../storage/database.ts';
 import { withStorage } from './context.ts';
 import { formatOfFile, type ImportFormat, readEvents } from './import-source.ts';
-
-const CLI_PRINCIPAL: Principal = { kind: 'admin', keyId: 'cli' };
 
 /** Exit code when the file had bad lines (the good ones are imported). */
 export const EXIT_BAD_LINES = 2;
@@ -79,7 +77,7 @@ async function ingestBatch(
     try {
       return await ingestUsage(
         storage,
-        CLI_PRINCIPAL,
+        OPERATOR,
         pending.map((p) => p.event),
         Date.now(),
       );

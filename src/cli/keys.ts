@@ -4,14 +4,14 @@ import type { ApiKey } from '../modules/api-keys/api-keys.repository.ts';
 import { apiKeyView, limitFromInput } from '../modules/api-keys/api-keys.routes.ts';
 import {
   changeApiKey,
-  createAdminKey,
   createApiKey,
   listOrganizationKeys,
   requireManagedKey,
   setApiKeyState,
 } from '../modules/api-keys/api-keys.service.ts';
 import { SCOPES, type Scope } from '../modules/api-keys/scopes.ts';
-import { isoSeconds } from '../time/calendar.ts';
+import { OPERATOR } from '../modules/auth/principal.ts';
+import { createAdminKeyCommand, deleteAdminKeyCommand, listAdminKeysCommand, requireOrgOrAdmin } from './admin-keys.ts';
 import { output, withStorage } from './context.ts';
 
 function scopeList(value: string): Scope[] {
@@ -55,23 +55,9 @@ export function keysCommand(program: Command): void {
     .option('--expires <iso-time>', 'expiry time', isoTime)
     .option('--json', 'print one JSON object')
     .action(async (options: CreateOptions) => {
-      if (Boolean(options.admin) === Boolean(options.org)) {
-        throw new AppError('INVALID_REQUEST', { systemMessage: 'give exactly one of --org ORG or --admin' });
-      }
+      requireOrgOrAdmin(options);
+      if (options.admin) return createAdminKeyCommand(options);
       const now = Date.now();
-      if (options.admin) {
-        const { adminKey, secret } = await withStorage((storage) => createAdminKey(storage.db, options.name, now));
-        const view = {
-          id: adminKey.id,
-          key_prefix: adminKey.keyPrefix,
-          key_name: adminKey.name,
-          admin: true,
-          created_at: isoSeconds(adminKey.createdAt),
-          key: secret,
-        };
-        output(Boolean(options.json), view, [`Created admin key ${adminKey.id}. Secret (shown once):`, secret]);
-        return;
-      }
       const { apiKey, secret } = await withStorage((storage) =>
         createApiKey(
           storage.db,
@@ -83,6 +69,7 @@ export function keysCommand(program: Command): void {
             expiresAt: options.expires ?? null,
           },
           now,
+          OPERATOR,
         ),
       );
       output(Boolean(options.json), { ...apiKeyView(apiKey), key: secret }, [
@@ -108,16 +95,19 @@ function describeKey(key: ApiKey): string {
 function keysManagementCommands(keys: Command): void {
   keys
     .command('list')
-    .description("List an organization's API keys, newest first")
-    .requiredOption('--org <org_id>', 'organization')
+    .description("List an organization's API keys, or the platform admin keys with --admin, newest first")
+    .option('--org <org_id>', 'organization')
+    .option('--admin', 'list platform admin keys')
     .option('--page <n>', 'page number', positiveInteger, 1)
     .option('--page-size <n>', 'keys per page (at most 100)', positiveInteger, 20)
     .option('--include-deleted', 'also list deleted keys')
     .option('--json', 'print one JSON object')
-    .action(async (o: { org: string; page: number; pageSize: number; includeDeleted?: boolean; json?: boolean }) => {
+    .action(async (o: ListOptions) => {
+      requireOrgOrAdmin(o);
+      if (o.admin) return listAdminKeysCommand(o);
       const pageSize = Math.min(o.pageSize, 100);
       const { keys: page, totalCount } = await withStorage((storage) =>
-        listOrganizationKeys(storage.db, o.org, { page: o.page, pageSize, includeDeleted: Boolean(o.includeDeleted) }),
+        listOrganizationKeys(storage.db, o.org!, { page: o.page, pageSize, includeDeleted: Boolean(o.includeDeleted) }),
       );
       const pagination = {
         page: o.page,
@@ -157,12 +147,18 @@ function keysManagementCommands(keys: Command): void {
         });
       }
       const key = await withStorage((storage) =>
-        changeApiKey(storage.db, o.org, keyId, {
-          name: o.name,
-          scopes: o.scopes,
-          monthlyLimitNano: o.limit === 'none' ? null : limitFromInput('--limit', o.limit),
-          expiresAt: o.expires,
-        }),
+        changeApiKey(
+          storage.db,
+          o.org,
+          keyId,
+          {
+            name: o.name,
+            scopes: o.scopes,
+            monthlyLimitNano: o.limit === 'none' ? null : limitFromInput('--limit', o.limit),
+            expiresAt: o.expires,
+          },
+          OPERATOR,
+        ),
       );
       output(Boolean(o.json), apiKeyView(key), [`Updated ${describeKey(key)}`]);
     });
@@ -170,7 +166,6 @@ function keysManagementCommands(keys: Command): void {
   for (const [name, state, description] of [
     ['activate', 'active', 'Activate an API key (a deleted key cannot be activated)'],
     ['deactivate', 'deactivated', 'Deactivate an API key until it is activated again'],
-    ['delete', 'deleted', 'Delete an API key for good; its usage history stays'],
   ] as const) {
     keys
       .command(`${name} <key_id>`)
@@ -182,6 +177,32 @@ function keysManagementCommands(keys: Command): void {
         output(Boolean(o.json), apiKeyView(key), [`${key.id} is now ${state}`]);
       });
   }
+
+  keys
+    .command('delete <key_id>')
+    .description(
+      'Delete an API key for good (its usage history stays), or a platform admin key with --admin (the last active one only with --force)',
+    )
+    .option('--org <org_id>', 'organization')
+    .option('--admin', 'the key is a platform admin key')
+    .option('--force', 'with --admin: delete it even if it is the last active admin key')
+    .option('--json', 'print one JSON object')
+    .action(async (keyId: string, o: { org?: string; admin?: boolean; force?: boolean; json?: boolean }) => {
+      requireOrgOrAdmin(o);
+      if (o.admin) return deleteAdminKeyCommand(keyId, o);
+      if (o.force) throw new AppError('INVALID_REQUEST', { systemMessage: '--force applies to --admin only' });
+      const key = await withStorage((storage) => setApiKeyState(storage.db, o.org!, keyId, 'deleted'));
+      output(Boolean(o.json), apiKeyView(key), [`${key.id} is now deleted`]);
+    });
+}
+
+interface ListOptions {
+  org?: string;
+  admin?: boolean;
+  page: number;
+  pageSize: number;
+  includeDeleted?: boolean;
+  json?: boolean;
 }
 
 interface UpdateOptions {

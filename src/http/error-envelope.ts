@@ -71,6 +71,12 @@ export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
     systemMessage: 'Organization not found',
   },
   NOT_FOUND: { status: 404, type: 'client_error', message: 'Not found', systemMessage: 'No such route' },
+  CONFLICT: {
+    status: 409,
+    type: 'client_error',
+    message: 'Conflict',
+    systemMessage: 'The request conflicts with the current state',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     type: 'client_error',

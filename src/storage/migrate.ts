@@ -5,6 +5,7 @@ import * as initial from './migrations/2026_11_23_0001_initial.ts';
 import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
 import * as openReservations from './migrations/2026_11_23_0004_open_reservations.ts';
+import * as adminKeyState from './migrations/2026_12_01_0001_admin_key_state.ts';
 import type { Database } from './schema.ts';
 
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -13,6 +14,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026_11_23_0002_pricing': { up: (db) => pricing.up(db, dialect), down: pricing.down },
     '2026_11_23_0003_reservations': { up: (db) => reservations.up(db, dialect), down: reservations.down },
     '2026_11_23_0004_open_reservations': { up: (db) => openReservations.up(db, dialect), down: openReservations.down },
+    '2026_12_01_0001_admin_key_state': { up: (db) => adminKeyState.up(db, dialect), down: adminKeyState.down },
   };
 }
 
@@ -36,9 +38,11 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName
     const { error, results }: MigrationResultSet = await (await migrator(db, dialect)).migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // Kysely's migrator finds its own table by listing the tables of every schema, a query that
-    // fails (invalid_schema_name) when another schema of the database is dropped meanwhile: a
-    // tenant's or a test's. Nothing was migrated then, and listing again succeeds.
-    if ((error as { code?: string }).code === '3F000' && attempt < 10) {
+    // fails (invalid_schema_name, or undefined_table from its pg_get_serial_sequence call) when
+    // another schema of the database is dropped meanwhile: a tenant's or a test's. No migration
+    // had run then (no results), and listing again succeeds.
+    const code = (error as { code?: string }).code;
+    if ((code === '3F000' || code === '42P01') && results === undefined && attempt < 10) {
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
       continue;
     }

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { AdminKeysTable, ApiKeysTable } from '../modules/api-keys/api-keys.table.ts';
+import type { AdminKeysTable } from '../modules/admin-keys/admin-keys.table.ts';
+import type { ApiKeysTable } from '../modules/api-keys/api-keys.table.ts';
 import type {
   RollupKeyDayTable,
   RollupKeyModelMonthTable,

@@ -1,6 +1,6 @@
 import { toNullableBigInt, toNullableNumber, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
-import type { AdminKeyRow, ApiKeyRow, ApiKeyState } from './api-keys.table.ts';
+import type { ApiKeyRow, ApiKeyState } from './api-keys.table.ts';
 import { formatScopes, parseScopes, type Scope } from './scopes.ts';
 
 export interface ApiKey {
@@ -17,14 +17,6 @@ export interface ApiKey {
   lastUsedAt: number | null;
 }
 
-export interface AdminKey {
-  id: string;
-  name: string;
-  keyPrefix: string;
-  keyHash: string;
-  createdAt: number;
-}
-
 function toApiKey(row: ApiKeyRow): ApiKey {
   return {
     organizationId: row.organization_id,
@@ -38,16 +30,6 @@ function toApiKey(row: ApiKeyRow): ApiKey {
     expiresAt: toNullableNumber(row.expires_at),
     createdAt: toNumber(row.created_at),
     lastUsedAt: toNullableNumber(row.last_used_at),
-  };
-}
-
-function toAdminKey(row: AdminKeyRow): AdminKey {
-  return {
-    id: row.id,
-    name: row.name,
-    keyPrefix: row.key_prefix,
-    keyHash: row.key_hash,
-    createdAt: toNumber(row.created_at),
   };
 }
 
@@ -91,33 +73,6 @@ export async function existingApiKeyPairs(db: Db, pairs: Array<[string, string]>
   const ids = [...new Set(pairs.map(([, id]) => id))];
   const rows = await db.selectFrom('api_keys').select(['organization_id', 'id']).where('id', 'in', ids).execute();
   return new Set(rows.map((r) => `${r.organization_id}/${r.id}`));
-}
-
-export async function insertAdminKey(db: Db, key: AdminKey): Promise<void> {
-  await db
-    .insertInto('admin_keys')
-    .values({
-      id: key.id,
-      name: key.name,
-      key_prefix: key.keyPrefix,
-      key_hash: key.keyHash,
-      created_at: key.createdAt,
-      last_used_at: null,
-    })
-    .execute();
-}
-
-export async function findAdminKeyByHash(db: Db, keyHash: string): Promise<AdminKey | undefined> {
-  const row = await db.selectFrom('admin_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
-  return row && toAdminKey(row);
-}
-
-export async function countAdminKeys(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom('admin_keys')
-    .select((eb) => eb.fn.countAll().as('count'))
-    .executeTakeFirstOrThrow();
-  return toNumber(row.count);
 }
 
 export interface ApiKeyPage {
@@ -168,8 +123,4 @@ export async function updateApiKey(db: Db, organizationId: string, id: string, c
 
 export async function recordApiKeyUse(db: Db, id: string, at: number): Promise<void> {
   await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
-}
-
-export async function recordAdminKeyUse(db: Db, id: string, at: number): Promise<void> {
-  await db.updateTable('admin_keys').set({ last_used_at: at }).where('id', '=', id).execute();
 }

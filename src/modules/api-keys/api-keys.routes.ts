@@ -6,6 +6,7 @@ import { OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { NANO_PER_CHF, nanoToChf, parseChf } from '../../money/chf.ts';
 import { isoSeconds } from '../../time/calendar.ts';
+import { principalOf } from '../auth/auth.plugin.ts';
 import type { ApiKey } from './api-keys.repository.ts';
 import {
   ApiKeyList,
@@ -67,7 +68,8 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
       config: MANAGE,
       schema: {
         summary: 'Create an API key',
-        description: 'The answer holds the secret as `key`, this once.',
+        description:
+          'The answer holds the secret as `key`, this once. A key grants only scopes it holds itself (platform admin keys grant any); `scopes` left out means read:usage and write:usage, which the caller must then hold. Otherwise 403 INSUFFICIENT_PERMISSIONS with `details.scopes_not_held`.',
         tags: TAGS,
         params: OrgParams,
         body: CreateApiKeyBody,
@@ -86,6 +88,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           expiresAt: body.expires_at ? Date.parse(body.expires_at) : null,
         },
         deps.clock(),
+        principalOf(request),
       );
       return reply.code(201).send({ ...apiKeyView(apiKey), key: secret });
     },
@@ -144,7 +147,8 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
       config: MANAGE,
       schema: {
         summary: 'Update an API key',
-        description: 'Name, scopes, monthly limit and expiry; fields left out stay as they are, null clears.',
+        description:
+          'Name, scopes, monthly limit and expiry; fields left out stay as they are, null clears. New `scopes` may name only scopes the caller holds (any, for platform admin keys); otherwise 403 INSUFFICIENT_PERMISSIONS with `details.scopes_not_held`.',
         tags: TAGS,
         params: ApiKeyParams,
         body: UpdateApiKeyBody,
@@ -153,13 +157,19 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
     },
     async (request) => {
       const { body, params } = request;
-      const key = await changeApiKey(db, params.org_id, params.key_id, {
-        name: body.key_name,
-        scopes: body.scopes,
-        monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
-        expiresAt:
-          body.expires_at === undefined || body.expires_at === null ? body.expires_at : Date.parse(body.expires_at),
-      });
+      const key = await changeApiKey(
+        db,
+        params.org_id,
+        params.key_id,
+        {
+          name: body.key_name,
+          scopes: body.scopes,
+          monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
+          expiresAt:
+            body.expires_at === undefined || body.expires_at === null ? body.expires_at : Date.parse(body.expires_at),
+        },
+        principalOf(request),
+      );
       return apiKeyView(key);
     },
   );

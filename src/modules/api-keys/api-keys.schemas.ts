@@ -10,7 +10,7 @@ export const CreateApiKeyBody = Type.Object({
     Type.Array(ScopeSchema, {
       minItems: 1,
       uniqueItems: true,
-      description: 'Defaults to read:usage and write:usage',
+      description: 'Defaults to read:usage and write:usage. Only scopes the caller holds (admin keys: any).',
     }),
   ),
   usage_limit_chf: Type.Optional(

@@ -1,18 +1,17 @@
 /**
- * API keys: credentials of one organization (or platform admin keys of none). A secret is
- * returned once, at creation; afterwards only its hash exists.
+ * API keys: credentials of one organization. A secret is returned once, at creation;
+ * afterwards only its hash exists.
  */
 import { AppError } from '../../errors.ts';
 import { newId } from '../../ids.ts';
 import type { Db } from '../../storage/schema.ts';
+import type { Principal } from '../auth/principal.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
 import {
-  type AdminKey,
   type ApiKey,
   type ApiKeyChanges,
   type ApiKeyPage,
   findApiKey,
-  insertAdminKey,
   insertApiKey,
   listApiKeys,
   updateApiKey,
@@ -27,12 +26,31 @@ export interface NewApiKey {
   expiresAt?: number | null | undefined;
 }
 
+/**
+ * A key grants only scopes it holds itself, so that `manage:keys` alone cannot mint a key
+ * that reads or reports usage; platform admins (and the CLI) grant any.
+ */
+function requireGrantable(grantor: Principal, scopes: readonly Scope[], defaulted: boolean): void {
+  if (grantor.kind === 'admin') return;
+  const notHeld = scopes.filter((scope) => !grantor.scopes.includes(scope));
+  if (notHeld.length === 0) return;
+  const reason = `A key can grant only scopes it holds itself; this key does not hold ${notHeld.join(', ')}`;
+  const hint = defaulted ? ` (the default scopes ${scopes.join(', ')}, since none were named: name them)` : '';
+  throw new AppError('INSUFFICIENT_PERMISSIONS', {
+    systemMessage: reason + hint,
+    details: { scopes_not_held: notHeld },
+  });
+}
+
 export async function createApiKey(
   db: Db,
   organizationId: string,
   input: NewApiKey,
   now: number,
+  grantor: Principal,
 ): Promise<{ apiKey: ApiKey; secret: string }> {
+  const scopes = input.scopes ?? DEFAULT_SCOPES;
+  requireGrantable(grantor, scopes, input.scopes === undefined);
   await requireOrganization(db, organizationId);
   const { secret, prefix, hash } = generateSecret();
   const apiKey: ApiKey = {
@@ -41,7 +59,7 @@ export async function createApiKey(
     name: input.name.trim(),
     keyPrefix: prefix,
     keyHash: hash,
-    scopes: input.scopes ?? DEFAULT_SCOPES,
+    scopes,
     monthlyLimitNano: input.monthlyLimitNano ?? null,
     state: 'active',
     expiresAt: input.expiresAt ?? null,
@@ -50,23 +68,6 @@ export async function createApiKey(
   };
   await insertApiKey(db, apiKey);
   return { apiKey, secret };
-}
-
-export async function createAdminKey(
-  db: Db,
-  name: string,
-  now: number,
-): Promise<{ adminKey: AdminKey; secret: string }> {
-  const { secret, prefix, hash } = generateSecret();
-  const adminKey: AdminKey = {
-    id: newId('admin'),
-    name: name.trim(),
-    keyPrefix: prefix,
-    keyHash: hash,
-    createdAt: now,
-  };
-  await insertAdminKey(db, adminKey);
-  return { adminKey, secret };
 }
 
 /** The key of that organization, or 404 API_KEY_NOT_FOUND (also for another organization's key). */
@@ -114,7 +115,9 @@ export async function changeApiKey(
   organizationId: string,
   apiKeyId: string,
   update: ApiKeyUpdate,
+  grantor: Principal,
 ): Promise<ApiKey> {
+  if (update.scopes !== undefined) requireGrantable(grantor, update.scopes, false);
   const key = await requireManagedKey(db, organizationId, apiKeyId);
   const changes: ApiKeyChanges = { ...update, name: update.name?.trim() };
   await updateApiKey(db, organizationId, apiKeyId, changes);

@@ -21,15 +21,4 @@ export interface ApiKeysTable {
   last_used_at: Int64 | null;
 }
 
-/** Platform admin keys belong to no organization and may act on all of them. */
-export interface AdminKeysTable {
-  id: string;
-  name: string;
-  key_prefix: string;
-  key_hash: string;
-  created_at: Int64;
-  last_used_at: Int64 | null;
-}
-
 export type ApiKeyRow = Selectable<ApiKeysTable>;
-export type AdminKeyRow = Selectable<AdminKeysTable>;

@@ -66,9 +66,10 @@ export function registerAuth(app: FastifyInstance, options: { storage: Storage; 
 }
 
 /**
- * A write to a key (update, activate, deactivate, delete) takes effect in this process at once:
- * the key's cached principal is dropped before the change and again once it is answered, so
- * that a request authenticated while the change ran cannot keep the old state either.
+ * A write to a key (update, activate, deactivate, delete; a platform admin key's delete or
+ * rotate) takes effect in this process at once: the key's cached principal is dropped before
+ * the change and again once it is answered, so that a request authenticated while the change
+ * ran cannot keep the old state either.
  */
 function forgetChangedKeys(app: FastifyInstance, principals: PrincipalCache): void {
   const changedKey = (request: FastifyRequest) => {

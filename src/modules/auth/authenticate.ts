@@ -1,7 +1,8 @@
 /** Turns a presented secret into a Principal, or the 401 that says why it cannot be one. */
 import { AppError } from '../../errors.ts';
 import type { Db } from '../../storage/schema.ts';
-import { findAdminKeyByHash, findApiKeyByHash } from '../api-keys/api-keys.repository.ts';
+import { findAdminKeyByHash } from '../admin-keys/admin-keys.repository.ts';
+import { findApiKeyByHash } from '../api-keys/api-keys.repository.ts';
 import { hashesEqual, hashSecret } from '../api-keys/secrets.ts';
 import type { Principal } from './principal.ts';
 import type { PrincipalCache } from './principal-cache.ts';
@@ -32,6 +33,7 @@ export async function authenticate(
   }
   const admin = await findAdminKeyByHash(db, hash);
   if (admin && hashesEqual(admin.keyHash, hash)) {
+    if (admin.state === 'deleted') throw new AppError('INVALID_API_KEY', { systemMessage: 'API key was deleted' });
     const principal: Principal = { kind: 'admin', keyId: admin.id };
     cache?.set(hash, principal, now, null);
     return principal;

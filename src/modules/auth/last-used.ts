@@ -3,7 +3,8 @@
  * reading analytics does not turn every request into a database write.
  */
 import type { Db } from '../../storage/schema.ts';
-import { recordAdminKeyUse, recordApiKeyUse } from '../api-keys/api-keys.repository.ts';
+import { recordAdminKeyUse } from '../admin-keys/admin-keys.repository.ts';
+import { recordApiKeyUse } from '../api-keys/api-keys.repository.ts';
 import type { Principal } from './principal.ts';
 
 export const LAST_USED_INTERVAL_MS = 60_000;

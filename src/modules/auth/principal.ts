@@ -5,6 +5,9 @@ export type Principal =
   | { kind: 'admin'; keyId: string }
   | { kind: 'api_key'; organizationId: string; apiKeyId: string; scopes: readonly Scope[] };
 
+/** The command line: whoever can run it reaches the database, so it acts as a platform admin. */
+export const OPERATOR: Principal = { kind: 'admin', keyId: 'cli' };
+
 /** What a route asks of its caller: any valid key, a platform admin key, or a scope. */
 export type Access = { authenticated: true } | { admin: true } | { scope: Scope };
 

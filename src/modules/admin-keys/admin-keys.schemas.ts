@@ -1,0 +1,50 @@
+import { Type } from '@sinclair/typebox';
+import { CreateApiKeyBody, ListApiKeysQuery } from '../api-keys/api-keys.schemas.ts';
+
+export const AdminKeyParams = Type.Object({
+  key_id: Type.String({
+    pattern: '^admin_[A-Za-z0-9_-]{1,64}$',
+    description: 'Platform admin key id (`admin_…`)',
+    examples: ['admin_3k9x2m5q8r1t4v7w0y6z'],
+  }),
+});
+
+export const CreateAdminKeyBody = Type.Object({ key_name: CreateApiKeyBody.properties.key_name });
+
+export const AdminKeyResource = Type.Object({
+  id: Type.String(),
+  key_prefix: Type.String({ description: 'The public start of the secret' }),
+  key_name: Type.String(),
+  state: Type.Union([Type.Literal('active'), Type.Literal('deleted')]),
+  created_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  deleted_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const CreatedAdminKey = Type.Composite([
+  AdminKeyResource,
+  Type.Object({ key: Type.String({ description: 'The secret. Shown this once; only its hash is stored.' }) }),
+]);
+
+export const RotatedAdminKey = Type.Composite([
+  CreatedAdminKey,
+  Type.Object({ replaced_key_id: Type.String({ description: 'The key this one replaces, now deleted' }) }),
+]);
+
+export const ListAdminKeysQuery = ListApiKeysQuery;
+
+export const AdminKeyList = Type.Object({
+  admin_keys: Type.Array(AdminKeyResource),
+  pagination: Type.Object({
+    page: Type.Integer(),
+    page_size: Type.Integer(),
+    total_count: Type.Integer(),
+    total_pages: Type.Integer(),
+  }),
+});
+
+export const DeletedAdminKey = Type.Object({
+  success: Type.Literal(true),
+  message: Type.String(),
+  admin_key_id: Type.String(),
+});
