@@ -7,6 +7,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
 import { isoSeconds } from '../time/calendar.ts';
+import { writeWithMoney } from './serializer.ts';
 
 interface CodeInfo {
   status: number;
@@ -146,9 +147,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       timestamp: isoSeconds(Date.now()),
     },
   };
-  // Sent as plain JSON, not through the route's response serializer, so that no route can
-  // drop a field of the envelope.
-  return reply.code(info.status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+  // Not through the route's response serializer, so that no route can drop a field of the
+  // envelope; money in `details` is still written as money is everywhere else.
+  return reply.code(info.status).type('application/json; charset=utf-8').serializer(writeWithMoney).send(body);
 }
 
 /** Maps anything thrown while handling a request to an AppError. */
