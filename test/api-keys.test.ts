@@ -97,6 +97,10 @@ forEachDialect('API-key management', (server) => {
     assert.equal(updated.body.expires_at, '2030-01-01T00:00:00Z');
     assert.deepEqual((await call('GET', url)).body, updated.body);
 
+    const leap = await call('PATCH', url, { expires_at: '2030-12-31T23:59:60Z' });
+    assert.equal(leap.status, 200, leap.text);
+    assert.equal(leap.body.expires_at, '2030-12-31T23:59:59Z');
+
     const cleared = await call('PATCH', url, { usage_limit_chf: null, expires_at: null });
     assert.equal(cleared.body.usage_limit_chf, null);
     assert.equal(cleared.body.expires_at, null);

@@ -11,7 +11,7 @@ import {
   setApiKeyState,
 } from '../modules/api-keys/api-keys.service.ts';
 import { SCOPES, type Scope } from '../modules/api-keys/scopes.ts';
-import { isoSeconds } from '../time/calendar.ts';
+import { isoSeconds, parseIsoTime } from '../time/calendar.ts';
 import { output, withStorage } from './context.ts';
 
 function scopeList(value: string): Scope[] {
@@ -27,7 +27,7 @@ function scopeList(value: string): Scope[] {
 }
 
 function isoTime(value: string): number {
-  const ms = Date.parse(value);
+  const ms = parseIsoTime(value);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected an ISO-8601 time, e.g. 2026-12-31T23:59:59Z');
   return ms;
 }

@@ -67,6 +67,22 @@ function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
+const LEAP_SECOND = /^(.*T\d\d:\d\d:)60(?:\.\d+)?(.*)$/i;
+
+/**
+ * Epoch milliseconds of an ISO-8601 time, NaN when it is none. A leap second (23:59:60 UTC,
+ * in any offset) counts as 23:59:59.999: epoch time has no 61st second, and the event stays in
+ * the day, month and year it names.
+ */
+export function parseIsoTime(text: string): number {
+  const parsed = Date.parse(text);
+  const leap = Number.isNaN(parsed) ? LEAP_SECOND.exec(text) : null;
+  if (!leap) return parsed;
+  const lastSecond = Date.parse(`${leap[1]}59${leap[2]}`);
+  const utc = new Date(lastSecond);
+  return utc.getUTCHours() === 23 && utc.getUTCMinutes() === 59 ? lastSecond + 999 : Number.NaN;
+}
+
 /** ISO-8601 in UTC without milliseconds, as the Freddy API writes times. */
 export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -5,7 +5,7 @@ import { invalidRequest } from '../../errors.ts';
 import { OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { NANO_PER_CHF, nanoToChf, parseChf } from '../../money/chf.ts';
-import { isoSeconds } from '../../time/calendar.ts';
+import { isoSeconds, parseIsoTime } from '../../time/calendar.ts';
 import type { ApiKey } from './api-keys.repository.ts';
 import {
   ApiKeyList,
@@ -83,7 +83,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           name: body.key_name,
           scopes: body.scopes,
           monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
-          expiresAt: body.expires_at ? Date.parse(body.expires_at) : null,
+          expiresAt: body.expires_at ? parseIsoTime(body.expires_at) : null,
         },
         deps.clock(),
       );
@@ -158,7 +158,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
         scopes: body.scopes,
         monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
         expiresAt:
-          body.expires_at === undefined || body.expires_at === null ? body.expires_at : Date.parse(body.expires_at),
+          body.expires_at === undefined || body.expires_at === null ? body.expires_at : parseIsoTime(body.expires_at),
       });
       return apiKeyView(key);
     },

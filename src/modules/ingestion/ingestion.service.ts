@@ -6,6 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
+import { parseIsoTime } from '../../time/calendar.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import { writeBatch } from './batch-writer.ts';
@@ -75,9 +76,11 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
   else if (costNano > MAX_EVENT_COST_NANO) reject(index, 'cost', 'must not exceed 1000000 CHF');
   let occurredAt = now;
   if (input.timestamp !== undefined) {
-    occurredAt = Date.parse(input.timestamp);
-    if (!Number.isFinite(occurredAt) || occurredAt < EARLIEST) {
-      reject(index, 'timestamp', 'must be an ISO-8601 time from 2000 on');
+    occurredAt = parseIsoTime(input.timestamp);
+    if (!Number.isFinite(occurredAt)) {
+      reject(index, 'timestamp', 'must be an ISO-8601 date-time');
+    } else if (occurredAt < EARLIEST) {
+      reject(index, 'timestamp', 'must not be before 2000-01-01T00:00:00Z');
     } else if (occurredAt > now + MAX_FUTURE_MS) {
       reject(index, 'timestamp', 'must not be more than 24 hours in the future');
     }
