@@ -77,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The API speaks JSON only; any other body is a 415, not a string that fails validation.
   app.removeContentTypeParser(['text/plain']);
-  app.setValidatorCompiler(validatorCompiler());
+  app.setValidatorCompiler(validatorCompiler(deps.clock));
   app.setSerializerCompiler(serializerCompiler);
   app.addSchema(ErrorEnvelope);
 

@@ -6,6 +6,17 @@
 /** Milliseconds in a UTC day (no leap seconds in epoch time). */
 export const DAY_MS = 86_400_000;
 
+/** The earliest time a usage event may have. */
+export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
+
+/** How far ahead of the server's clock an event may be dated (clock skew between hosts). */
+export const MAX_EVENT_FUTURE_MS = DAY_MS;
+
+/** The latest year an event can be dated in at `now`. */
+export function latestEventYear(now: number): number {
+  return new Date(now + MAX_EVENT_FUTURE_MS).getUTCFullYear();
+}
+
 export interface YearMonth {
   year: number;
   month: number; // 1–12

@@ -6,7 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
-import { parseIsoTime } from '../../time/calendar.ts';
+import { EARLIEST_EVENT_MS, MAX_EVENT_FUTURE_MS, parseIsoTime } from '../../time/calendar.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import { writeBatch } from './batch-writer.ts';
@@ -22,10 +22,6 @@ export interface IngestResult {
   /** Ids of accepted events that stated no cost and whose model has no price (stored with cost 0). */
   unpriced: string[];
 }
-
-/** How far ahead of the server's clock a reported event may be (clock skew between hosts). */
-const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
-const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
 
 export async function ingestUsage(
   storage: Storage,
@@ -79,9 +75,9 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
     occurredAt = parseIsoTime(input.timestamp);
     if (!Number.isFinite(occurredAt)) {
       reject(index, 'timestamp', 'must be an ISO-8601 date-time');
-    } else if (occurredAt < EARLIEST) {
+    } else if (occurredAt < EARLIEST_EVENT_MS) {
       reject(index, 'timestamp', 'must not be before 2000-01-01T00:00:00Z');
-    } else if (occurredAt > now + MAX_FUTURE_MS) {
+    } else if (occurredAt > now + MAX_EVENT_FUTURE_MS) {
       reject(index, 'timestamp', 'must not be more than 24 hours in the future');
     }
   }
