@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { AppError } from './errors.ts';
-import { ErrorEnvelope, sendError, toAppError } from './http/error-envelope.ts';
+import { ErrorEnvelope, notFound, sendError, toAppError } from './http/error-envelope.ts';
 import { frameworkErrors } from './http/framework-errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { registerMetrics } from './http/metrics.ts';
@@ -119,18 +119,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error);
+    const appError = toAppError(error, request);
     if (appError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error');
     return sendError(request, reply, appError);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      request,
-      reply,
-      new AppError('NOT_FOUND', { systemMessage: `No route ${request.method} ${request.url.split('?')[0]}` }),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(request)));
 
   await registerOpenApi(app);
   registerMetrics(app, deps.storage);

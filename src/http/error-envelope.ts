@@ -152,13 +152,21 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   return reply.code(info.status).type('application/json; charset=utf-8').serializer(writeWithMoney).send(body);
 }
 
+/** The answer for a path that names nothing we serve. */
+export function notFound(request: Pick<FastifyRequest, 'method' | 'url'>): AppError {
+  return new AppError('NOT_FOUND', { systemMessage: `No route ${request.method} ${request.url.split('?')[0]}` });
+}
+
 /** Maps anything thrown while handling a request to an AppError. */
-export function toAppError(error: unknown): AppError {
+export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method' | 'url'>): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return new AppError('INVALID_REQUEST', validationMessage(fastifyError));
   }
+  // The /docs assets' file server refuses paths that leave its folder or are not canonical
+  // (`..`, `//`, `./`, backslashes). To the client that is simply no such file.
+  if (fastifyError.code === 'FST_STATIC_FORBIDDEN_PATH') return notFound(request);
   switch (fastifyError.statusCode) {
     case 413:
       return new AppError('PAYLOAD_TOO_LARGE', { systemMessage: fastifyError.message });
@@ -174,8 +182,17 @@ export function toAppError(error: unknown): AppError {
     case 503:
       return new AppError('SERVICE_UNAVAILABLE', { systemMessage: 'Request timed out' });
     default:
+      // Another client error a library raised (the file server's 412 or 416 for a failed
+      // precondition or range): the request's fault, not ours, whatever its status.
+      if (isClientError(fastifyError.statusCode)) {
+        return new AppError('INVALID_REQUEST', { message: 'Malformed request', systemMessage: fastifyError.message });
+      }
       return new AppError('INTERNAL_ERROR');
   }
+}
+
+function isClientError(status: unknown): boolean {
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 const CONTEXT_MESSAGES: Record<string, string> = {
