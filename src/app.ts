@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { AppError } from './errors.ts';
+import { clientErrorHandler } from './http/client-errors.ts';
 import { ErrorEnvelope, notFound, sendError, toAppError } from './http/error-envelope.ts';
 import { frameworkErrors } from './http/framework-errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
@@ -63,6 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: deps.config.requestTimeoutMs,
     ...connectionLimits(deps.config),
     frameworkErrors,
+    clientErrorHandler,
     // Fastify's own 503 while closing is not our envelope; the onRequest hook below answers instead.
     return503OnClosing: false,
   });

@@ -84,6 +84,18 @@ export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
     message: 'Unsupported media type',
     systemMessage: 'Send the body as application/json',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    type: 'client_error',
+    message: 'Request timeout',
+    systemMessage: 'The request was not received in time',
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    type: 'client_error',
+    message: 'Request header fields too large',
+    systemMessage: 'The request headers exceed the size limit',
+  },
   RATE_LIMIT_EXCEEDED: {
     status: 429,
     type: 'rate_limit_error',
@@ -132,9 +144,10 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((status) => [status, Type.Ref(ErrorEnvelope)]));
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+/** The envelope of `error`, as an object for a writer that knows money (writeWithMoney). */
+export function envelopeOf(error: AppError, traceId: string) {
   const info = ERROR_INFO[error.code];
-  const body = {
+  return {
     success: false,
     error: {
       code: error.code,
@@ -143,10 +156,15 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       type: error.type ?? info.type,
       status: info.status,
       ...(error.details ? { details: error.details } : {}),
-      trace_id: String(request.id),
+      trace_id: traceId,
       timestamp: isoSeconds(Date.now()),
     },
   };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const info = ERROR_INFO[error.code];
+  const body = envelopeOf(error, String(request.id));
   // Not through the route's response serializer, so that no route can drop a field of the
   // envelope; money in `details` is still written as money is everywhere else.
   return reply.code(info.status).type('application/json; charset=utf-8').serializer(writeWithMoney).send(body);
