@@ -16,7 +16,7 @@ import { createAdminKey, createApiKey, type NewApiKey } from '../src/modules/api
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import type { DialectName } from '../src/storage/dialect.ts';
-import { migrateToLatest } from '../src/storage/migrate.ts';
+import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -149,6 +149,19 @@ export async function startTestServer(
       await database.drop();
     },
   };
+}
+
+/**
+ * Migrates `storage` up or down to the migration `name`. Kysely's migrator lists the tables of
+ * every schema, which fails while another test drops its own (invalid_schema_name); nothing
+ * was migrated then, so it tries again.
+ */
+export async function migrateTestDatabaseTo(storage: Storage, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await (await migrator(storage.db, storage.dialect)).migrateTo(name);
+    if (!error) return;
+    if ((error as { code?: string }).code !== '3F000' || attempt >= 10) throw error;
+  }
 }
 
 /**
