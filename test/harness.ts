@@ -17,6 +17,7 @@ import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import type { DialectName } from '../src/storage/dialect.ts';
 import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
+import { EARLIEST_EVENT_MS } from '../src/time/calendar.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -200,6 +201,10 @@ export async function makeOrg(server: TestServer, input: { name?: string; id?: s
   );
 }
 
+/**
+ * An API key that exists since 2000 unless `createdAt` says otherwise, so that events of any
+ * date a test picks may name it (ingestion refuses events dated before their key's creation).
+ */
 export async function makeApiKey(server: TestServer, organizationId: string, input: Partial<NewApiKey> = {}) {
   const { apiKey, secret } = await createApiKey(
     server.storage.db,
@@ -207,6 +212,7 @@ export async function makeApiKey(server: TestServer, organizationId: string, inp
     {
       name: input.name ?? 'test key',
       scopes: input.scopes ?? ['read:usage', 'write:usage', 'manage:keys'],
+      createdAt: EARLIEST_EVENT_MS,
       ...input,
     },
     Date.now(),

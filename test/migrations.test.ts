@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { openStorage } from '../src/storage/database.ts';
-import { migrateToLatest } from '../src/storage/migrate.ts';
+import { MIGRATION_NAMES, migrateToLatest } from '../src/storage/migrate.ts';
 import { createTestDatabase, DIALECTS, POSTGRES_URL } from './harness.ts';
 
 describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres') }, () => {
@@ -28,7 +28,7 @@ describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres
         const database = await createTestDatabase('postgres');
         const storage = openStorage(database.config);
         try {
-          assert.equal((await migrateToLatest(storage.db, storage.dialect)).length, 4);
+          assert.equal((await migrateToLatest(storage.db, storage.dialect)).length, MIGRATION_NAMES.length);
           const count = await storage.db
             .selectFrom('usage_events')
             .select((eb) => eb.fn.countAll().as('n'))

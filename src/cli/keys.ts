@@ -39,6 +39,7 @@ interface CreateOptions {
   scopes?: Scope[];
   limit?: string;
   expires?: number;
+  createdAt?: number;
   json?: boolean;
 }
 
@@ -53,6 +54,11 @@ export function keysCommand(program: Command): void {
     .option('--scopes <list>', `comma-separated scopes (${SCOPES.join(', ')})`, scopeList)
     .option('--limit <chf>', 'monthly spend limit in CHF')
     .option('--expires <iso-time>', 'expiry time', isoTime)
+    .option(
+      '--created-at <iso-time>',
+      'since when the key exists (default now): events dated before it are refused; set it to import past usage',
+      isoTime,
+    )
     .option('--json', 'print one JSON object')
     .action(async (options: CreateOptions) => {
       if (Boolean(options.admin) === Boolean(options.org)) {
@@ -81,6 +87,7 @@ export function keysCommand(program: Command): void {
             scopes: options.scopes,
             monthlyLimitNano: limitFromInput('--limit', options.limit),
             expiresAt: options.expires ?? null,
+            createdAt: options.createdAt,
           },
           now,
         ),
@@ -178,7 +185,7 @@ function keysManagementCommands(keys: Command): void {
       .requiredOption('--org <org_id>', 'organization')
       .option('--json', 'print one JSON object')
       .action(async (keyId: string, o: { org: string; json?: boolean }) => {
-        const key = await withStorage((storage) => setApiKeyState(storage.db, o.org, keyId, state));
+        const key = await withStorage((storage) => setApiKeyState(storage.db, o.org, keyId, state, Date.now()));
         output(Boolean(o.json), apiKeyView(key), [`${key.id} is now ${state}`]);
       });
   }

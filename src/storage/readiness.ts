@@ -31,6 +31,7 @@ const COLUMNS: Columns = {
     expires_at: true,
     created_at: true,
     last_used_at: true,
+    deleted_at: true,
   },
   admin_keys: { id: true, name: true, key_prefix: true, key_hash: true, created_at: true, last_used_at: true },
   usage_events: {

@@ -84,6 +84,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           scopes: body.scopes,
           monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
           expiresAt: body.expires_at ? parseIsoTime(body.expires_at) : null,
+          createdAt: body.created_at === undefined ? undefined : parseIsoTime(body.created_at),
         },
         deps.clock(),
       );
@@ -171,14 +172,14 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
       schema: {
         summary: 'Delete an API key',
         description:
-          'Soft delete: the key stops authenticating at once and cannot be activated again; its usage stays readable.',
+          'Soft delete: the key stops authenticating at once and cannot be activated again; its usage stays readable. Usage events dated from the deletion on that name the key are refused (400); earlier ones are still accepted.',
         tags: TAGS,
         params: ApiKeyParams,
         response: { 200: DeletedApiKey, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
     async (request) => {
-      const key = await setApiKeyState(db, request.params.org_id, request.params.key_id, 'deleted');
+      const key = await setApiKeyState(db, request.params.org_id, request.params.key_id, 'deleted', deps.clock());
       return { success: true as const, message: 'API key deleted', api_key_id: key.id };
     },
   );
@@ -202,7 +203,8 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           response: { 200: ApiKeyResource, ...errorResponses(400, 401, 403, 404, 500) },
         },
       },
-      async (request) => apiKeyView(await setApiKeyState(db, request.params.org_id, request.params.key_id, state)),
+      async (request) =>
+        apiKeyView(await setApiKeyState(db, request.params.org_id, request.params.key_id, state, deps.clock())),
     );
   }
 }

@@ -41,7 +41,7 @@ export async function ingestUsage(
   const reject = (index: number, field: string, reason: string) =>
     errors.push({ index, field: `events[${index}].${field}`, reason });
   const events = inputs.map((input, index) => toUsageEvent(input, index, now, reject));
-  await checkReferences(storage, events, reject);
+  await checkReferences(storage, events, now, reject);
   await priceUnstatedCosts(storage.db, events, reject);
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
@@ -94,19 +94,43 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
   };
 }
 
-async function checkReferences(storage: Storage, events: UsageEvent[], reject: Reject): Promise<void> {
+/**
+ * The organization must exist, and the API key must be one of its keys that existed at the
+ * event's time: created at or before it, and not deleted at or before it.
+ */
+async function checkReferences(storage: Storage, events: UsageEvent[], now: number, reject: Reject): Promise<void> {
   const orgIds = [...new Set(events.map((e) => e.organizationId))];
   const keyPairs = events
     .filter((e) => e.apiKeyId !== null)
     .map((e): [string, string] => [e.organizationId, e.apiKeyId!]);
-  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyPairs);
+  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyPairs, now);
   events.forEach((event, index) => {
     if (!orgs.has(event.organizationId)) {
       reject(index, 'organization_id', 'names no known organization');
-    } else if (event.apiKeyId !== null && !keys.has(`${event.organizationId}/${event.apiKeyId}`)) {
+      return;
+    }
+    if (event.apiKeyId === null) return;
+    const key = keys.get(`${event.organizationId}/${event.apiKeyId}`);
+    if (!key) {
       reject(index, 'api_key_id', 'is not an API key of the organization');
+    } else if (event.occurredAt < key.createdAt) {
+      reject(
+        index,
+        'api_key_id',
+        `names a key that did not exist yet at the event's time (created ${isoMillis(key.createdAt)})`,
+      );
+    } else if (key.deletedAt !== null && event.occurredAt >= key.deletedAt) {
+      reject(
+        index,
+        'api_key_id',
+        `names a key already deleted at the event's time (deleted ${isoMillis(key.deletedAt)})`,
+      );
     }
   });
+}
+
+function isoMillis(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /** The same id twice in one batch counts once: the first occurrence is kept. */
