@@ -23,19 +23,27 @@ export class KeyLifetimes {
 
   constructor(private readonly db: Db) {}
 
-  /** The lifetimes of those of the (organization, key) pairs that exist, by "org/key". */
-  async lookup(pairs: ReadonlyArray<[string, string]>, now: number): Promise<ReadonlyMap<string, KeyLifetime>> {
+  /**
+   * The lifetimes of those of the keys that exist, by "org/key". `keys` maps each distinct
+   * "org/key" to its key id.
+   */
+  async lookup(keys: ReadonlyMap<string, string>, now: number): Promise<Map<string, KeyLifetime>> {
     if (this.lastLook === undefined) this.lastLook = now;
     else await this.lookForDeletions(now);
-    const unknown = pairs.filter(([org, key]) => !this.known.has(`${org}/${key}`)).map(([, key]) => key);
-    const found = unknown.length > 0 ? await apiKeyLifetimes(this.db, unknown) : new Map<string, KeyLifetime>();
-    if (this.known.size + found.size > MAX_KNOWN) this.known.clear();
-    for (const [pair, lifetime] of found) this.remember(pair, lifetime);
     const answer = new Map<string, KeyLifetime>();
-    for (const [org, key] of pairs) {
-      const pair = `${org}/${key}`;
-      const lifetime = this.known.get(pair) ?? found.get(pair);
+    const unknown: string[] = [];
+    for (const [pair, keyId] of keys) {
+      const lifetime = this.known.get(pair);
       if (lifetime) answer.set(pair, lifetime);
+      else unknown.push(keyId);
+    }
+    if (unknown.length === 0) return answer;
+    const found = await apiKeyLifetimes(this.db, unknown);
+    if (this.known.size + found.size > MAX_KNOWN) this.known.clear();
+    for (const [pair, lifetime] of found) {
+      this.remember(pair, lifetime);
+      // A key id named with another organization than its own is found, but not answered.
+      if (keys.has(pair)) answer.set(pair, this.known.get(pair)!);
     }
     return answer;
   }

@@ -100,17 +100,21 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
  */
 async function checkReferences(storage: Storage, events: UsageEvent[], now: number, reject: Reject): Promise<void> {
   const orgIds = [...new Set(events.map((e) => e.organizationId))];
-  const keyPairs = events
-    .filter((e) => e.apiKeyId !== null)
-    .map((e): [string, string] => [e.organizationId, e.apiKeyId!]);
-  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyPairs, now);
+  // "org/key" of each event (undefined without a key), and each distinct one's key id.
+  const pairs = events.map((e) => (e.apiKeyId === null ? undefined : `${e.organizationId}/${e.apiKeyId}`));
+  const keyIds = new Map<string, string>();
+  events.forEach((e, index) => {
+    if (e.apiKeyId !== null) keyIds.set(pairs[index]!, e.apiKeyId);
+  });
+  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyIds, now);
   events.forEach((event, index) => {
     if (!orgs.has(event.organizationId)) {
       reject(index, 'organization_id', 'names no known organization');
       return;
     }
-    if (event.apiKeyId === null) return;
-    const key = keys.get(`${event.organizationId}/${event.apiKeyId}`);
+    const pair = pairs[index];
+    if (pair === undefined) return;
+    const key = keys.get(pair);
     if (!key) {
       reject(index, 'api_key_id', 'is not an API key of the organization');
     } else if (event.occurredAt < key.createdAt) {

@@ -24,19 +24,22 @@ function knownOrgsFor(db: Db): Set<string> {
   return known;
 }
 
-/** Which of the organizations exist, and the lifetimes of the (organization, key) pairs that exist, by "org/key". */
+/**
+ * Which of the organizations exist, and the lifetimes of those of the keys that exist, by
+ * "org/key" (`keys` maps each distinct "org/key" to its key id).
+ */
 export async function existingReferences(
   db: Db,
   orgIds: readonly string[],
-  keyPairs: ReadonlyArray<[string, string]>,
+  keys: ReadonlyMap<string, string>,
   now: number,
 ): Promise<{ orgs: Set<string>; keys: ReadonlyMap<string, KeyLifetime> }> {
   const known = knownOrgsFor(db);
   const unknownOrgs = [...new Set(orgIds)].filter((id) => !known.has(id));
-  const [orgs, keys] = await Promise.all([
+  const [orgs, lifetimes] = await Promise.all([
     unknownOrgs.length > 0 ? existingOrganizationIds(db, unknownOrgs) : new Set<string>(),
-    keyPairs.length > 0 ? keyLifetimes(db).lookup(keyPairs, now) : new Map<string, KeyLifetime>(),
+    keys.size > 0 ? keyLifetimes(db).lookup(keys, now) : new Map<string, KeyLifetime>(),
   ]);
   for (const id of orgs) known.add(id);
-  return { orgs: known, keys };
+  return { orgs: known, keys: lifetimes };
 }
