@@ -5,7 +5,7 @@ import * as initial from './migrations/2026_11_23_0001_initial.ts';
 import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
 import * as openReservations from './migrations/2026_11_23_0004_open_reservations.ts';
-import * as apiKeyDeletedAt from './migrations/2026_12_01_0001_api_key_deleted_at.ts';
+import * as apiKeyDeletedAt from './migrations/2026_12_01_0002_api_key_deleted_at.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration has this shape: `up` told the dialect, `down` not. */
@@ -16,7 +16,7 @@ const STEPS: Record<string, Step> = {
   '2026_11_23_0002_pricing': pricing,
   '2026_11_23_0003_reservations': reservations,
   '2026_11_23_0004_open_reservations': openReservations,
-  '2026_12_01_0001_api_key_deleted_at': apiKeyDeletedAt,
+  '2026_12_01_0002_api_key_deleted_at': apiKeyDeletedAt,
 };
 
 /** Every migration's name, in order. */
