@@ -7,7 +7,8 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { AppError } from './errors.ts';
-import { ErrorEnvelope, sendError, toAppError } from './http/error-envelope.ts';
+import { clientErrorHandler } from './http/client-errors.ts';
+import { ErrorEnvelope, notFound, sendError, toAppError } from './http/error-envelope.ts';
 import { frameworkErrors } from './http/framework-errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { registerMetrics } from './http/metrics.ts';
@@ -64,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: deps.config.requestTimeoutMs,
     ...connectionLimits(deps.config),
     frameworkErrors,
+    clientErrorHandler,
     // Fastify's own 503 while closing is not our envelope; the onRequest hook below answers instead.
     return503OnClosing: false,
   });
@@ -78,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The API speaks JSON only; any other body is a 415, not a string that fails validation.
   app.removeContentTypeParser(['text/plain']);
-  app.setValidatorCompiler(validatorCompiler());
+  app.setValidatorCompiler(validatorCompiler(deps.clock));
   app.setSerializerCompiler(serializerCompiler);
   app.addSchema(ErrorEnvelope);
 
@@ -120,18 +122,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error);
+    const appError = toAppError(error, request);
     if (appError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error');
     return sendError(request, reply, appError);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      request,
-      reply,
-      new AppError('NOT_FOUND', { systemMessage: `No route ${request.method} ${request.url.split('?')[0]}` }),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(request)));
 
   await registerOpenApi(app);
   registerMetrics(app, deps.storage);

@@ -97,6 +97,10 @@ forEachDialect('API-key management', (server) => {
     assert.equal(updated.body.expires_at, '2030-01-01T00:00:00Z');
     assert.deepEqual((await call('GET', url)).body, updated.body);
 
+    const leap = await call('PATCH', url, { expires_at: '2030-12-31T23:59:60Z' });
+    assert.equal(leap.status, 200, leap.text);
+    assert.equal(leap.body.expires_at, '2030-12-31T23:59:59Z');
+
     const cleared = await call('PATCH', url, { usage_limit_chf: null, expires_at: null });
     assert.equal(cleared.body.usage_limit_chf, null);
     assert.equal(cleared.body.expires_at, null);
@@ -235,12 +239,27 @@ forEachDialect('API-key management', (server) => {
     const shown = cli('show', key.id, '--json');
     assert.deepEqual(JSON.parse(shown.stdout), (await call('GET', `${base()}/${key.id}`)).body);
     assert.equal(JSON.parse(shown.stdout).is_active, false);
+    const deletedAt = Date.now();
     assert.equal(cli('delete', key.id).status, 0);
+    const row = await server()
+      .storage.db.selectFrom('api_keys')
+      .select('deleted_at')
+      .where('id', '=', key.id)
+      .executeTakeFirstOrThrow();
+    const recorded = Number(row.deleted_at);
+    assert.ok(recorded >= deletedAt && recorded <= Date.now(), 'the CLI records when the key was deleted');
     const again = cli('activate', key.id);
     assert.equal(again.status, 1);
     assert.match(again.stderr, /API_KEY_NOT_FOUND/);
     const listed = JSON.parse(cli('list', '--include-deleted', '--json').stdout);
     assert.ok(listed.api_keys.some((k: { id: string; is_active: boolean }) => k.id === key.id && !k.is_active));
     assert.ok(!listed.api_keys.some((k: { key?: string }) => k.key !== undefined));
+
+    const carried = cli('create', '--name', 'carried over', '--created-at', '2024-03-01T00:00:00Z', '--json');
+    assert.equal(carried.status, 0, carried.stderr);
+    assert.equal(JSON.parse(carried.stdout).created_at, '2024-03-01T00:00:00Z');
+    const future = cli('create', '--name', 'too early', '--created-at', '2999-01-01T00:00:00Z');
+    assert.equal(future.status, 1);
+    assert.match(future.stderr, /created_at must be from 2000-01-01T00:00:00Z to now/);
   });
 });

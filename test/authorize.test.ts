@@ -93,12 +93,22 @@ forEachDialect(
         organization_id: orgId,
         api_key_id: key.id,
       });
+      // Money in details is written as money is everywhere else: with a decimal point.
+      const { trace_id: traceId, timestamp } = keyTier.body.error;
+      assert.equal(
+        keyTier.text,
+        '{"success":false,"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Usage limit exceeded",' +
+          '"system_message":"The estimated cost does not fit the api_key monthly limit","type":"usage_limit_error",' +
+          `"status":429,"details":{"tier":"api_key","limit":5.0,"spent":0.0,"reserved":3.0,"estimated_cost":3.0,` +
+          `"organization_id":"${orgId}","api_key_id":"${key.id}"},"trace_id":"${traceId}","timestamp":"${timestamp}"}}`,
+      );
 
       const other = await makeApiKey(server(), orgId);
       const keysTier = await authorize(server(), { organization_id: orgId, api_key_id: other.id, estimated_cost: 5.5 });
       assertEnvelope(assert, keysTier, 429, 'USAGE_LIMIT_EXCEEDED');
       assert.equal(keysTier.body.error.details.tier, 'api_keys');
       assert.equal(keysTier.body.error.details.limit, 8);
+      assert.match(keysTier.text, /"limit":8\.0,"spent":0\.0,"reserved":3\.0,"estimated_cost":5\.5,/);
 
       const orgTier = await authorize(server(), { organization_id: orgId, api_key_id: null, estimated_cost: 7.5 });
       assertEnvelope(assert, orgTier, 429, 'USAGE_LIMIT_EXCEEDED');

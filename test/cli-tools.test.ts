@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
+import { importFile } from '../src/cli/import.ts';
 import { forEachDialect, makeApiKey, makeOrg } from './harness.ts';
 import { runCli } from './process.ts';
 
@@ -123,6 +124,27 @@ forEachDialect('import, report and demo commands', (server) => {
     assert.equal(result.code, 2);
     assert.match(result.stdout, /^Imported 2499 events \(0 duplicates, 1 bad lines\)/);
     assert.match(result.stderr, /^.*bulk\.jsonl:1500: api_key_id is not an API key of the organization\n$/);
+  });
+
+  it('imports a leap second as the last millisecond of its minute, as the API does', async () => {
+    const leapOrg = (await makeOrg(server())).id;
+    const leap = file('leap.ndjson', [
+      event('leap', { organization_id: leapOrg, timestamp: '2016-12-31T23:59:60Z' }),
+      event('noon', { organization_id: leapOrg, timestamp: '2016-12-31T12:00:60Z' }),
+    ]);
+    const bad: string[] = [];
+    const summary = await importFile(server().storage, leap, {
+      format: 'ndjson',
+      onBadLine: (line, reason) => bad.push(`${line}: ${reason}`),
+    });
+    assert.deepEqual(summary, { accepted: 1, duplicates: 0, badLines: 1 });
+    assert.match(bad[0]!, /^2: timestamp must match format "date-time"/);
+    const stored = await server()
+      .storage.db.selectFrom('usage_events')
+      .select('occurred_at')
+      .where('organization_id', '=', leapOrg)
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(stored.occurred_at), Date.UTC(2016, 11, 31, 23, 59, 59, 999));
   });
 
   it('says what the exit codes mean in --help', async () => {

@@ -18,7 +18,8 @@ import { OPERATOR } from '../src/modules/auth/principal.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import type { DialectName } from '../src/storage/dialect.ts';
-import { migrateToLatest } from '../src/storage/migrate.ts';
+import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
+import { EARLIEST_EVENT_MS } from '../src/time/calendar.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -154,6 +155,19 @@ export async function startTestServer(
 }
 
 /**
+ * Migrates `storage` up or down to the migration `name`. Kysely's migrator lists the tables of
+ * every schema, which fails while another test drops its own (invalid_schema_name); nothing
+ * was migrated then, so it tries again.
+ */
+export async function migrateTestDatabaseTo(storage: Storage, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await (await migrator(storage.db, storage.dialect)).migrateTo(name);
+    if (!error) return;
+    if ((error as { code?: string }).code !== '3F000' || attempt >= 10) throw error;
+  }
+}
+
+/**
  * Declares `suite` once per dialect, each with its own server and database, started before
  * and closed after the suite.
  */
@@ -189,6 +203,10 @@ export async function makeOrg(server: TestServer, input: { name?: string; id?: s
   );
 }
 
+/**
+ * An API key that exists since 2000 unless `createdAt` says otherwise, so that events of any
+ * date a test picks may name it (ingestion refuses events dated before their key's creation).
+ */
 export async function makeApiKey(server: TestServer, organizationId: string, input: Partial<NewApiKey> = {}) {
   const { apiKey, secret } = await createApiKey(
     server.storage.db,
@@ -196,6 +214,7 @@ export async function makeApiKey(server: TestServer, organizationId: string, inp
     {
       name: input.name ?? 'test key',
       scopes: input.scopes ?? ['read:usage', 'write:usage', 'manage:keys'],
+      createdAt: EARLIEST_EVENT_MS,
       ...input,
     },
     Date.now(),

@@ -1,10 +1,24 @@
-/** /healthz says the process is up; /readyz says whether it can serve: database reachable, schema current. */
+/**
+ * /healthz says the process is up; /readyz says whether it can serve: database reachable,
+ * migrated, its tables and columns intact and readable, and writable.
+ */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
 import { buildApp } from '../src/app.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
-import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
-import { assertEnvelope, createTestDatabase, DIALECTS, POSTGRES_URL, type TestResponse } from './harness.ts';
+import { MIGRATION_NAMES, migrateToLatest } from '../src/storage/migrate.ts';
+import {
+  assertEnvelope,
+  createTestDatabase,
+  DIALECTS,
+  migrateTestDatabaseTo,
+  POSTGRES_URL,
+  type TestResponse,
+} from './harness.ts';
 
 const CONFIG = {
   bodyLimit: 1_048_576,
@@ -47,10 +61,8 @@ for (const dialect of DIALECTS) {
       const database = await createTestDatabase(dialect);
       const storage = openStorage(database.config);
       try {
-        const steps = await (await migrator(storage.db, storage.dialect)).getMigrations();
-        assert.ok(steps.length >= 2, 'needs at least two migrations to leave one pending');
-        const { error } = await (await migrator(storage.db, storage.dialect)).migrateTo(steps[0]!.name);
-        assert.equal(error, undefined);
+        assert.ok(MIGRATION_NAMES.length >= 2, 'needs at least two migrations to leave one pending');
+        await migrateTestDatabaseTo(storage, MIGRATION_NAMES[0]!);
 
         const pending = await probe(storage, '/readyz');
         assertEnvelope(assert, pending, 503, 'SERVICE_UNAVAILABLE');
@@ -80,7 +92,135 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it('is not ready while a table lacks a column, and ready again once it is back', async () => {
+      const database = await createTestDatabase(dialect);
+      const storage = openStorage(database.config);
+      try {
+        await migrateToLatest(storage.db, storage.dialect);
+        await sql`alter table admin_keys rename column last_used_at to last_used`.execute(storage.db);
+        const broken = await probe(storage, '/readyz');
+        assertEnvelope(assert, broken, 503, 'SERVICE_UNAVAILABLE');
+        assert.match(broken.body.error.system_message, /^Database schema incomplete/);
+        await sql`alter table admin_keys rename column last_used to last_used_at`.execute(storage.db);
+        assert.equal((await probe(storage, '/readyz')).status, 200);
+      } finally {
+        await storage.close();
+        await database.drop();
+      }
+    });
+
+    if (dialect === 'sqlite') {
+      it('is not ready while the connection is read-only', async () => {
+        const database = await createTestDatabase(dialect);
+        const storage = openStorage(database.config);
+        try {
+          await migrateToLatest(storage.db, storage.dialect);
+          storage.sqlite!.pragma('query_only = on');
+          const readOnly = await probe(storage, '/readyz');
+          assertEnvelope(assert, readOnly, 503, 'SERVICE_UNAVAILABLE');
+          assert.equal(readOnly.body.error.system_message, 'Database is read-only');
+          storage.sqlite!.pragma('query_only = off');
+          assert.equal((await probe(storage, '/readyz')).status, 200);
+        } finally {
+          await storage.close();
+          await database.drop();
+        }
+      });
+
+      it('is not ready while the file is not writable (immutable, even to root)', async (t) => {
+        const database = await createTestDatabase(dialect);
+        const storage = openStorage(database.config);
+        const file = storage.sqlite!.name;
+        try {
+          await migrateToLatest(storage.db, storage.dialect);
+          if (spawnSync('chattr', ['+i', file]).status !== 0) {
+            t.skip('chattr +i is not available here');
+            return;
+          }
+          const readOnly = await probe(storage, '/readyz');
+          assertEnvelope(assert, readOnly, 503, 'SERVICE_UNAVAILABLE');
+          assert.equal(readOnly.body.error.system_message, 'Database is read-only');
+          spawnSync('chattr', ['-i', file]);
+          assert.equal((await probe(storage, '/readyz')).status, 200);
+        } finally {
+          spawnSync('chattr', ['-i', file]);
+          await storage.close();
+          await database.drop();
+        }
+      });
+
+      it('is not ready on a corrupt file', async () => {
+        const database = await createTestDatabase(dialect);
+        const file = (database.config as { path: string }).path;
+        const setup = openStorage(database.config);
+        await migrateToLatest(setup.db, setup.dialect);
+        const { rootpage } = setup
+          .sqlite!.prepare("select rootpage from sqlite_master where name = 'organizations'")
+          .get() as { rootpage: bigint };
+        const pageSize = Number(setup.sqlite!.pragma('page_size', { simple: true }));
+        await setup.close(); // checkpoints the write-ahead log into the file
+        const bytes = fs.readFileSync(file);
+        bytes.fill(0xab, (Number(rootpage) - 1) * pageSize, Number(rootpage) * pageSize);
+        fs.writeFileSync(file, bytes);
+        const storage = openStorage(database.config);
+        try {
+          const corrupt = await probe(storage, '/readyz');
+          assertEnvelope(assert, corrupt, 503, 'SERVICE_UNAVAILABLE');
+          assert.equal(corrupt.body.error.system_message, 'Database file is corrupt');
+        } finally {
+          await storage.close();
+          await database.drop();
+        }
+      });
+
+      it('answers at once while another connection holds the write lock, and writes nothing', async () => {
+        const database = await createTestDatabase(dialect);
+        const storage = openStorage(database.config);
+        const file = storage.sqlite!.name;
+        const writer = new SQLite(file);
+        try {
+          await migrateToLatest(storage.db, storage.dialect);
+          storage.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
+          writer.exec('begin immediate');
+          const started = Date.now();
+          assert.equal((await probe(storage, '/readyz')).status, 200);
+          assert.ok(Date.now() - started < 2_000, 'did not wait for the lock');
+          writer.exec('rollback');
+          const version = () => storage.sqlite!.pragma('data_version', { simple: true });
+          const before = version();
+          for (let i = 0; i < 5; i++) assert.equal((await probe(storage, '/readyz')).status, 200);
+          assert.equal(fs.statSync(`${file}-wal`).size, 0, 'nothing written to the log');
+          assert.equal(version(), before);
+        } finally {
+          writer.close();
+          await storage.close();
+          await database.drop();
+        }
+      });
+    }
+
     if (dialect === 'postgres') {
+      it("is not ready while the connections' transactions are read-only", async () => {
+        const database = await createTestDatabase(dialect);
+        const setup = openStorage(database.config);
+        const schema = (database.config as { schema: string }).schema;
+        // Only this storage's connections are read-only: the setting travels in their start-up options.
+        const url = new URL(POSTGRES_URL);
+        url.searchParams.set('options', `-c search_path=${schema} -c default_transaction_read_only=on`);
+        const storage = openStorage({ kind: 'postgres', url: url.toString(), poolSize: 1 });
+        try {
+          await migrateToLatest(setup.db, setup.dialect);
+          const readOnly = await probe(storage, '/readyz');
+          assertEnvelope(assert, readOnly, 503, 'SERVICE_UNAVAILABLE');
+          assert.equal(readOnly.body.error.system_message, 'Database is read-only');
+          assert.equal((await probe(setup, '/readyz')).status, 200, 'other connections still write');
+        } finally {
+          await storage.close();
+          await setup.close();
+          await database.drop();
+        }
+      });
+
       it('is not ready when PostgreSQL cannot be reached', async () => {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
         const url = new URL(POSTGRES_URL);

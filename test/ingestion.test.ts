@@ -299,6 +299,35 @@ forEachDialect('POST /v1/usage/events', (server) => {
     });
   });
 
+  it('accepts a leap second as the last millisecond of its day, in any offset; refuses second 60 elsewhere', async () => {
+    const leapOrg = (await makeOrg(server())).id;
+    const leap = (id: string, timestamp: string): EventInput => ({
+      ...event(id, { timestamp, api_key_id: null }),
+      organization_id: leapOrg,
+    });
+    await ingest(server(), [leap('z', '2016-12-31T23:59:60Z'), leap('offset', '2017-01-01T00:59:60.5+01:00')]);
+    const stored = await server()
+      .storage.db.selectFrom('usage_events')
+      .select(['id', 'occurred_at'])
+      .where('organization_id', '=', leapOrg)
+      .orderBy('id')
+      .execute();
+    const lastMs = Date.UTC(2016, 11, 31, 23, 59, 59, 999);
+    assert.deepEqual(
+      stored.map((row) => [row.id, toNumber(row.occurred_at)]),
+      [
+        ['offset', lastMs],
+        ['z', lastMs],
+      ],
+    );
+    const summary = await server().request('GET', `/v1/analytics/usage/summary/${leapOrg}`, { key: server().adminKey });
+    assert.equal(summary.body.timeRange.start, '2016-12-31', summary.text);
+
+    const noon = await post({ events: [leap('noon', '2016-12-31T12:00:60Z')] }, server().adminKey);
+    assertEnvelope(assert, noon, 400, 'INVALID_REQUEST');
+    assert.match(noon.body.error.system_message, /events\[0\]\.timestamp must match format "date-time"/);
+  });
+
   it('stamps an event without a timestamp with the time it arrives', async () => {
     const nowOrg = (await makeOrg(server())).id;
     await ingest(server(), [{ id: 'now', organization_id: nowOrg, model: 'gpt-4o', neurons: 1, synapses: 1, cost: 3 }]);

@@ -121,6 +121,8 @@ forEachDialect('price sheet, unpriced events and repricing', (server) => {
     assert.equal(await at('2024-12-31T23:59:59Z'), undefined);
     assert.equal(await at('2025-10-31T23:59:59Z'), 2.5);
     assert.equal(await at('2025-11-01T00:00:00Z'), 3);
+    // A leap second is the last millisecond of its minute, still before the change.
+    assert.equal(await at('2025-10-31T23:59:60Z'), 2.5);
     const now = await read('/v1/pricing');
     assert.match(
       now.text,

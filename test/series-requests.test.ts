@@ -27,7 +27,7 @@ forEachDialect('time-series requests', (server) => {
       ['yearly years=11', (o) => `/v1/analytics/usage/yearly/${o}?years=11`, 'years'],
       ['yearly years=2.5', (o) => `/v1/analytics/usage/yearly/${o}?years=2.5`, 'years'],
       ['API-key daily month=0', (o) => `/v1/analytics/api-keys/daily/${o}?month=0`, 'month'],
-      ['API-key daily year=2019', (o) => `/v1/analytics/api-keys/daily/${o}?year=2019`, 'year'],
+      ['API-key daily year=1999', (o) => `/v1/analytics/api-keys/daily/${o}?year=1999`, 'year'],
       ['top month=13 in the path', (o) => `/v1/analytics/${o}/api-keys/top/13/2025`, 'month'],
       ['top year=2031 in the path', (o) => `/v1/analytics/${o}/api-keys/top/1/2031`, 'year'],
       ['top year=abc in the path', (o) => `/v1/analytics/${o}/api-keys/top/1/abc`, 'year'],

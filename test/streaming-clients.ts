@@ -180,7 +180,9 @@ export async function bootstrap(database: TestDatabase, env: Record<string, stri
     const org = await post('/v1/organizations', { name });
     const keys = [];
     for (const key of ['gateway 1', 'gateway 2']) {
-      keys.push((await post(`/v1/organizations/${org.id}/api-keys`, { key_name: key })).id);
+      // The clients report usage of the last 70 days: the keys exist since before that.
+      const since = new Date(Date.now() - 100 * DAY).toISOString();
+      keys.push((await post(`/v1/organizations/${org.id}/api-keys`, { key_name: key, created_at: since })).id);
     }
     tenants.push({ orgId: org.id, apiKeyIds: keys });
   }

@@ -11,6 +11,7 @@ import {
 } from '../modules/api-keys/api-keys.service.ts';
 import { SCOPES, type Scope } from '../modules/api-keys/scopes.ts';
 import { OPERATOR } from '../modules/auth/principal.ts';
+import { parseIsoTime } from '../time/calendar.ts';
 import { createAdminKeyCommand, deleteAdminKeyCommand, listAdminKeysCommand, requireOrgOrAdmin } from './admin-keys.ts';
 import { output, withStorage } from './context.ts';
 
@@ -27,7 +28,7 @@ function scopeList(value: string): Scope[] {
 }
 
 function isoTime(value: string): number {
-  const ms = Date.parse(value);
+  const ms = parseIsoTime(value);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected an ISO-8601 time, e.g. 2026-12-31T23:59:59Z');
   return ms;
 }
@@ -39,6 +40,7 @@ interface CreateOptions {
   scopes?: Scope[];
   limit?: string;
   expires?: number;
+  createdAt?: number;
   json?: boolean;
 }
 
@@ -53,6 +55,11 @@ export function keysCommand(program: Command): void {
     .option('--scopes <list>', `comma-separated scopes (${SCOPES.join(', ')})`, scopeList)
     .option('--limit <chf>', 'monthly spend limit in CHF')
     .option('--expires <iso-time>', 'expiry time', isoTime)
+    .option(
+      '--created-at <iso-time>',
+      'since when the key exists (default now): events dated before it are refused; set it to import past usage',
+      isoTime,
+    )
     .option('--json', 'print one JSON object')
     .action(async (options: CreateOptions) => {
       requireOrgOrAdmin(options);
@@ -67,6 +74,7 @@ export function keysCommand(program: Command): void {
             scopes: options.scopes,
             monthlyLimitNano: limitFromInput('--limit', options.limit),
             expiresAt: options.expires ?? null,
+            createdAt: options.createdAt,
           },
           now,
           OPERATOR,
@@ -173,7 +181,7 @@ function keysManagementCommands(keys: Command): void {
       .requiredOption('--org <org_id>', 'organization')
       .option('--json', 'print one JSON object')
       .action(async (keyId: string, o: { org: string; json?: boolean }) => {
-        const key = await withStorage((storage) => setApiKeyState(storage.db, o.org, keyId, state));
+        const key = await withStorage((storage) => setApiKeyState(storage.db, o.org, keyId, state, Date.now()));
         output(Boolean(o.json), apiKeyView(key), [`${key.id} is now ${state}`]);
       });
   }
@@ -191,7 +199,7 @@ function keysManagementCommands(keys: Command): void {
       requireOrgOrAdmin(o);
       if (o.admin) return deleteAdminKeyCommand(keyId, o);
       if (o.force) throw new AppError('INVALID_REQUEST', { systemMessage: '--force applies to --admin only' });
-      const key = await withStorage((storage) => setApiKeyState(storage.db, o.org!, keyId, 'deleted'));
+      const key = await withStorage((storage) => setApiKeyState(storage.db, o.org!, keyId, 'deleted', Date.now()));
       output(Boolean(o.json), apiKeyView(key), [`${key.id} is now deleted`]);
     });
 }

@@ -2,11 +2,11 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { picoToDecimal } from '../modules/pricing/cost.ts';
 import { modelPriceView, priceFromInput } from '../modules/pricing/pricing.routes.ts';
 import { priceSheetAt, setPrice } from '../modules/pricing/pricing.service.ts';
-import { isoSeconds } from '../time/calendar.ts';
+import { isoSeconds, parseIsoTime } from '../time/calendar.ts';
 import { output, withStorage } from './context.ts';
 
 export function isoTime(value: string): number {
-  const ms = Date.parse(value);
+  const ms = parseIsoTime(value);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected an ISO-8601 time, e.g. 2026-01-01T00:00:00Z');
   return ms;
 }

@@ -25,16 +25,27 @@ export const ChfAmount = Type.Union(
   },
 );
 
-/** `year` 2020–2030 and `month` 1–12, each defaulting to the current UTC one. */
+/**
+ * A year of usage: from 2000 (the earliest an event may be dated) to the latest year an event
+ * can be dated in now (now + 24 h), and never less than 2030, the last year the Freddy API
+ * contract promises. The upper bound moves with the clock, so validation checks it (see the
+ * keyword in validation.ts) rather than a fixed `maximum`.
+ */
+export const EARLIEST_YEAR = 2000;
+export const CONTRACT_LAST_YEAR = 2030;
+export const LATEST_YEAR_KEYWORD = 'x-latest-event-year';
+
+export const Year = (description: string) =>
+  Type.Integer({
+    minimum: EARLIEST_YEAR,
+    [LATEST_YEAR_KEYWORD]: true,
+    description: `${description}: from ${EARLIEST_YEAR} to ${CONTRACT_LAST_YEAR}, or to the year of now + 24 h once that is later`,
+  });
+
+export const Month = (description: string) => Type.Integer({ minimum: 1, maximum: 12, description });
+
+/** `year` and `month` 1–12, each defaulting to the current UTC one. */
 export const MonthQuery = Type.Object({
-  year: Type.Optional(
-    Type.Integer({
-      minimum: 2020,
-      maximum: 2030,
-      description: 'Year (2020-2030); defaults to the current UTC year',
-    }),
-  ),
-  month: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 12, description: 'Month (1-12); defaults to the current UTC month' }),
-  ),
+  year: Type.Optional(Year('Year; defaults to the current UTC year')),
+  month: Type.Optional(Month('Month (1-12); defaults to the current UTC month')),
 });

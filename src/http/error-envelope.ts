@@ -7,6 +7,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
 import { isoSeconds } from '../time/calendar.ts';
+import { writeWithMoney } from './serializer.ts';
 
 interface CodeInfo {
   status: number;
@@ -89,6 +90,18 @@ export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
     message: 'Unsupported media type',
     systemMessage: 'Send the body as application/json',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    type: 'client_error',
+    message: 'Request timeout',
+    systemMessage: 'The request was not received in time',
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    type: 'client_error',
+    message: 'Request header fields too large',
+    systemMessage: 'The request headers exceed the size limit',
+  },
   RATE_LIMIT_EXCEEDED: {
     status: 429,
     type: 'rate_limit_error',
@@ -137,9 +150,10 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((status) => [status, Type.Ref(ErrorEnvelope)]));
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+/** The envelope of `error`, as an object for a writer that knows money (writeWithMoney). */
+export function envelopeOf(error: AppError, traceId: string) {
   const info = ERROR_INFO[error.code];
-  const body = {
+  return {
     success: false,
     error: {
       code: error.code,
@@ -148,22 +162,35 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       type: error.type ?? info.type,
       status: info.status,
       ...(error.details ? { details: error.details } : {}),
-      trace_id: String(request.id),
+      trace_id: traceId,
       timestamp: isoSeconds(Date.now()),
     },
   };
-  // Sent as plain JSON, not through the route's response serializer, so that no route can
-  // drop a field of the envelope.
-  return reply.code(info.status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const info = ERROR_INFO[error.code];
+  const body = envelopeOf(error, String(request.id));
+  // Not through the route's response serializer, so that no route can drop a field of the
+  // envelope; money in `details` is still written as money is everywhere else.
+  return reply.code(info.status).type('application/json; charset=utf-8').serializer(writeWithMoney).send(body);
+}
+
+/** The answer for a path that names nothing we serve. */
+export function notFound(request: Pick<FastifyRequest, 'method' | 'url'>): AppError {
+  return new AppError('NOT_FOUND', { systemMessage: `No route ${request.method} ${request.url.split('?')[0]}` });
 }
 
 /** Maps anything thrown while handling a request to an AppError. */
-export function toAppError(error: unknown): AppError {
+export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method' | 'url'>): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return new AppError('INVALID_REQUEST', validationMessage(fastifyError));
   }
+  // The /docs assets' file server refuses paths that leave its folder or are not canonical
+  // (`..`, `//`, `./`, backslashes). To the client that is simply no such file.
+  if (fastifyError.code === 'FST_STATIC_FORBIDDEN_PATH') return notFound(request);
   switch (fastifyError.statusCode) {
     case 413:
       return new AppError('PAYLOAD_TOO_LARGE', { systemMessage: fastifyError.message });
@@ -179,8 +206,17 @@ export function toAppError(error: unknown): AppError {
     case 503:
       return new AppError('SERVICE_UNAVAILABLE', { systemMessage: 'Request timed out' });
     default:
+      // Another client error a library raised (the file server's 412 or 416 for a failed
+      // precondition or range): the request's fault, not ours, whatever its status.
+      if (isClientError(fastifyError.statusCode)) {
+        return new AppError('INVALID_REQUEST', { message: 'Malformed request', systemMessage: fastifyError.message });
+      }
       return new AppError('INTERNAL_ERROR');
   }
+}
+
+function isClientError(status: unknown): boolean {
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 const CONTEXT_MESSAGES: Record<string, string> = {

@@ -1,12 +1,19 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { AppDeps } from '../app.ts';
 import { AppError } from '../errors.ts';
-import { isSchemaCurrent } from '../storage/migrate.ts';
+import { type ReadinessProblem, readinessProblem } from '../storage/readiness.ts';
 import { errorResponses } from './error-envelope.ts';
 
 const Health = Type.Object({ status: Type.String() });
+
+const REASONS: Record<ReadinessProblem, string> = {
+  unreachable: 'Database unreachable',
+  migrations_pending: 'Migrations pending',
+  schema_incomplete: 'Database schema incomplete: a table or column the migrations create is missing',
+  read_only: 'Database is read-only',
+  corrupt: 'Database file is corrupt',
+};
 
 export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.get(
@@ -19,23 +26,15 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
     '/readyz',
     {
       schema: {
-        summary: 'The database is reachable and its schema is current',
+        summary: 'The database is reachable and writable, and its schema current and intact',
+        description: `503 names the reason: ${Object.values(REASONS).join('; ')}.`,
         tags: ['operations'],
         response: { 200: Health, ...errorResponses(503) },
       },
     },
     async () => {
-      try {
-        await sql`select 1`.execute(deps.storage.db);
-        if (!(await isSchemaCurrent(deps.storage.db, deps.storage.dialect))) throw new Error('pending migrations');
-      } catch (error) {
-        throw new AppError('SERVICE_UNAVAILABLE', {
-          systemMessage:
-            error instanceof Error && error.message === 'pending migrations'
-              ? 'Migrations pending'
-              : 'Database unreachable',
-        });
-      }
+      const problem = await readinessProblem(deps.storage);
+      if (problem) throw new AppError('SERVICE_UNAVAILABLE', { systemMessage: REASONS[problem] });
       return { status: 'ready' };
     },
   );

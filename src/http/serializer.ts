@@ -5,6 +5,7 @@
  * JSON.stringify would print `6250`.
  */
 import type { FastifySerializerCompiler } from 'fastify';
+import { ChfAmount } from '../money/chf.ts';
 
 interface Schema {
   type?: string | string[];
@@ -39,6 +40,24 @@ export function write(value: unknown, schemaLike: unknown): string {
     default:
       return JSON.stringify(value);
   }
+}
+
+/**
+ * JSON of data that has no schema (the error envelope), except that money amounts
+ * (`ChfAmount`) are written as a `Type.Number` is: `5.0`, not `5`.
+ */
+export function writeWithMoney(value: unknown): string {
+  if (value instanceof ChfAmount) return write(value.toJSON(), { type: 'number' });
+  if (Array.isArray(value))
+    return `[${value.map((item) => (item === undefined ? 'null' : writeWithMoney(item))).join(',')}]`;
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
+    return JSON.stringify(value) ?? 'null';
+  }
+  const parts: string[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    if (item !== undefined) parts.push(`${JSON.stringify(key)}:${writeWithMoney(item)}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 function writeObject(value: Record<string, unknown>, schema: Schema): string {

@@ -53,6 +53,19 @@ export function nanoToChf(nano: bigint, decimals = 6): number {
   return scaledToNumber(divideHalfEven(nano, 10n ** BigInt(9 - decimals)), decimals);
 }
 
+/**
+ * A money amount inside data written without a response schema (an error's `details`): the
+ * error envelope writes it as CHF with a decimal point (`5.0`), as responses write money, and
+ * any other JSON writer (a log line) as a plain number.
+ */
+export class ChfAmount {
+  constructor(readonly nano: bigint) {}
+
+  toJSON(): number {
+    return nanoToChf(this.nano);
+  }
+}
+
 /** `numerator / denominator` as a number rounded half to even to `decimals` places; 0 when the denominator is 0. */
 export function ratio(numerator: bigint, denominator: bigint, decimals = 2): number {
   if (denominator === 0n) return 0;

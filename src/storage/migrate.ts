@@ -6,16 +6,28 @@ import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
 import * as openReservations from './migrations/2026_11_23_0004_open_reservations.ts';
 import * as adminKeyState from './migrations/2026_12_01_0001_admin_key_state.ts';
+import * as apiKeyDeletedAt from './migrations/2026_12_01_0002_api_key_deleted_at.ts';
 import type { Database } from './schema.ts';
 
+/** Every migration has this shape: `up` told the dialect, `down` not. */
+type Step = Pick<typeof initial, 'up' | 'down'>;
+
+const STEPS: Record<string, Step> = {
+  '2026_11_23_0001_initial': initial,
+  '2026_11_23_0002_pricing': pricing,
+  '2026_11_23_0003_reservations': reservations,
+  '2026_11_23_0004_open_reservations': openReservations,
+  '2026_12_01_0001_admin_key_state': adminKeyState,
+  '2026_12_01_0002_api_key_deleted_at': apiKeyDeletedAt,
+};
+
+/** Every migration's name, in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(STEPS);
+
 function migrations(dialect: DialectName): Record<string, Migration> {
-  return {
-    '2026_11_23_0001_initial': { up: (db) => initial.up(db, dialect), down: initial.down },
-    '2026_11_23_0002_pricing': { up: (db) => pricing.up(db, dialect), down: pricing.down },
-    '2026_11_23_0003_reservations': { up: (db) => reservations.up(db, dialect), down: reservations.down },
-    '2026_11_23_0004_open_reservations': { up: (db) => openReservations.up(db, dialect), down: openReservations.down },
-    '2026_12_01_0001_admin_key_state': { up: (db) => adminKeyState.up(db, dialect), down: adminKeyState.down },
-  };
+  return Object.fromEntries(
+    Object.entries(STEPS).map(([name, step]) => [name, { up: (db) => step.up(db, dialect), down: step.down }]),
+  );
 }
 
 export async function migrator(db: Kysely<Database>, dialect: DialectName): Promise<Migrator> {
@@ -51,8 +63,13 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName
   }
 }
 
-/** True when every known migration has been applied (used by /readyz). */
-export async function isSchemaCurrent(db: Kysely<Database>, dialect: DialectName): Promise<boolean> {
-  const all = await (await migrator(db, dialect)).getMigrations();
-  return all.every((m) => m.executedAt !== undefined);
+/**
+ * The migrations not applied yet, read straight from Kysely's table (one cheap query, unlike
+ * the migrator's own listing, which introspects every table of the database). Throws when
+ * that table does not exist.
+ */
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+  const applied = new Set(rows.map((row) => row.name));
+  return MIGRATION_NAMES.filter((name) => !applied.has(name));
 }

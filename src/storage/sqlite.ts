@@ -15,6 +15,9 @@ export const WAL_CHECKPOINT_PAGES = 10_000;
  */
 export const WRITER_CACHE_KIB = 64 * 1024;
 
+/** How long a connection waits for another's write lock before failing with SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5_000;
+
 export function connectSqlite(file: string): SQLite.Database {
   const sqlite = new SQLite(file);
   sqlite.defaultSafeIntegers(true);
@@ -25,7 +28,7 @@ export function connectSqlite(file: string): SQLite.Database {
   // and the same hot pages are then copied into the database once per checkpoint, not per batch.
   sqlite.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   // Ingestion writes on a connection of its own (see batch-writer.ts); the other waits its turn.
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   return sqlite;
 }

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addMonths, dayKeyOf, dayKeyRange, daysInMonth, isoDateOfDayKey, monthKeyOf } from './calendar.ts';
+import {
+  addMonths,
+  dayKeyOf,
+  dayKeyRange,
+  daysInMonth,
+  isoDateOfDayKey,
+  monthKeyOf,
+  parseIsoTime,
+} from './calendar.ts';
 
 describe('calendar', () => {
   it('puts the last millisecond of a month in that month and the next millisecond in the next', () => {
@@ -31,5 +39,26 @@ describe('calendar', () => {
   it('formats and ranges day keys', () => {
     assert.equal(isoDateOfDayKey(20240229), '2024-02-29');
     assert.deepEqual(dayKeyRange({ year: 2024, month: 2 }), [20240201, 20240229]);
+  });
+  describe('parseIsoTime', () => {
+    const lastMs = Date.UTC(2016, 11, 31, 23, 59, 59, 999);
+    const cases: Array<[string, number]> = [
+      ['2025-11-15T12:00:00Z', Date.UTC(2025, 10, 15, 12)],
+      ['2025-11-15T12:00:00.250+01:00', Date.UTC(2025, 10, 15, 11, 0, 0, 250)],
+      ['2016-12-31T23:59:60Z', lastMs],
+      ['2016-12-31T23:59:60.5Z', lastMs],
+      ['2017-01-01T00:59:60+01:00', lastMs],
+      ['2016-12-31T18:59:60-05:00', lastMs],
+      ['2016-12-31t23:59:60z', lastMs],
+    ];
+    for (const [text, ms] of cases) {
+      it(`reads ${text}`, () => assert.equal(parseIsoTime(text), ms));
+    }
+    it('keeps a leap second in the day, month and year it names', () => {
+      assert.equal(dayKeyOf(parseIsoTime('2016-12-31T23:59:60Z')), 20161231);
+    });
+    for (const text of ['2016-12-31T12:00:60Z', '2016-12-31T23:58:60Z', '2016-12-31T23:59:61Z', 'yesterday']) {
+      it(`refuses ${text}`, () => assert.ok(Number.isNaN(parseIsoTime(text))));
+    }
   });
 });

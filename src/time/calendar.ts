@@ -6,6 +6,17 @@
 /** Milliseconds in a UTC day (no leap seconds in epoch time). */
 export const DAY_MS = 86_400_000;
 
+/** The earliest time a usage event may have. */
+export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
+
+/** How far ahead of the server's clock an event may be dated (clock skew between hosts). */
+export const MAX_EVENT_FUTURE_MS = DAY_MS;
+
+/** The latest year an event can be dated in at `now`. */
+export function latestEventYear(now: number): number {
+  return new Date(now + MAX_EVENT_FUTURE_MS).getUTCFullYear();
+}
+
 export interface YearMonth {
   year: number;
   month: number; // 1–12
@@ -65,6 +76,22 @@ export function addMonths({ year, month }: YearMonth, offset: number): YearMonth
 
 function pad2(n: number): string {
   return String(n).padStart(2, '0');
+}
+
+const LEAP_SECOND = /^(.*T\d\d:\d\d:)60(?:\.\d+)?(.*)$/i;
+
+/**
+ * Epoch milliseconds of an ISO-8601 time, NaN when it is none. A leap second (23:59:60 UTC,
+ * in any offset) counts as 23:59:59.999: epoch time has no 61st second, and the event stays in
+ * the day, month and year it names.
+ */
+export function parseIsoTime(text: string): number {
+  const parsed = Date.parse(text);
+  const leap = Number.isNaN(parsed) ? LEAP_SECOND.exec(text) : null;
+  if (!leap) return parsed;
+  const lastSecond = Date.parse(`${leap[1]}59${leap[2]}`);
+  const utc = new Date(lastSecond);
+  return utc.getUTCHours() === 23 && utc.getUTCMinutes() === 59 ? lastSecond + 999 : Number.NaN;
 }
 
 /** ISO-8601 in UTC without milliseconds, as the Freddy API writes times. */

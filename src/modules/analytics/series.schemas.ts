@@ -4,7 +4,7 @@
  * `12.0`); counts are `Type.Integer`.
  */
 import { Type } from '@sinclair/typebox';
-import { MonthQuery, OrgId } from '../../http/common.schemas.ts';
+import { Month, OrgId, Year } from '../../http/common.schemas.ts';
 import { ApiKeysSummaryResponse } from './analytics.schemas.ts';
 
 const Chf = (description: string) => Type.Number({ description: `${description}, CHF rounded to 6 decimals` });
@@ -19,17 +19,8 @@ const GrowthRate = Type.Union([Type.Number(), Type.Null()], {
 });
 
 // Path month and year take the same bounds as the `month` and `year` query parameters.
-const { year: QueryYear, month: QueryMonth } = MonthQuery.properties;
-const PathYear = Type.Integer({
-  minimum: QueryYear.minimum,
-  maximum: QueryYear.maximum,
-  description: 'Year (2020-2030)',
-});
-const PathMonth = Type.Integer({
-  minimum: QueryMonth.minimum,
-  maximum: QueryMonth.maximum,
-  description: 'Month (1-12)',
-});
+const PathYear = Year('Year');
+const PathMonth = Month('Month (1-12)');
 
 export const DEFAULT_MONTHS = 12;
 export const DEFAULT_YEARS = 3;

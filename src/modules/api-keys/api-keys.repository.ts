@@ -15,6 +15,7 @@ export interface ApiKey {
   expiresAt: number | null;
   createdAt: number;
   lastUsedAt: number | null;
+  deletedAt: number | null;
 }
 
 function toApiKey(row: ApiKeyRow): ApiKey {
@@ -30,6 +31,7 @@ function toApiKey(row: ApiKeyRow): ApiKey {
     expiresAt: toNullableNumber(row.expires_at),
     createdAt: toNumber(row.created_at),
     lastUsedAt: toNullableNumber(row.last_used_at),
+    deletedAt: toNullableNumber(row.deleted_at),
   };
 }
 
@@ -48,6 +50,7 @@ export async function insertApiKey(db: Db, key: ApiKey): Promise<void> {
       expires_at: key.expiresAt,
       created_at: key.createdAt,
       last_used_at: key.lastUsedAt,
+      deleted_at: key.deletedAt,
     })
     .execute();
 }
@@ -67,12 +70,36 @@ export async function findApiKeyByHash(db: Db, keyHash: string): Promise<ApiKey 
   return row && toApiKey(row);
 }
 
-/** Which of the given (organization, key) pairs exist, as "org/key" strings. */
-export async function existingApiKeyPairs(db: Db, pairs: Array<[string, string]>): Promise<Set<string>> {
-  if (pairs.length === 0) return new Set();
-  const ids = [...new Set(pairs.map(([, id]) => id))];
-  const rows = await db.selectFrom('api_keys').select(['organization_id', 'id']).where('id', 'in', ids).execute();
-  return new Set(rows.map((r) => `${r.organization_id}/${r.id}`));
+/** When a key existed: from its creation until its deletion (null: not deleted). */
+export interface KeyLifetime {
+  createdAt: number;
+  deletedAt: number | null;
+}
+
+/** The lifetimes of those of the given key ids that exist, by "org/key". */
+export async function apiKeyLifetimes(db: Db, ids: readonly string[]): Promise<Map<string, KeyLifetime>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['organization_id', 'id', 'created_at', 'deleted_at'])
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((r) => [`${r.organization_id}/${r.id}`, lifetimeOf(r)]));
+}
+
+/** Keys deleted at or after `since` (through the partial index on deleted_at), by "org/key". */
+export async function apiKeysDeletedSince(db: Db, since: number): Promise<Map<string, KeyLifetime>> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['organization_id', 'id', 'created_at', 'deleted_at'])
+    .where('deleted_at', 'is not', null)
+    .where('deleted_at', '>=', BigInt(since))
+    .execute();
+  return new Map(rows.map((r) => [`${r.organization_id}/${r.id}`, lifetimeOf(r)]));
+}
+
+function lifetimeOf(row: Pick<ApiKeyRow, 'created_at' | 'deleted_at'>): KeyLifetime {
+  return { createdAt: toNumber(row.created_at), deletedAt: toNullableNumber(row.deleted_at) };
 }
 
 export interface ApiKeyPage {
@@ -101,6 +128,7 @@ export interface ApiKeyChanges {
   monthlyLimitNano?: bigint | null | undefined;
   expiresAt?: number | null | undefined;
   state?: ApiKeyState | undefined;
+  deletedAt?: number | undefined;
 }
 
 /** Writes the given fields (undefined ones stay as they are). */
@@ -111,6 +139,7 @@ export async function updateApiKey(db: Db, organizationId: string, id: string, c
     ...(changes.monthlyLimitNano !== undefined ? { monthly_limit_nano: changes.monthlyLimitNano } : {}),
     ...(changes.expiresAt !== undefined ? { expires_at: changes.expiresAt } : {}),
     ...(changes.state !== undefined ? { state: changes.state } : {}),
+    ...(changes.deletedAt !== undefined ? { deleted_at: changes.deletedAt } : {}),
   };
   if (Object.keys(values).length === 0) return;
   await db

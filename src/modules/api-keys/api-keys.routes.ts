@@ -5,7 +5,7 @@ import { invalidRequest } from '../../errors.ts';
 import { OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { NANO_PER_CHF, nanoToChf, parseChf } from '../../money/chf.ts';
-import { isoSeconds } from '../../time/calendar.ts';
+import { isoSeconds, parseIsoTime } from '../../time/calendar.ts';
 import { principalOf } from '../auth/auth.plugin.ts';
 import type { ApiKey } from './api-keys.repository.ts';
 import {
@@ -85,7 +85,8 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           name: body.key_name,
           scopes: body.scopes,
           monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
-          expiresAt: body.expires_at ? Date.parse(body.expires_at) : null,
+          expiresAt: body.expires_at ? parseIsoTime(body.expires_at) : null,
+          createdAt: body.created_at === undefined ? undefined : parseIsoTime(body.created_at),
         },
         deps.clock(),
         principalOf(request),
@@ -166,7 +167,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           scopes: body.scopes,
           monthlyLimitNano: limitFromInput('usage_limit_chf', body.usage_limit_chf),
           expiresAt:
-            body.expires_at === undefined || body.expires_at === null ? body.expires_at : Date.parse(body.expires_at),
+            body.expires_at === undefined || body.expires_at === null ? body.expires_at : parseIsoTime(body.expires_at),
         },
         principalOf(request),
       );
@@ -181,14 +182,14 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
       schema: {
         summary: 'Delete an API key',
         description:
-          'Soft delete: the key stops authenticating at once and cannot be activated again; its usage stays readable.',
+          'Soft delete: the key stops authenticating at once and cannot be activated again; its usage stays readable. Usage events dated from the deletion on that name the key are refused (400); earlier ones are still accepted.',
         tags: TAGS,
         params: ApiKeyParams,
         response: { 200: DeletedApiKey, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
     async (request) => {
-      const key = await setApiKeyState(db, request.params.org_id, request.params.key_id, 'deleted');
+      const key = await setApiKeyState(db, request.params.org_id, request.params.key_id, 'deleted', deps.clock());
       return { success: true as const, message: 'API key deleted', api_key_id: key.id };
     },
   );
@@ -212,7 +213,8 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           response: { 200: ApiKeyResource, ...errorResponses(400, 401, 403, 404, 500) },
         },
       },
-      async (request) => apiKeyView(await setApiKeyState(db, request.params.org_id, request.params.key_id, state)),
+      async (request) =>
+        apiKeyView(await setApiKeyState(db, request.params.org_id, request.params.key_id, state, deps.clock())),
     );
   }
 }

@@ -19,6 +19,13 @@ export const CreateApiKeyBody = Type.Object({
     }),
   ),
   expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+  created_at: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'Since when the key exists, for a key carried over from another system or made to import past usage: events dated before it are refused. Defaults to now; not in the future, not before 2000.',
+    }),
+  ),
 });
 
 export const ApiKeyResource = Type.Object({

@@ -2,9 +2,10 @@
  * API keys: credentials of one organization. A secret is returned once, at creation;
  * afterwards only its hash exists.
  */
-import { AppError } from '../../errors.ts';
+import { AppError, invalidRequest } from '../../errors.ts';
 import { newId } from '../../ids.ts';
 import type { Db } from '../../storage/schema.ts';
+import { EARLIEST_EVENT_MS, isoSeconds } from '../../time/calendar.ts';
 import type { Principal } from '../auth/principal.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
 import {
@@ -16,6 +17,7 @@ import {
   listApiKeys,
   updateApiKey,
 } from './api-keys.repository.ts';
+import { keyLifetimes } from './key-lifetimes.ts';
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 import { generateSecret } from './secrets.ts';
 
@@ -24,6 +26,8 @@ export interface NewApiKey {
   scopes?: Scope[] | undefined;
   monthlyLimitNano?: bigint | null | undefined;
   expiresAt?: number | null | undefined;
+  /** Since when the key exists; defaults to `now`. */
+  createdAt?: number | undefined;
 }
 
 /**
@@ -51,6 +55,12 @@ export async function createApiKey(
 ): Promise<{ apiKey: ApiKey; secret: string }> {
   const scopes = input.scopes ?? DEFAULT_SCOPES;
   requireGrantable(grantor, scopes, input.scopes === undefined);
+  const createdAt = input.createdAt ?? now;
+  if (!(createdAt >= EARLIEST_EVENT_MS && createdAt <= now)) {
+    throw invalidRequest('Invalid request body', [
+      { field: 'created_at', reason: `must be from ${isoSeconds(EARLIEST_EVENT_MS)} to now` },
+    ]);
+  }
   await requireOrganization(db, organizationId);
   const { secret, prefix, hash } = generateSecret();
   const apiKey: ApiKey = {
@@ -63,8 +73,9 @@ export async function createApiKey(
     monthlyLimitNano: input.monthlyLimitNano ?? null,
     state: 'active',
     expiresAt: input.expiresAt ?? null,
-    createdAt: now,
+    createdAt,
     lastUsedAt: null,
+    deletedAt: null,
   };
   await insertApiKey(db, apiKey);
   return { apiKey, secret };
@@ -124,16 +135,23 @@ export async function changeApiKey(
   return { ...key, ...definedOnly(changes) };
 }
 
-/** Activates, deactivates or (softly, for good) deletes a key. */
+/**
+ * Activates, deactivates or (softly, for good) deletes a key. A deletion records its time:
+ * from then on, ingestion refuses events of the key dated at or after it.
+ */
 export async function setApiKeyState(
   db: Db,
   organizationId: string,
   apiKeyId: string,
   state: ApiKey['state'],
+  now: number,
 ): Promise<ApiKey> {
   const key = await requireManagedKey(db, organizationId, apiKeyId);
-  if (key.state !== state) await updateApiKey(db, organizationId, apiKeyId, { state });
-  return { ...key, state };
+  if (key.state === state) return key;
+  const deletedAt = state === 'deleted' ? now : undefined;
+  await updateApiKey(db, organizationId, apiKeyId, { state, deletedAt });
+  if (deletedAt !== undefined) keyLifetimes(db).deleted(organizationId, apiKeyId, deletedAt);
+  return { ...key, state, deletedAt: deletedAt ?? key.deletedAt };
 }
 
 function definedOnly(changes: ApiKeyChanges): Partial<ApiKey> {

@@ -19,6 +19,8 @@ export interface ApiKeysTable {
   expires_at: Int64 | null;
   created_at: Int64;
   last_used_at: Int64 | null;
+  /** When the key was deleted; null while it is not. A deleted key is never undeleted. */
+  deleted_at: Int64 | null;
 }
 
 export type ApiKeyRow = Selectable<ApiKeysTable>;

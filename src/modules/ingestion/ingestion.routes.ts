@@ -13,7 +13,7 @@ export async function ingestionRoutes(app: FastifyInstance, deps: AppDeps): Prom
       schema: {
         summary: 'Report usage events',
         description:
-          'A batch of up to 1000 events, validated as a whole: one bad event rejects the batch with a 400 listing each bad event, and nothing is written. Retried event ids are acknowledged and not counted twice.',
+          "A batch of up to 1000 events, validated as a whole: one bad event rejects the batch with a 400 listing each bad event, and nothing is written. Retried event ids are acknowledged and not counted twice. An event may name an API key only if the key existed at the event's time: created at or before it, and not deleted at or before it.",
         tags: ['usage'],
         body: IngestBody,
         response: { 200: IngestResponse, ...errorResponses(400, 401, 403, 413, 415, 500) },

@@ -6,6 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
+import { EARLIEST_EVENT_MS, MAX_EVENT_FUTURE_MS, parseIsoTime } from '../../time/calendar.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import { writeBatch } from './batch-writer.ts';
@@ -21,10 +22,6 @@ export interface IngestResult {
   /** Ids of accepted events that stated no cost and whose model has no price (stored with cost 0). */
   unpriced: string[];
 }
-
-/** How far ahead of the server's clock a reported event may be (clock skew between hosts). */
-const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
-const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
 
 export async function ingestUsage(
   storage: Storage,
@@ -44,7 +41,7 @@ export async function ingestUsage(
   const reject = (index: number, field: string, reason: string) =>
     errors.push({ index, field: `events[${index}].${field}`, reason });
   const events = inputs.map((input, index) => toUsageEvent(input, index, now, reject));
-  await checkReferences(storage, events, reject);
+  await checkReferences(storage, events, now, reject);
   await priceUnstatedCosts(storage.db, events, reject);
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
@@ -75,10 +72,12 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
   else if (costNano > MAX_EVENT_COST_NANO) reject(index, 'cost', 'must not exceed 1000000 CHF');
   let occurredAt = now;
   if (input.timestamp !== undefined) {
-    occurredAt = Date.parse(input.timestamp);
-    if (!Number.isFinite(occurredAt) || occurredAt < EARLIEST) {
-      reject(index, 'timestamp', 'must be an ISO-8601 time from 2000 on');
-    } else if (occurredAt > now + MAX_FUTURE_MS) {
+    occurredAt = parseIsoTime(input.timestamp);
+    if (!Number.isFinite(occurredAt)) {
+      reject(index, 'timestamp', 'must be an ISO-8601 date-time');
+    } else if (occurredAt < EARLIEST_EVENT_MS) {
+      reject(index, 'timestamp', 'must not be before 2000-01-01T00:00:00Z');
+    } else if (occurredAt > now + MAX_EVENT_FUTURE_MS) {
       reject(index, 'timestamp', 'must not be more than 24 hours in the future');
     }
   }
@@ -95,19 +94,47 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
   };
 }
 
-async function checkReferences(storage: Storage, events: UsageEvent[], reject: Reject): Promise<void> {
+/**
+ * The organization must exist, and the API key must be one of its keys that existed at the
+ * event's time: created at or before it, and not deleted at or before it.
+ */
+async function checkReferences(storage: Storage, events: UsageEvent[], now: number, reject: Reject): Promise<void> {
   const orgIds = [...new Set(events.map((e) => e.organizationId))];
-  const keyPairs = events
-    .filter((e) => e.apiKeyId !== null)
-    .map((e): [string, string] => [e.organizationId, e.apiKeyId!]);
-  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyPairs);
+  // "org/key" of each event (undefined without a key), and each distinct one's key id.
+  const pairs = events.map((e) => (e.apiKeyId === null ? undefined : `${e.organizationId}/${e.apiKeyId}`));
+  const keyIds = new Map<string, string>();
+  events.forEach((e, index) => {
+    if (e.apiKeyId !== null) keyIds.set(pairs[index]!, e.apiKeyId);
+  });
+  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyIds, now);
   events.forEach((event, index) => {
     if (!orgs.has(event.organizationId)) {
       reject(index, 'organization_id', 'names no known organization');
-    } else if (event.apiKeyId !== null && !keys.has(`${event.organizationId}/${event.apiKeyId}`)) {
+      return;
+    }
+    const pair = pairs[index];
+    if (pair === undefined) return;
+    const key = keys.get(pair);
+    if (!key) {
       reject(index, 'api_key_id', 'is not an API key of the organization');
+    } else if (event.occurredAt < key.createdAt) {
+      reject(
+        index,
+        'api_key_id',
+        `names a key that did not exist yet at the event's time (created ${isoMillis(key.createdAt)})`,
+      );
+    } else if (key.deletedAt !== null && event.occurredAt >= key.deletedAt) {
+      reject(
+        index,
+        'api_key_id',
+        `names a key already deleted at the event's time (deleted ${isoMillis(key.deletedAt)})`,
+      );
     }
   });
+}
+
+function isoMillis(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /** The same id twice in one batch counts once: the first occurrence is kept. */

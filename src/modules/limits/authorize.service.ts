@@ -10,7 +10,7 @@
  */
 import { AppError } from '../../errors.ts';
 import { randomToken } from '../../ids.ts';
-import { nanoToChf } from '../../money/chf.ts';
+import { ChfAmount, nanoToChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
 import { isoSeconds, monthKeyOf } from '../../time/calendar.ts';
 import { lockOrganization } from '../orgs/orgs.repository.ts';
@@ -51,10 +51,10 @@ export async function authorizeSpend(storage: Storage, request: AuthorizeRequest
           systemMessage: `The estimated cost does not fit the ${tier} monthly limit`,
           details: {
             tier,
-            limit: nanoToChf(limit),
-            spent: nanoToChf(spent),
-            reserved: nanoToChf(reserved),
-            estimated_cost: nanoToChf(estimatedNano),
+            limit: new ChfAmount(limit),
+            spent: new ChfAmount(spent),
+            reserved: new ChfAmount(reserved),
+            estimated_cost: new ChfAmount(estimatedNano),
             organization_id: organizationId,
             ...(apiKeyId !== null ? { api_key_id: apiKeyId } : {}),
           },

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { invalidRequest } from '../../errors.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
-import { isoSeconds } from '../../time/calendar.ts';
+import { isoSeconds, parseIsoTime } from '../../time/calendar.ts';
 import { MAX_PRICE_PICO, parsePricePico, picoToChf, picoToDecimal } from './cost.ts';
 import { isPattern, type PriceEntry } from './price-sheet.ts';
 import {
@@ -42,7 +42,7 @@ const ADMIN = { access: { admin: true as const } };
 
 export async function pricingRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-  const timeOf = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
+  const timeOf = (iso: string | undefined) => (iso === undefined ? undefined : parseIsoTime(iso));
 
   routes.get(
     '/v1/pricing',
