@@ -92,7 +92,7 @@ describe('secrets in process output', () => {
       assert.equal((await call('GET', `/v1/analytics/usage/summary/${org.id}`, wrong)).status, 401);
       assert.equal((await call('GET', `/v1/analytics/usage/summary/${org.id}`, unknown)).status, 401);
       assert.equal((await call('POST', '/v1/usage/events', key, { events: 'bad' })).status, 400);
-      assert.equal((await call('GET', '/v1/organizations/nope', key)).status, 404);
+      assert.equal((await call('GET', '/v1/no-such-route', key)).status, 404);
       await call('POST', `/v1/organizations/${org.id}/api-keys/${'x'.repeat(5)}/deactivate`, key);
 
       server.child.kill('SIGTERM');
