@@ -26,6 +26,36 @@ export const DIALECTS: DialectName[] = (process.env.FREDDY_TEST_DIALECTS ?? 'sql
   .map((d) => d.trim())
   .filter((d): d is DialectName => d === 'sqlite' || d === 'postgres');
 
+/**
+ * PostgreSQL, connecting as `applicationName`: pg_stat_activity shows it, so that a test can find
+ * the connections of its own database among those of other test files (and end them).
+ */
+export function postgresUrl(applicationName: string): string {
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('application_name', applicationName);
+  return url.toString();
+}
+
+/**
+ * PostgreSQL: ends the sessions connected as `applicationName` (and matching `condition`, SQL
+ * over pg_stat_activity), from a connection of its own, as an administrator would; resolves
+ * with how many there were.
+ */
+export async function terminateBackends(applicationName: string, condition = 'true'): Promise<number> {
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where application_name = $1 and pid <> pg_backend_pid() and (${condition})`,
+      [applicationName],
+    );
+    return rowCount ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
+
 export interface TestDatabase {
   config: DatabaseConfig;
   /** Environment that points a child process (CLI, server) at this database. */
@@ -48,9 +78,10 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   await admin.connect();
   await admin.query(`create schema ${name}`);
   await admin.end();
+  // Connections are named after the schema (see postgresUrl).
   return {
-    config: { kind: 'postgres', url: POSTGRES_URL, poolSize: 5, schema: name },
-    env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: name },
+    config: { kind: 'postgres', url: postgresUrl(name), poolSize: 5, schema: name },
+    env: { DATABASE_URL: postgresUrl(name), DATABASE_SCHEMA: name },
     drop: async () => {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();

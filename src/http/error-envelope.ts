@@ -6,6 +6,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
+import { databaseUnavailable } from '../storage/dialect.ts';
 import { isoSeconds } from '../time/calendar.ts';
 
 interface CodeInfo {
@@ -13,6 +14,8 @@ interface CodeInfo {
   type: string;
   message: string;
   systemMessage: string;
+  /** Sent as Retry-After: when trying again is worth it. */
+  retryAfterSeconds?: number;
 }
 
 export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
@@ -106,6 +109,9 @@ export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
     type: 'server_error',
     message: 'Service unavailable',
     systemMessage: 'The service cannot answer right now',
+    // Shutting down, a lost database connection, a lock held past the time limit: each passes
+    // or is taken over by another connection or replica within moments.
+    retryAfterSeconds: 1,
   },
 };
 
@@ -146,6 +152,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       timestamp: isoSeconds(Date.now()),
     },
   };
+  if (info.retryAfterSeconds !== undefined) reply.header('retry-after', info.retryAfterSeconds);
   // Sent as plain JSON, not through the route's response serializer, so that no route can
   // drop a field of the envelope.
   return reply.code(info.status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
@@ -154,6 +161,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
 /** Maps anything thrown while handling a request to an AppError. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  const unavailable = databaseUnavailable(error);
+  if (unavailable) return unavailable;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return new AppError('INVALID_REQUEST', validationMessage(fastifyError));

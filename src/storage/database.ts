@@ -16,9 +16,10 @@ import {
   SqliteDriver,
   type Transaction,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { type DatabaseConfig, DEFAULT_INGEST_CONCURRENCY, DEFAULT_READ_MEMO_ENTRIES } from '../config.ts';
-import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
+import { type DialectName, isRetryableTransactionError } from './dialect.ts';
+import { openPostgresPool } from './postgres-pool.ts';
 import { type ChangeMarker, ReadMemo, sharedReads } from './read-memo.ts';
 import type { Database } from './schema.ts';
 import { connectSqlite } from './sqlite.ts';
@@ -28,6 +29,8 @@ export interface Storage {
   dialect: DialectName;
   /** Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization failure. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Tells `listener` of each PostgreSQL connection that failed (dropped and replaced by then); returns its removal. */
+  onConnectionLost(listener: (error: Error) => void): () => void;
   /** Closes what was registered with onClose, then the database. */
   close(): Promise<void>;
   /** Runs `close` when the storage closes, before the database connection does. */
@@ -43,15 +46,23 @@ export interface Storage {
 }
 
 export function openStorage(config: DatabaseConfig, options: { readMemoEntries?: number } = {}): Storage {
+  const lostListeners = new Set<(error: Error) => void>();
+  const onLost = (error: Error) => {
+    for (const listener of lostListeners) listener(error);
+  };
   const { db, pool, sqlite, changeMarker } =
     config.kind === 'sqlite'
       ? { ...openSqlite(config.path), pool: undefined }
-      : { ...openPostgres(config), sqlite: undefined };
+      : { ...openPostgres(config, onLost), sqlite: undefined };
   const closers: Array<() => Promise<void>> = [];
   const storage: Storage = {
     db,
     dialect: config.kind,
     transaction: (work) => withRetry(() => db.transaction().execute(work)),
+    onConnectionLost: (listener) => {
+      lostListeners.add(listener);
+      return () => lostListeners.delete(listener);
+    },
     close: async () => {
       for (const close of closers.splice(0).reverse()) await close();
       await db.destroy();
@@ -119,12 +130,12 @@ function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
-function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
-  const pool = new pg.Pool({
-    connectionString: config.url,
-    max: config.poolSize,
-    types: postgresTypes,
-    ...(config.schema ? { options: `-c search_path=${config.schema}` } : {}),
+function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, onLost: (error: Error) => void) {
+  const { pool, driverPool } = openPostgresPool({
+    url: config.url,
+    poolSize: config.poolSize,
+    schema: config.schema,
+    onLost,
   });
   // Two snapshots alike (xmin, xmax and the transactions in progress) see the same committed
   // data; any commit since, anywhere in the cluster, makes them differ. Concurrent requests
@@ -136,7 +147,7 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
     });
     return rows[0]!.marker;
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool, changeMarker };
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: driverPool }) }), pool, changeMarker };
 }
 
 /** Runs `run` again (up to `attempts` times in all) after a deadlock or serialization failure. */
