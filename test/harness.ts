@@ -119,13 +119,19 @@ export interface TestResponse {
   text: string;
 }
 
-export async function startTestServer(
-  dialect: DialectName,
-  options: { clock?: () => number } = {},
-): Promise<TestServer> {
+export interface TestServerOptions {
+  clock?: () => number;
+  /** REQUEST_TIMEOUT_MS of the server, and the bound on its database work (see StorageOptions). */
+  requestTimeoutMs?: number;
+}
+
+export async function startTestServer(dialect: DialectName, options: TestServerOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase(dialect);
-  const storage = openStorage(database.config);
-  await migrateToLatest(storage.db, storage.dialect);
+  const storage = openStorage(
+    database.config,
+    options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs },
+  );
+  await storage.withoutTimeout((db) => migrateToLatest(db, storage.dialect));
   const logs: string[] = [];
   const logStream = new (await import('node:stream')).Writable({
     write(chunk, _encoding, done) {
@@ -135,7 +141,12 @@ export async function startTestServer(
   });
   const deps: AppDeps = {
     storage,
-    config: { bodyLimit: 1_048_576, requestTimeoutMs: 30_000, logLevel: 'info', reservationTtlSeconds: 300 },
+    config: {
+      bodyLimit: 1_048_576,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      logLevel: 'info',
+      reservationTtlSeconds: 300,
+    },
     clock: options.clock ?? Date.now,
     logStream,
   };
@@ -189,7 +200,7 @@ export async function startTestServer(
 export function forEachDialect(
   name: string,
   suite: (ctx: () => TestServer) => void,
-  options: { clock?: () => number } = {},
+  options: TestServerOptions = {},
 ): void {
   for (const dialect of DIALECTS) {
     describe(`${name} [${dialect}]`, () => {

@@ -20,6 +20,16 @@ export interface PostgresPoolOptions {
   url: string;
   poolSize: number;
   schema?: string | undefined;
+  /**
+   * Bound, in ms, of each statement (statement_timeout, lock waits included) and of the wait for
+   * a pooled connection; none when absent. Sent with each connection's start-up message, it
+   * costs no round trip and covers every statement, inside a transaction or not: the ingestion
+   * write and the reads run as single statements, where a `set local` at BEGIN would not reach.
+   * It bounds statements, not whole requests: a request that made several slow statements could
+   * take longer, but the usual cause of a wait, a lock held elsewhere, fails the first statement
+   * that meets it.
+   */
+  timeoutMs?: number | undefined;
   /** Told of each pooled connection that failed; pg-pool has dropped it by then. */
   onLost(error: Error): void;
 }
@@ -30,6 +40,7 @@ export function openPostgresPool(options: PostgresPoolOptions): { pool: pg.Pool;
     max: options.poolSize,
     types: postgresTypes,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    ...(options.timeoutMs ? { statement_timeout: options.timeoutMs, connectionTimeoutMillis: options.timeoutMs } : {}),
   });
   const sessionEnded = new WeakSet<pg.PoolClient>();
   pool.on('connect', (client) => {
