@@ -12,10 +12,12 @@ const env = {
   CRASH_BUDGET_MS: '1200000',
   REPLICA_ROUNDS: '400',
   FUZZ_RUNS: '400',
+  STORM_MS: '120000',
   ...process.env,
 };
 const files = [
   'test/crash-safety.test.ts',
+  'test/connection-storm.test.ts',
   'test/replicas.test.ts',
   'test/fuzz.test.ts',
   'test/resource-limits.test.ts',
@@ -23,7 +25,8 @@ const files = [
   'test/secrets.test.ts',
 ];
 console.log(
-  `soak: ${env.CRASH_KILLS} kills per engine, ${env.REPLICA_ROUNDS} replica rounds, FUZZ_RUNS=${env.FUZZ_RUNS}`,
+  `soak: ${env.CRASH_KILLS} kills per engine, ${env.REPLICA_ROUNDS} replica rounds, FUZZ_RUNS=${env.FUZZ_RUNS}, ` +
+    `a ${Number(env.STORM_MS) / 1000} s storm of ended PostgreSQL sessions`,
 );
 const result = spawnSync(
   process.execPath,
