@@ -132,9 +132,14 @@ export const ErrorEnvelope = Type.Object(
   { $id: 'ErrorEnvelope', description: 'Every non-2xx answer' },
 );
 
-/** Response schemas for the errors a route can answer with, for its declaration. */
+/**
+ * Response schemas for the errors a route can answer with, for its declaration. A route that can
+ * fail internally (500) can also be unavailable (503: shutting down, the database connection
+ * lost or its time limit reached), so 503 comes with 500.
+ */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(statuses.map((status) => [status, Type.Ref(ErrorEnvelope)]));
+  const all = statuses.includes(500) ? [...new Set([...statuses, 503])] : statuses;
+  return Object.fromEntries(all.map((status) => [status, Type.Ref(ErrorEnvelope)]));
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
