@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { toAppError } from '../src/http/error-envelope.ts';
 import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
@@ -238,6 +239,21 @@ describe('PostgreSQL connections ended under the server', { skip: !DIALECTS.incl
       await assert.rejects(organizations(), { code: '57P01' });
       // At once, before the closed socket is read: only a new connection can answer.
       assert.ok((await organizations()).length >= 1);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('a session that the server closes after idle_session_timeout is dropped, and the next query connects anew', async () => {
+    const name = `${schemaOf(server)}_idle`;
+    const storage = openStorage({ kind: 'postgres', url: postgresUrl(name), poolSize: 1, schema: schemaOf(server) });
+    const lost: Error[] = [];
+    storage.onConnectionLost((error) => lost.push(error));
+    try {
+      await sql`set idle_session_timeout = 200`.execute(storage.db);
+      for (const started = Date.now(); lost.length === 0 && Date.now() - started < 5_000; ) await sleep(50);
+      assert.equal(lost.length, 1, 'the idle connection was closed by the server and reported');
+      assert.ok((await storage.db.selectFrom('organizations').select('id').execute()).length >= 1);
     } finally {
       await storage.close();
     }
