@@ -11,12 +11,14 @@ const env = {
   CRASH_BUDGET_MS: '1200000',
   REPLICA_ROUNDS: '400',
   FUZZ_RUNS: '400',
+  STORM_MS: '120000',
   ...process.env,
 };
 const LONG = ['--concurrency', '1', '--timeout', '3600000'];
 console.log(
-  `soak: ${env.CRASH_KILLS} kills per engine, ${env.REPLICA_ROUNDS} replica rounds, FUZZ_RUNS=${env.FUZZ_RUNS}`,
+  `soak: ${env.CRASH_KILLS} kills per engine, ${env.REPLICA_ROUNDS} replica rounds, FUZZ_RUNS=${env.FUZZ_RUNS}, ` +
+    `a ${Number(env.STORM_MS) / 1000} s storm of ended PostgreSQL sessions`,
 );
-const files = ['crash-safety', 'replicas', 'fuzz', 'resource-limits', 'rate-limit', 'secrets'];
+const files = ['crash-safety', 'connection-storm', 'replicas', 'fuzz', 'resource-limits', 'rate-limit', 'secrets'];
 const result = spawnSync(process.execPath, [RUN_TESTS, '--all', ...LONG, ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -124,8 +124,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error, request);
     if (appError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error');
+    else if (appError.code === 'SERVICE_UNAVAILABLE' && !(error instanceof AppError)) {
+      request.log.warn({ err: error }, 'database unavailable');
+    }
     return sendError(request, reply, appError);
   });
+
+  // A pooled connection that failed has been dropped already; the requests using it fail with
+  // a 503 of their own, and the next ones connect anew.
+  const stopListening = deps.storage.onConnectionLost((error) =>
+    app.log.warn({ err: error }, 'database connection lost'),
+  );
+  app.addHook('onClose', async () => stopListening());
 
   app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(request)));
 

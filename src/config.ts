@@ -22,7 +22,10 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
-  /** Milliseconds a request may take before the server answers 503 and moves on. */
+  /**
+   * Milliseconds a request may take: to arrive, and for its database work (each statement, each
+   * wait for a lock or a pooled connection). Work past it is rolled back and answered 503.
+   */
   requestTimeoutMs: number;
   /** Seconds an unsettled budget reservation of `POST /v1/usage/authorize` holds its amount. */
   reservationTtlSeconds: number;

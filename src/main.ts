@@ -20,8 +20,12 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Readonly<Config>): Promise<RunningServer> {
-  const storage = openStorage(config.database, { readMemoEntries: config.readMemoEntries });
-  await migrateToLatest(storage.db, storage.dialect);
+  const storage = openStorage(config.database, {
+    readMemoEntries: config.readMemoEntries,
+    timeoutMs: config.requestTimeoutMs,
+  });
+  // A migration of a large database may rightly take longer than any request.
+  await storage.withoutTimeout((db) => migrateToLatest(db, storage.dialect));
   const warnings = await bootstrapAdminKey(storage);
   if (storage.dialect === 'postgres') warnings.push(...(await postgresSettingWarnings(storage.db)));
   // The SQLite writer thread starts while the app is built.

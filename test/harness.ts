@@ -29,6 +29,36 @@ export const DIALECTS: DialectName[] = (process.env.FREDDY_TEST_DIALECTS ?? 'sql
   .map((d) => d.trim())
   .filter((d): d is DialectName => d === 'sqlite' || d === 'postgres');
 
+/**
+ * PostgreSQL, connecting as `applicationName`: pg_stat_activity shows it, so that a test can find
+ * the connections of its own database among those of other test files (and end them).
+ */
+export function postgresUrl(applicationName: string): string {
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('application_name', applicationName);
+  return url.toString();
+}
+
+/**
+ * PostgreSQL: ends the sessions connected as `applicationName` (and matching `condition`, SQL
+ * over pg_stat_activity), from a connection of its own, as an administrator would; resolves
+ * with how many there were.
+ */
+export async function terminateBackends(applicationName: string, condition = 'true'): Promise<number> {
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where application_name = $1 and pid <> pg_backend_pid() and (${condition})`,
+      [applicationName],
+    );
+    return rowCount ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
+
 export interface TestDatabase {
   config: DatabaseConfig;
   /** Environment that points a child process (CLI, server) at this database. */
@@ -51,9 +81,10 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   await admin.connect();
   await admin.query(`create schema ${name}`);
   await admin.end();
+  // Connections are named after the schema (see postgresUrl).
   return {
-    config: { kind: 'postgres', url: POSTGRES_URL, poolSize: 5, schema: name },
-    env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: name },
+    config: { kind: 'postgres', url: postgresUrl(name), poolSize: 5, schema: name },
+    env: { DATABASE_URL: postgresUrl(name), DATABASE_SCHEMA: name },
     drop: async () => {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
@@ -91,13 +122,19 @@ export interface TestResponse {
   text: string;
 }
 
-export async function startTestServer(
-  dialect: DialectName,
-  options: { clock?: () => number } = {},
-): Promise<TestServer> {
+export interface TestServerOptions {
+  clock?: () => number;
+  /** REQUEST_TIMEOUT_MS of the server, and the bound on its database work (see StorageOptions). */
+  requestTimeoutMs?: number;
+}
+
+export async function startTestServer(dialect: DialectName, options: TestServerOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase(dialect);
-  const storage = openStorage(database.config);
-  await migrateToLatest(storage.db, storage.dialect);
+  const storage = openStorage(
+    database.config,
+    options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs },
+  );
+  await storage.withoutTimeout((db) => migrateToLatest(db, storage.dialect));
   const logs: string[] = [];
   const logStream = new (await import('node:stream')).Writable({
     write(chunk, _encoding, done) {
@@ -107,7 +144,12 @@ export async function startTestServer(
   });
   const deps: AppDeps = {
     storage,
-    config: { bodyLimit: 1_048_576, requestTimeoutMs: 30_000, logLevel: 'info', reservationTtlSeconds: 300 },
+    config: {
+      bodyLimit: 1_048_576,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      logLevel: 'info',
+      reservationTtlSeconds: 300,
+    },
     clock: options.clock ?? Date.now,
     logStream,
   };
@@ -174,7 +216,7 @@ export async function migrateTestDatabaseTo(storage: Storage, name: string): Pro
 export function forEachDialect(
   name: string,
   suite: (ctx: () => TestServer) => void,
-  options: { clock?: () => number } = {},
+  options: TestServerOptions = {},
 ): void {
   for (const dialect of DIALECTS) {
     describe(`${name} [${dialect}]`, () => {

@@ -6,6 +6,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
+import { databaseUnavailable } from '../storage/dialect.ts';
 import { isoSeconds } from '../time/calendar.ts';
 import { writeWithMoney } from './serializer.ts';
 
@@ -14,6 +15,8 @@ interface CodeInfo {
   type: string;
   message: string;
   systemMessage: string;
+  /** Sent as Retry-After: when trying again is worth it. */
+  retryAfterSeconds?: number;
 }
 
 export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
@@ -125,6 +128,9 @@ export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
     type: 'server_error',
     message: 'Service unavailable',
     systemMessage: 'The service cannot answer right now',
+    // Shutting down, a lost database connection, a lock held past the time limit: each passes
+    // or is taken over by another connection or replica within moments.
+    retryAfterSeconds: 1,
   },
 };
 
@@ -145,9 +151,14 @@ export const ErrorEnvelope = Type.Object(
   { $id: 'ErrorEnvelope', description: 'Every non-2xx answer' },
 );
 
-/** Response schemas for the errors a route can answer with, for its declaration. */
+/**
+ * Response schemas for the errors a route can answer with, for its declaration. A route that can
+ * fail internally (500) can also be unavailable (503: shutting down, the database connection
+ * lost or its time limit reached), so 503 comes with 500.
+ */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(statuses.map((status) => [status, Type.Ref(ErrorEnvelope)]));
+  const all = statuses.includes(500) ? [...new Set([...statuses, 503])] : statuses;
+  return Object.fromEntries(all.map((status) => [status, Type.Ref(ErrorEnvelope)]));
 }
 
 /** The envelope of `error`, as an object for a writer that knows money (writeWithMoney). */
@@ -171,6 +182,7 @@ export function envelopeOf(error: AppError, traceId: string) {
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   const info = ERROR_INFO[error.code];
   const body = envelopeOf(error, String(request.id));
+  if (info.retryAfterSeconds !== undefined) reply.header('retry-after', info.retryAfterSeconds);
   // Not through the route's response serializer, so that no route can drop a field of the
   // envelope; money in `details` is still written as money is everywhere else.
   return reply.code(info.status).type('application/json; charset=utf-8').serializer(writeWithMoney).send(body);
@@ -184,6 +196,8 @@ export function notFound(request: Pick<FastifyRequest, 'method' | 'url'>): AppEr
 /** Maps anything thrown while handling a request to an AppError. */
 export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method' | 'url'>): AppError {
   if (error instanceof AppError) return error;
+  const unavailable = databaseUnavailable(error);
+  if (unavailable) return unavailable;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return new AppError('INVALID_REQUEST', validationMessage(fastifyError));

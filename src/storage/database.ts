@@ -14,20 +14,45 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  sql,
   type Transaction,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { type DatabaseConfig, DEFAULT_INGEST_CONCURRENCY, DEFAULT_READ_MEMO_ENTRIES } from '../config.ts';
-import { type DialectName, isRetryableTransactionError, postgresTypes } from './dialect.ts';
+import { type DialectName, isRetryableTransactionError } from './dialect.ts';
+import { openPostgresPool } from './postgres-pool.ts';
 import { type ChangeMarker, ReadMemo, sharedReads } from './read-memo.ts';
 import type { Database } from './schema.ts';
-import { connectSqlite } from './sqlite.ts';
+import { connectSqlite, DEFAULT_BUSY_TIMEOUT_MS } from './sqlite.ts';
+
+export interface StorageOptions {
+  readMemoEntries?: number;
+  /**
+   * Bound, in ms, on the database work of one request: each PostgreSQL statement
+   * (statement_timeout) and wait for a pooled connection, each SQLite wait for the write lock
+   * (busy_timeout), and a transaction's retries together. Work that reaches it fails, is rolled
+   * back and is answered 503. Absent (the CLI): statements run as long as they take.
+   */
+  timeoutMs?: number;
+}
 
 export interface Storage {
   db: Kysely<Database>;
   dialect: DialectName;
-  /** Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization failure. */
+  /**
+   * Runs `work` in a transaction, again (up to 5 times) after a deadlock or serialization
+   * failure, but never past `timeoutMs` from the first attempt.
+   */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** The bound of StorageOptions, if any: ingestion's writers give each batch a deadline from it. */
+  timeoutMs: number | undefined;
+  /**
+   * Runs `work` on one connection without the bound on statements: migrations may take longer
+   * than any request should.
+   */
+  withoutTimeout<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Tells `listener` of each PostgreSQL connection that failed (dropped and replaced by then); returns its removal. */
+  onConnectionLost(listener: (error: Error) => void): () => void;
   /** Closes what was registered with onClose, then the database. */
   close(): Promise<void>;
   /** Runs `close` when the storage closes, before the database connection does. */
@@ -42,16 +67,27 @@ export interface Storage {
   pool?: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
 }
 
-export function openStorage(config: DatabaseConfig, options: { readMemoEntries?: number } = {}): Storage {
+export function openStorage(config: DatabaseConfig, options: StorageOptions = {}): Storage {
+  const { timeoutMs } = options;
+  const lostListeners = new Set<(error: Error) => void>();
+  const onLost = (error: Error) => {
+    for (const listener of lostListeners) listener(error);
+  };
   const { db, pool, sqlite, changeMarker } =
     config.kind === 'sqlite'
-      ? { ...openSqlite(config.path), pool: undefined }
-      : { ...openPostgres(config), sqlite: undefined };
+      ? { ...openSqlite(config.path, timeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS), pool: undefined }
+      : { ...openPostgres(config, timeoutMs, onLost), sqlite: undefined };
   const closers: Array<() => Promise<void>> = [];
   const storage: Storage = {
     db,
     dialect: config.kind,
-    transaction: (work) => withRetry(() => db.transaction().execute(work)),
+    transaction: (work) => withRetry(() => db.transaction().execute(work), deadlineAfter(timeoutMs)),
+    timeoutMs,
+    withoutTimeout: (work) => (pool && timeoutMs ? withoutStatementTimeout(db, work) : work(db)),
+    onConnectionLost: (listener) => {
+      lostListeners.add(listener);
+      return () => lostListeners.delete(listener);
+    },
     close: async () => {
       for (const close of closers.splice(0).reverse()) await close();
       await db.destroy();
@@ -65,9 +101,32 @@ export function openStorage(config: DatabaseConfig, options: { readMemoEntries?:
   return storage;
 }
 
-function openSqlite(file: string): { db: Kysely<Database>; sqlite: SQLite.Database; changeMarker: ChangeMarker } {
+/** The time (epoch ms) after which work bounded by `timeoutMs` from now is given up; Infinity without a bound. */
+export function deadlineAfter(timeoutMs: number | undefined): number {
+  return timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+}
+
+/**
+ * PostgreSQL: `work` on a connection of its own whose statement_timeout is lifted, and put back
+ * to the pool's setting (RESET returns to the start-up value) before the connection is.
+ */
+function withoutStatementTimeout<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await sql`set statement_timeout = 0`.execute(connection);
+    try {
+      return await work(connection);
+    } finally {
+      await sql`reset statement_timeout`.execute(connection);
+    }
+  });
+}
+
+function openSqlite(
+  file: string,
+  busyTimeoutMs: number,
+): { db: Kysely<Database>; sqlite: SQLite.Database; changeMarker: ChangeMarker } {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const sqlite = connectSqlite(file);
+  const sqlite = connectSqlite(file, busyTimeoutMs);
   // data_version moves when another connection (the ingestion writer, a replica, the CLI)
   // commits; total_changes() when this one writes.
   const marker = sqlite.prepare("select (select data_version from pragma_data_version) || '/' || total_changes()");
@@ -119,12 +178,17 @@ function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
-function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
-  const pool = new pg.Pool({
-    connectionString: config.url,
-    max: config.poolSize,
-    types: postgresTypes,
-    ...(config.schema ? { options: `-c search_path=${config.schema}` } : {}),
+function openPostgres(
+  config: Extract<DatabaseConfig, { kind: 'postgres' }>,
+  timeoutMs: number | undefined,
+  onLost: (error: Error) => void,
+) {
+  const { pool, driverPool } = openPostgresPool({
+    url: config.url,
+    poolSize: config.poolSize,
+    schema: config.schema,
+    timeoutMs,
+    onLost,
   });
   // Two snapshots alike (xmin, xmax and the transactions in progress) see the same committed
   // data; any commit since, anywhere in the cluster, makes them differ. Concurrent requests
@@ -136,17 +200,27 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>) {
     });
     return rows[0]!.marker;
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool, changeMarker };
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: driverPool }) }), pool, changeMarker };
 }
 
-/** Runs `run` again (up to `attempts` times in all) after a deadlock or serialization failure. */
-export async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+/**
+ * Runs `run` again (up to `attempts` times in all) after a deadlock, a serialization failure or
+ * a busy SQLite database, as long as `deadline` (epoch ms) has not passed: an attempt that used
+ * up the bound waiting for a lock is not followed by another that would wait as long again.
+ */
+export async function withRetry<T>(
+  run: () => Promise<T>,
+  deadline = Number.POSITIVE_INFINITY,
+  attempts = 5,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (error) {
       if (attempt >= attempts || !isRetryableTransactionError(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10 * attempt));
+      const pause = 5 * attempt + Math.random() * 10 * attempt;
+      if (Date.now() + pause >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }

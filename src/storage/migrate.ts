@@ -1,6 +1,6 @@
 /** Schema migrations, listed explicitly in order and applied at start and by `freddy-analytics migrate`. */
 import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
-import type { DialectName } from './dialect.ts';
+import { type DialectName, databaseUnavailable } from './dialect.ts';
 import * as initial from './migrations/2026_11_23_0001_initial.ts';
 import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
@@ -58,6 +58,8 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
       continue;
     }
+    // A lost connection or a timeout is no migration's fault; callers say so in their own words.
+    if (databaseUnavailable(error)) throw error;
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
   }

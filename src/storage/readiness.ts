@@ -10,7 +10,6 @@ import { sql } from 'kysely';
 import type { Storage } from './database.ts';
 import { pendingMigrations } from './migrate.ts';
 import type { Database } from './schema.ts';
-import { BUSY_TIMEOUT_MS } from './sqlite.ts';
 
 export type ReadinessProblem = 'unreachable' | 'migrations_pending' | 'schema_incomplete' | 'read_only' | 'corrupt';
 
@@ -124,13 +123,17 @@ async function postgresProblem(storage: Storage): Promise<ReadinessProblem | und
 async function sqliteProblem(storage: Storage): Promise<ReadinessProblem | undefined> {
   await sql`select ${tablesQuery('limit 1')}`.execute(storage.db);
   await storage.db.connection().execute(async (connection) => {
+    const { rows } = await sql<{ timeout: number | bigint }>`select timeout from pragma_busy_timeout`.execute(
+      connection,
+    );
+    const busyTimeout = Number(rows[0]?.timeout ?? 0);
     await sql`pragma busy_timeout = 0`.execute(connection);
     try {
       await sql`update organizations set name = name where 0 = 1`.execute(connection);
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
     } finally {
-      await sql.raw(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`).execute(connection);
+      await sql.raw(`pragma busy_timeout = ${busyTimeout}`).execute(connection);
     }
   });
   const file = storage.sqlite?.name;

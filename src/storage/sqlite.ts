@@ -15,10 +15,10 @@ export const WAL_CHECKPOINT_PAGES = 10_000;
  */
 export const WRITER_CACHE_KIB = 64 * 1024;
 
-/** How long a connection waits for another's write lock before failing with SQLITE_BUSY. */
-export const BUSY_TIMEOUT_MS = 5_000;
+/** How long a connection waits for another's write lock when no request bound applies (the CLI). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
-export function connectSqlite(file: string): SQLite.Database {
+export function connectSqlite(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): SQLite.Database {
   const sqlite = new SQLite(file);
   sqlite.defaultSafeIntegers(true);
   sqlite.pragma('journal_mode = WAL');
@@ -27,8 +27,9 @@ export function connectSqlite(file: string): SQLite.Database {
   // Checkpoint every ~40 MiB of WAL instead of ~4 MiB: a batch dirties hundreds of rollup pages,
   // and the same hot pages are then copied into the database once per checkpoint, not per batch.
   sqlite.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-  // Ingestion writes on a connection of its own (see batch-writer.ts); the other waits its turn.
-  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  // Ingestion writes on a connection of its own (see batch-writer.ts); the other waits its turn,
+  // at most this long, after which the write fails with SQLITE_BUSY.
+  sqlite.pragma(`busy_timeout = ${Math.max(0, Math.round(busyTimeoutMs))}`);
   sqlite.pragma('foreign_keys = ON');
   return sqlite;
 }

@@ -13,15 +13,21 @@
  * another.
  */
 import type SQLite from 'better-sqlite3';
-import { type Storage, withRetry } from '../../storage/database.ts';
+import { deadlineAfter, type Storage, withRetry } from '../../storage/database.ts';
+import { databaseUnavailable, timeLimitReached } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import { writeBatchInOneStatement } from './postgres-batch-write.ts';
 import type { UsageEvent } from './rollups.ts';
 import { type Batch, sqliteGroupWrite } from './sqlite-group-write.ts';
 import { SqliteWriterThread } from './sqlite-writer.ts';
 
-/** Resolves with the events that were new (the others were already stored). */
-export function writeBatch(storage: Storage, batch: Batch): Promise<UsageEvent[]> {
+/**
+ * Resolves with the events that were new (the others were already stored). With a bound on the
+ * storage, the batch must be written within it, waiting for its turn included, or it fails
+ * unwritten as SERVICE_UNAVAILABLE.
+ */
+export function writeBatch(storage: Storage, input: Batch): Promise<UsageEvent[]> {
+  const batch = storage.timeoutMs === undefined ? input : { ...input, deadline: deadlineAfter(storage.timeoutMs) };
   if (storage.sqlite) return groupCommitFor(storage, storage.sqlite).submit(batch);
   let writer = postgresWriters.get(storage);
   if (!writer) {
@@ -77,7 +83,7 @@ export class PostgresBatchWriter {
     const leftOver: UsageEvent[] = [];
     for (const { event, committed } of carried) if (!(await committed)) leftOver.push(event);
     if (leftOver.length === 0) return inserted;
-    return [...inserted, ...(await this.write({ events: leftOver, reservations: [], receivedAt: batch.receivedAt }))];
+    return [...inserted, ...(await this.write({ ...batch, events: leftOver, reservations: [] }))];
   }
 
   private async writeOwn(batch: Batch): Promise<UsageEvent[]> {
@@ -87,10 +93,20 @@ export class PostgresBatchWriter {
     });
     const keys = batch.events.map(eventKey);
     for (const key of keys) this.inFlight.set(key, committed);
-    await this.acquire();
+    const forget = () => {
+      for (const key of keys) if (this.inFlight.get(key) === committed) this.inFlight.delete(key);
+    };
     try {
-      const inserted = await withRetry(() =>
-        writeBatchInOneStatement(this.db, batch.events, batch.reservations, batch.receivedAt),
+      await this.acquire(batch.deadline);
+    } catch (error) {
+      settle(false);
+      forget();
+      throw error;
+    }
+    try {
+      const inserted = await withRetry(
+        () => writeBatchInOneStatement(this.db, batch.events, batch.reservations, batch.receivedAt),
+        batch.deadline,
       );
       settle(true);
       return inserted;
@@ -99,16 +115,32 @@ export class PostgresBatchWriter {
       throw error;
     } finally {
       this.release();
-      for (const key of keys) if (this.inFlight.get(key) === committed) this.inFlight.delete(key);
+      forget();
     }
   }
 
-  private async acquire(): Promise<void> {
+  /** A statement slot; a batch still waiting for one at its deadline fails without being written. */
+  private async acquire(deadline = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.running < this.concurrency) {
       this.running++;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve, reject) => {
+      const take = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer =
+        deadline === Number.POSITIVE_INFINITY
+          ? undefined
+          : setTimeout(() => {
+              const index = this.waiting.indexOf(take);
+              if (index < 0) return; // handed a slot meanwhile
+              this.waiting.splice(index, 1);
+              reject(timeLimitReached());
+            }, deadline - Date.now());
+      this.waiting.push(take);
+    });
   }
 
   private release(): void {
@@ -145,7 +177,16 @@ class GroupCommit {
   private async drain(): Promise<void> {
     this.writing = true;
     try {
-      while (this.waiting.length > 0) await this.write(this.waiting.splice(0, MAX_GROUP));
+      while (this.waiting.length > 0) {
+        // A batch whose deadline passed while it waited for its turn is failed unwritten.
+        const now = Date.now();
+        const group = this.waiting.splice(0, MAX_GROUP).filter((w) => {
+          if ((w.batch.deadline ?? Number.POSITIVE_INFINITY) > now) return true;
+          w.reject(timeLimitReached());
+          return false;
+        });
+        if (group.length > 0) await this.write(group);
+      }
     } finally {
       this.writing = false;
     }
@@ -156,7 +197,9 @@ class GroupCommit {
       const inserted = await this.writeGroup(group.map((w) => w.batch));
       for (const [i, w] of group.entries()) w.resolve(inserted[i]!.map((index) => w.batch.events[index]!));
     } catch (error) {
-      if (group.length === 1) group[0]!.reject(error);
+      // Written one by one, a group that found the database locked or gone would wait or fail
+      // once per batch; that is no batch's fault, so all of them fail at once.
+      if (group.length === 1 || databaseUnavailable(error)) for (const w of group) w.reject(error);
       else for (const w of group) await this.write([w]);
     }
   }
@@ -184,8 +227,12 @@ function sqliteGroupWriter(storage: Storage, sqlite: SQLite.Database): WriteGrou
     return (batches) => storage.transaction(async () => write(batches));
   }
   const thread = writerThreadFor(storage, sqlite);
-  // Retried as storage.transaction retries: the server's connection may hold the lock past busy_timeout.
-  return (batches) => withRetry(() => thread.write(batches));
+  // Retried as storage.transaction retries, within the earliest deadline of the group.
+  return (batches) =>
+    withRetry(
+      () => thread.write(batches),
+      Math.min(...batches.map((batch) => batch.deadline ?? Number.POSITIVE_INFINITY)),
+    );
 }
 
 const writerThreads = new WeakMap<Storage, SqliteWriterThread>();

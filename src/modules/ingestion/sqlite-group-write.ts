@@ -14,6 +14,8 @@ export interface Batch {
   /** (organization, reservation) pairs the batch settles. */
   reservations: Array<[string, string]>;
   receivedAt: number;
+  /** Epoch ms after which the batch is no longer written but failed as unavailable; none when absent. */
+  deadline?: number;
 }
 
 /** Writes a group and returns, per batch, the indexes of its events that were new. */
@@ -37,4 +39,13 @@ export function sqliteGroupWrite(db: SQLite.Database): GroupWrite {
     return inserted;
   });
   return (batches) => write.immediate(batches);
+}
+
+/**
+ * How long a group may wait for the write lock: until the earliest deadline of its batches, so
+ * that none is answered later than its bound; `fallback` when none has a deadline.
+ */
+export function busyTimeoutOf(batches: readonly Batch[], fallback: number): number {
+  const deadline = Math.min(...batches.map((batch) => batch.deadline ?? Number.POSITIVE_INFINITY));
+  return deadline === Number.POSITIVE_INFINITY ? fallback : Math.max(0, Math.floor(deadline - Date.now()));
 }
