@@ -209,6 +209,7 @@ const event = (organizationId: string, id: string) => ({
   occurredAt: Date.now(),
 });
 
+// SQLite only: PostgreSQL has no writer thread; its batch writer is tested below.
 describe('SQLite writer thread', () => {
   const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-writer-')), 'usage.sqlite');
   /** A migrated database file with one organization, its storage and a writer thread on it. */
@@ -327,6 +328,7 @@ describe('SQLite writer thread', () => {
   });
 });
 
+// PostgreSQL only: the batch writer that runs statements side by side exists only there.
 describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('postgres') }, () => {
   /**
    * A PostgreSQL database whose inserts of the event "slow" take half a second and of "boom"

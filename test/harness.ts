@@ -244,6 +244,15 @@ export function forEachDialect(
   }
 }
 
+/** Resolves once `condition()` holds, checking every few milliseconds; fails after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting after ${timeoutMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 // ---- factories ----
 
 export async function makeOrg(server: TestServer, input: { name?: string; id?: string } = {}) {
