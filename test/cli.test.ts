@@ -151,46 +151,43 @@ describe('freddy-analytics serve', () => {
     });
   }
 
-  for (const dialect of DIALECTS) {
-    it(`reuses analytics answers between commits unless READ_MEMO_ENTRIES is 0 [${dialect}]`, async () => {
-      for (const memo of [true, false]) {
-        const database = await createTestDatabase(dialect);
-        try {
-          const server = await startServerProcess({ ...database.env, ...(memo ? {} : { READ_MEMO_ENTRIES: '0' }) });
-          const secret = /\n {2}(fak_[A-Za-z0-9]{40})\n/.exec(server.stderr.join(''))?.[1];
-          assert.ok(secret, server.stderr.join(''));
-          const headers = { 'x-api-key': secret, 'content-type': 'application/json' };
-          const created = await fetch(`${server.url}/v1/organizations`, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify({ name: 'Acme' }),
-          });
-          const { id } = (await created.json()) as { id: string };
-          const lookups = async () => {
-            const text = await (await fetch(`${server.url}/metrics`)).text();
-            const count = (result: string) =>
-              Number(new RegExp(`freddy_read_memo_lookups_total\\{result="${result}"\\} (\\d+)\n`).exec(text)?.[1]);
-            return { hit: count('hit'), miss: count('miss') };
-          };
-          // On PostgreSQL any commit in the cluster (other test files too) is a change, so a
-          // hit may take a few reads; with the memo off, none of them may hit.
-          let reads = 0;
-          let counted = await lookups();
-          while (reads < (memo ? 60 : 10) && counted.hit === 0) {
-            const summary = await fetch(`${server.url}/v1/analytics/usage/summary/${id}`, { headers });
-            assert.equal(summary.status, 200);
-            reads++;
-            counted = await lookups();
-          }
-          assert.deepEqual(counted, memo ? { hit: 1, miss: reads - 1 } : { hit: 0, miss: reads });
-          server.child.kill('SIGTERM');
-          assert.equal(await server.exited, 0);
-        } finally {
-          await database.drop();
+  // SQLite only: on PostgreSQL the change marker moves with every commit anywhere in the
+  // cluster, so whether a read hits depends on what other test files commit meanwhile; the
+  // in-process test/read-memo.test.ts covers PostgreSQL by retrying, and READ_MEMO_ENTRIES
+  // reaches the memo the same way for both engines (src/main.ts).
+  it('reuses analytics answers between commits unless READ_MEMO_ENTRIES is 0 [sqlite]', {
+    skip: !DIALECTS.includes('sqlite') && 'SQLite not enabled',
+  }, async () => {
+    for (const [env, hits] of [
+      [{}, 1],
+      [{ READ_MEMO_ENTRIES: '0' }, 0],
+    ] as const) {
+      const database = await createTestDatabase('sqlite');
+      try {
+        const server = await startServerProcess({ ...database.env, ...env });
+        const secret = /\n {2}(fak_[A-Za-z0-9]{40})\n/.exec(server.stderr.join(''))?.[1];
+        assert.ok(secret, server.stderr.join(''));
+        const headers = { 'x-api-key': secret, 'content-type': 'application/json' };
+        const created = await fetch(`${server.url}/v1/organizations`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ name: 'Acme' }),
+        });
+        const { id } = (await created.json()) as { id: string };
+        for (let i = 0; i < 2; i++) {
+          const summary = await fetch(`${server.url}/v1/analytics/usage/summary/${id}`, { headers });
+          assert.equal(summary.status, 200);
         }
+        const metrics = await (await fetch(`${server.url}/metrics`)).text();
+        assert.match(metrics, new RegExp(`freddy_read_memo_lookups_total\\{result="hit"\\} ${hits}\n`));
+        assert.match(metrics, new RegExp(`freddy_read_memo_lookups_total\\{result="miss"\\} ${2 - hits}\n`));
+        server.child.kill('SIGTERM');
+        assert.equal(await server.exited, 0);
+      } finally {
+        await database.drop();
       }
-    });
-  }
+    }
+  });
 
   const badSettings: Array<[Record<string, string>, string]> = [
     [
