@@ -7,8 +7,18 @@
 // is stopped (scripts/soak.mjs runs long).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+
+const ENGINES = ['sqlite', 'postgres'];
+// A misspelt engine would otherwise select no engine at all and pass with nothing tested.
+const requested = (process.env.FREDDY_TEST_DIALECTS ?? ENGINES.join(',')).split(',').map((name) => name.trim());
+const unknown = requested.filter((name) => !ENGINES.includes(name));
+if (unknown.length > 0) {
+  console.error(`FREDDY_TEST_DIALECTS: unknown engine ${JSON.stringify(unknown.join(','))}; use ${ENGINES.join(', ')}`);
+  process.exit(1);
+}
 
 const root = path.join(import.meta.dirname, '..');
 const { values, positionals: filter } = parseArgs({
@@ -40,6 +50,8 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Node's own choice of reporter, plus one that counts the suites of each engine.
+const engineCounts = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-engines-')), 'counts.json');
 const result = spawnSync(
   process.execPath,
   [
@@ -47,8 +59,21 @@ const result = spawnSync(
     '--test',
     `--test-concurrency=${values.concurrency}`,
     `--test-timeout=${values.timeout}`,
+    `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${path.join(root, 'scripts', 'engines-reporter.mjs')}`,
+    `--test-reporter-destination=${engineCounts}`,
     ...files,
   ],
   { stdio: 'inherit', cwd: root },
 );
+try {
+  const counts = JSON.parse(fs.readFileSync(engineCounts, 'utf8'));
+  const line = ENGINES.map((e) => `${e} ${counts[e]?.ran ?? 0} ran, ${counts[e]?.skipped ?? 0} skipped`).join('; ');
+  console.error(`suites per engine (FREDDY_TEST_DIALECTS=${requested.join(',')}): ${line}`);
+} catch {
+  console.error('suites per engine: no count was written');
+} finally {
+  fs.rmSync(path.dirname(engineCounts), { recursive: true, force: true });
+}
 process.exit(result.status ?? 1);

@@ -8,7 +8,6 @@ const RUN_TESTS = path.join(import.meta.dirname, 'run-tests.mjs');
 
 const env = {
   CRASH_KILLS: '100',
-  CRASH_BUDGET_MS: '1200000',
   REPLICA_ROUNDS: '400',
   FUZZ_RUNS: '400',
   STORM_MS: '120000',

@@ -1,6 +1,8 @@
 /**
  * Tenant isolation and authentication on every route: each route × each kind of caller, with
- * the status and code DESIGN prescribes. Runs on both engines.
+ * the status and code DESIGN prescribes; another organization's key id named under the
+ * caller's own organization; and every route without an access declaration is one of the
+ * public routes listed here. Runs on both engines.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -9,8 +11,22 @@ import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts'
 import type { Scope } from '../src/modules/api-keys/scopes.ts';
 import { assertEnvelope, forEachDialect, makeApiKey, makeOrg, type TestServer } from './harness.ts';
 import { ROUTE_CASES, type RouteCase, type RouteContext } from './route-cases.ts';
+import { tableContents } from './table-contents.ts';
 
 const ALL_SCOPES: Scope[] = ['read:usage', 'write:usage', 'manage:keys'];
+
+/** Routes that answer without a key. Any other route must declare its access. */
+const PUBLIC_ROUTES = [
+  'GET /openapi.json',
+  'GET /metrics',
+  'GET /healthz',
+  'GET /readyz',
+  'GET /dashboard',
+  'GET /dashboard/dashboard.js',
+  'GET /dashboard/assets/chart.umd.js',
+];
+/** The interactive API reference and its static assets (@fastify/swagger-ui), left out of the document. */
+const PUBLIC_HIDDEN_PREFIX = 'GET /docs';
 
 interface Caller {
   name: string;
@@ -85,6 +101,7 @@ const CALLERS: Caller[] = [
 forEachDialect('access matrix', (server) => {
   let orgId: string;
   let apiKeyId: string;
+  let otherOrgKeyId: string;
   let keys: Keys;
 
   before(async () => {
@@ -104,10 +121,12 @@ forEachDialect('access matrix', (server) => {
       without[scope] = (await makeApiKey(s, orgId, { scopes: ALL_SCOPES.filter((x) => x !== scope) })).secret;
       only[scope] = (await makeApiKey(s, orgId, { scopes: [scope] })).secret;
     }
+    const otherOrgKey = await makeApiKey(s, other.id, { scopes: ALL_SCOPES });
+    otherOrgKeyId = otherOrgKey.id;
     keys = {
       admin: s.adminKey,
       full: full.secret,
-      otherOrg: (await makeApiKey(s, other.id, { scopes: ALL_SCOPES })).secret,
+      otherOrg: otherOrgKey.secret,
       deactivated: await state('deactivated'),
       deleted: await state('deleted'),
       deletedAdmin: await deletedAdminKey(s),
@@ -124,6 +143,25 @@ forEachDialect('access matrix', (server) => {
       .map((r) => `${r.method} ${r.url}`)
       .filter((r) => !covered.has(r));
     assert.deepEqual(missing, [], 'add these routes to test/route-cases.ts');
+  });
+
+  it('declares access on every route but the listed public ones, which answer without a key', async () => {
+    const undeclared = server()
+      .app.routeCatalog.filter((r) => r.access === undefined)
+      .map((r) => ({ name: `${r.method} ${r.url}`, hidden: r.hidden }));
+    const unlisted = undeclared
+      .filter((r) => !PUBLIC_ROUTES.includes(r.name) && !(r.hidden && r.name.startsWith(PUBLIC_HIDDEN_PREFIX)))
+      .map((r) => r.name);
+    assert.deepEqual(unlisted, [], 'declare config.access on these routes, or list them as public here');
+    assert.deepEqual(
+      undeclared.filter((r) => !r.hidden).map((r) => r.name),
+      PUBLIC_ROUTES,
+      'every listed public route is registered',
+    );
+    for (const route of PUBLIC_ROUTES) {
+      const response = await server().request('GET', route.split(' ')[1]!);
+      assert.equal(response.status, 200, `${route}: ${response.text.slice(0, 200)}`);
+    }
   });
 
   for (const route of ROUTE_CASES) {
@@ -168,6 +206,26 @@ forEachDialect('access matrix', (server) => {
         assertEnvelope(assert, await call(server(), route, ctx, keys.admin), 404, 'ORGANIZATION_NOT_FOUND');
       });
     }
+  }
+
+  // Every route that names an API key, with the id of another organization's key under the
+  // caller's own organization: the key is not found there, whoever asks, and nothing changes.
+  for (const route of ROUTE_CASES) {
+    const marker = { orgId: 'org_x', apiKeyId: 'apikey_marker', spareKeyId: 'apikey_marker', unique: 'u' };
+    const namesKey =
+      route.path(marker).includes('apikey_marker') ||
+      JSON.stringify(route.body?.(marker) ?? null).includes('apikey_marker');
+    if (!namesKey) continue;
+    it(`${route.method} ${route.route} — another organization's key id under the caller's organization`, async () => {
+      const ctx: RouteContext = { orgId, apiKeyId: otherOrgKeyId, spareKeyId: otherOrgKeyId, unique: randomUUID() };
+      for (const key of [keys.full, keys.admin]) {
+        const before = await tableContents(server());
+        const response = await call(server(), route, ctx, key);
+        assertEnvelope(assert, response, 404, 'API_KEY_NOT_FOUND');
+        assert.equal(response.body.error.details?.api_key_id, otherOrgKeyId, response.text);
+        assert.deepEqual(await tableContents(server()), before, 'nothing changed');
+      }
+    });
   }
 });
 

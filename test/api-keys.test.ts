@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, it } from 'node:test';
+import { createApiKey } from '../src/modules/api-keys/api-keys.service.ts';
+import { OPERATOR } from '../src/modules/auth/principal.ts';
 import { assertEnvelope, forEachDialect, makeApiKey, makeOrg } from './harness.ts';
 
 forEachDialect('API-key management', (server) => {
@@ -44,7 +46,13 @@ forEachDialect('API-key management', (server) => {
   it('lists keys in pages, newest first, without deleted ones unless asked', async () => {
     const org = (await makeOrg(server())).id;
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await makeApiKey(server(), org, { name: `k${i}` })).id);
+    // A second apart, so that "newest" is well defined.
+    const created = Date.now() - 60_000;
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        (await createApiKey(server().storage.db, org, { name: `k${i}` }, created + i * 1000, OPERATOR)).apiKey.id,
+      );
+    }
     const list = (query: string) =>
       server().request('GET', `/v1/organizations/${org}/api-keys${query}`, { key: server().adminKey });
     const first = await list('?page_size=2');
@@ -54,7 +62,11 @@ forEachDialect('API-key management', (server) => {
     const third = await list('?page=3&page_size=2');
     assert.equal(third.body.api_keys.length, 1);
     const all = [...first.body.api_keys, ...(await list('?page=2&page_size=2')).body.api_keys, ...third.body.api_keys];
-    assert.deepEqual(new Set(all.map((k: { id: string }) => k.id)), new Set(ids));
+    assert.deepEqual(
+      all.map((k: { id: string }) => k.id),
+      [...ids].reverse(),
+      'newest first, across pages',
+    );
     assert.equal((await list('')).body.pagination.page_size, 20);
 
     const del = await server().request('DELETE', `/v1/organizations/${org}/api-keys/${ids[0]}`, {

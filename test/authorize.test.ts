@@ -334,6 +334,7 @@ function startServerProcess(env: Record<string, string>): Promise<{ child: Child
   });
 }
 
+// PostgreSQL only: several server processes share a database only there (SQLite serves one process).
 describe('POST /v1/usage/authorize across two server processes [postgres]', {
   skip: !DIALECTS.includes('postgres'),
 }, () => {

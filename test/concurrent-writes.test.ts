@@ -1,8 +1,9 @@
 /**
  * Ingestion and the server's other writes at the same time. On SQLite, ingestion commits from a
  * writer thread with a connection of its own while budget checks, limit changes and repricing
- * write on the server's connection; none of them may fail for it, and the rollups must still
- * add up to the stored events.
+ * write on the server's connection; none of them may fail for it, each kind of write is shown
+ * to have run while ingestion ran, repricing reports exactly the events it had to change, and
+ * the rollups equal the test's own sums of what it sent, priced by the test's own arithmetic.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,76 +16,185 @@ import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
 import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
 import { SqliteWriterThread } from '../src/modules/ingestion/sqlite-writer.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
+import { setPrice } from '../src/modules/pricing/pricing.service.ts';
 import { reprice } from '../src/modules/pricing/reprice.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import type { Db } from '../src/storage/schema.ts';
 import { connectSqlite } from '../src/storage/sqlite.ts';
-import { createTestDatabase, DIALECTS, forEachDialect, makeApiKey, makeOrg } from './harness.ts';
+import { monthKeyOf } from '../src/time/calendar.ts';
+import { createTestDatabase, DIALECTS, forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
 
 const CLIENTS = 4;
 const BATCHES_PER_CLIENT = 6;
 const BATCH = 250;
+/** Priced events written before the concurrent phase, at times that only repricing rewrites. */
+const REPRICED = 200;
+const MODEL = 'concurrent-model';
+const PICO_PER_CHF = 1_000_000_000_000n;
+
+/** Nano-CHF of an event at prices in pico-CHF per million units: rounded once, half to even. */
+function costNano(neurons: number, synapses: number, price: { neuronsPico: bigint; synapsesPico: bigint }): bigint {
+  const exact = BigInt(neurons) * price.neuronsPico + BigInt(synapses) * price.synapsesPico;
+  const [quotient, remainder] = [exact / 1_000_000_000n, exact % 1_000_000_000n];
+  if (remainder * 2n > 1_000_000_000n) return quotient + 1n;
+  if (remainder * 2n === 1_000_000_000n) return quotient % 2n === 0n ? quotient : quotient + 1n;
+  return quotient;
+}
+
+interface Span {
+  kind: 'limits' | 'authorize' | 'reprice';
+  start: number;
+  end: number;
+}
 
 forEachDialect('ingestion alongside other writes', (server) => {
   it('answers every batch, budget check, limit change and repricing, and the rollups equal the events', async () => {
     const orgId = (await makeOrg(server())).id;
     const key = await makeApiKey(server(), orgId);
     const base = Date.now() - 3_600_000;
+    // Events of the concurrent phase come before `repricedFrom`; repricing rewrites only those after.
+    const repricedFrom = base + 600_000;
+    const initialPrice = { neuronsPico: 2n * PICO_PER_CHF + 500_000_000_000n, synapsesPico: 10n * PICO_PER_CHF };
+    const roundPrice = (round: number) => ({
+      neuronsPico: BigInt(3 + round) * PICO_PER_CHF + 123_456n,
+      synapsesPico: BigInt(11 + round) * PICO_PER_CHF,
+    });
+    await setPrice(server().storage.db, { model: MODEL, effectiveFrom: base - 1, ...initialPrice }, Date.now());
+
+    const expected = { requests: 0n, neurons: 0n, synapses: 0n };
+    const sent = (events: Array<{ neurons: number; synapses: number }>) => {
+      for (const e of events) {
+        expected.requests++;
+        expected.neurons += BigInt(e.neurons);
+        expected.synapses += BigInt(e.synapses);
+      }
+    };
+    const repriced = Array.from({ length: REPRICED }, (_, i) => ({
+      id: `repriced-${i}`,
+      organization_id: orgId,
+      api_key_id: key.id,
+      model: MODEL,
+      neurons: 1_000 + i,
+      synapses: 7 * i,
+      timestamp: new Date(repricedFrom + i).toISOString(),
+    }));
+    await ingest(server(), repriced);
+    sent(repriced);
+
     const batch = (client: number, n: number) =>
       Array.from({ length: BATCH }, (_, i) => ({
         id: `c${client}-${n}-${i}`,
         organization_id: orgId,
         api_key_id: key.id,
-        model: 'gpt-4o',
+        model: MODEL,
         neurons: 100 + i,
         synapses: 10 + n,
-        // Every other event is priced from the sheet, so that repricing has events to rewrite.
+        // Every other event states its cost; the others are priced from the sheet.
         ...(i % 2 === 0 ? { cost: '0.000001' } : {}),
         timestamp: new Date(base + client * 1000 + n).toISOString(),
       }));
 
     let ingesting = true;
+    const ingestion = { start: Date.now(), end: 0 };
     const clients = Array.from({ length: CLIENTS }, async (_, client) => {
       for (let n = 0; n < BATCHES_PER_CLIENT; n++) {
+        const events = batch(client, n);
         const response = await server().request('POST', '/v1/usage/events', {
           key: server().adminKey,
-          body: { events: batch(client, n) },
+          body: { events },
         });
         assert.equal(response.status, 200, response.text);
         assert.equal(response.body.accepted, BATCH);
+        sent(events);
       }
     });
+    const spans: Span[] = [];
+    const timed = async <T>(kind: Span['kind'], work: () => Promise<T>): Promise<T> => {
+      const start = Date.now();
+      const result = await work();
+      spans.push({ kind, start, end: Date.now() });
+      return result;
+    };
+    let rounds = 0;
     const others = (async () => {
-      let rounds = 0;
-      while (ingesting || rounds < 3) {
+      while (ingesting) {
         rounds++;
-        const limits = await server().request('PUT', `/v1/analytics/usage/limits/${orgId}`, {
-          key: server().adminKey,
-          body: { monthly_api_limit: 1_000_000 + rounds },
-        });
+        const limits = await timed('limits', () =>
+          server().request('PUT', `/v1/analytics/usage/limits/${orgId}`, {
+            key: server().adminKey,
+            body: { monthly_api_limit: 1_000_000 + rounds },
+          }),
+        );
         assert.equal(limits.status, 200, limits.text);
-        const check = await server().request('POST', '/v1/usage/authorize', {
-          key: server().adminKey,
-          body: { organization_id: orgId, api_key_id: key.id, estimated_cost: 0.01 },
-        });
+        const check = await timed('authorize', () =>
+          server().request('POST', '/v1/usage/authorize', {
+            key: server().adminKey,
+            body: { organization_id: orgId, api_key_id: key.id, estimated_cost: 0.01 },
+          }),
+        );
         assert.equal(check.status, 200, check.text);
         assert.equal(check.body.allowed, true);
-        // Reads the month's events, then rewrites them and rebuilds its rollups, in one transaction.
-        await reprice(server().storage, { model: 'gpt-4o' });
+        // A new price for the events from `repricedFrom` on: repricing must rewrite exactly those,
+        // reading and rewriting them and rebuilding their month's rollups in one transaction.
+        const price = roundPrice(rounds);
+        await setPrice(server().storage.db, { model: MODEL, effectiveFrom: repricedFrom, ...price }, Date.now());
+        const result = await timed('reprice', () => reprice(server().storage, { model: MODEL, from: repricedFrom }));
+        assert.deepEqual(result, {
+          models: [MODEL],
+          months: [monthKeyOf(repricedFrom)],
+          examined: REPRICED,
+          changed: REPRICED,
+          unpriced: 0,
+          skipped: 0,
+        });
       }
-      return rounds;
     })();
     await Promise.all(clients).finally(() => {
       ingesting = false;
+      ingestion.end = Date.now();
     });
-    assert.ok((await others) >= 3);
+    await others;
 
-    const check = await checkRollups(server().storage.db, orgId);
-    assert.deepEqual(check.differences, []);
+    // Each kind of write ran, start to end, while batches were being ingested.
+    for (const kind of ['limits', 'authorize', 'reprice'] as const) {
+      const inside = spans.filter((s) => s.kind === kind && s.start >= ingestion.start && s.end <= ingestion.end);
+      assert.ok(inside.length > 0, `no ${kind} ran while ingestion ran (${rounds} rounds)`);
+    }
+
+    // The test's own sums: stated costs as sent, the others at the price in force at their time.
+    const lastPrice = roundPrice(rounds);
+    let cost = 0n;
+    for (const e of repriced) cost += costNano(e.neurons, e.synapses, lastPrice);
+    for (let client = 0; client < CLIENTS; client++) {
+      for (let n = 0; n < BATCHES_PER_CLIENT; n++) {
+        for (const [i, e] of batch(client, n).entries()) {
+          cost += i % 2 === 0 ? 1_000n : costNano(e.neurons, e.synapses, initialPrice);
+        }
+      }
+    }
+    const db = server().storage.db;
+    for (const table of ['rollup_org_model_month', 'rollup_key_model_month', 'rollup_key_day'] as const) {
+      const row = await db
+        .selectFrom(table)
+        .select((eb) => [
+          eb.fn.sum<bigint>('requests').as('requests'),
+          eb.fn.sum<bigint>('neurons').as('neurons'),
+          eb.fn.sum<bigint>('synapses').as('synapses'),
+          eb.fn.sum<bigint>('cost_nano').as('cost'),
+        ])
+        .where('organization_id', '=', orgId)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        [row.requests, row.neurons, row.synapses, row.cost].map((v) => BigInt(v)),
+        [expected.requests, expected.neurons, expected.synapses, cost],
+        table,
+      );
+    }
+    assert.deepEqual((await checkRollups(db, orgId)).differences, []);
     const summary = await server().request('GET', `/v1/analytics/usage/summary/${orgId}`, { key: server().adminKey });
     assert.equal(summary.status, 200, summary.text);
-    assert.equal(summary.body.totalRequests, CLIENTS * BATCHES_PER_CLIENT * BATCH);
+    assert.equal(summary.body.totalRequests, REPRICED + CLIENTS * BATCHES_PER_CLIENT * BATCH);
   });
 });
 
@@ -99,6 +209,7 @@ const event = (organizationId: string, id: string) => ({
   occurredAt: Date.now(),
 });
 
+// SQLite only: PostgreSQL has no writer thread; its batch writer is tested below.
 describe('SQLite writer thread', () => {
   const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-writer-')), 'usage.sqlite');
   /** A migrated database file with one organization, its storage and a writer thread on it. */
@@ -217,6 +328,7 @@ describe('SQLite writer thread', () => {
   });
 });
 
+// PostgreSQL only: the batch writer that runs statements side by side exists only there.
 describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('postgres') }, () => {
   /**
    * A PostgreSQL database whose inserts of the event "slow" take half a second and of "boom"

@@ -13,7 +13,10 @@ import { createDemo, type DemoResult } from '../src/cli/demo.ts';
 import { fromRoot } from '../src/project-root.ts';
 import { DIALECTS, startTestServer, type TestServer } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** The first of these browsers on PATH; under CI=true a missing one fails the suite instead of skipping it. */
+const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome'];
+const CHROMIUM = findOnPath(BROWSERS);
+const IN_CI = process.env.CI === 'true';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -31,7 +34,7 @@ const integer = new Intl.NumberFormat('en-US');
 
 for (const dialect of DIALECTS) {
   describe(`dashboard in Chromium [${dialect}]`, {
-    skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is not installed`,
+    skip: !CHROMIUM && !IN_CI && `none of ${BROWSERS.join(', ')} is on PATH`,
   }, () => {
     let server: TestServer;
     let demo: DemoResult;
@@ -41,6 +44,7 @@ for (const dialect of DIALECTS) {
     const requested: string[] = [];
 
     before(async () => {
+      if (!CHROMIUM) throw new Error(`CI=true, but none of ${BROWSERS.join(', ')} is on PATH`);
       server = await startTestServer(dialect);
       demo = await createDemo(server.storage, { seed: 42, months: 6, now: Date.now() });
       userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-chromium-'));
@@ -149,4 +153,18 @@ for (const dialect of DIALECTS) {
       assert.match((await page.textContent('#message')) ?? '', /INVALID_API_KEY/);
     });
   });
+}
+
+function findOnPath(names: string[]): string | undefined {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const name of names) {
+    for (const dir of dirs) {
+      const file = path.join(dir, name);
+      try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return file;
+      } catch {}
+    }
+  }
+  return undefined;
 }

@@ -23,11 +23,20 @@ import { EARLIEST_EVENT_MS } from '../src/time/calendar.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** Both engines, unless FREDDY_TEST_DIALECTS narrows it (e.g. "sqlite" on a laptop without PostgreSQL). */
-export const DIALECTS: DialectName[] = (process.env.FREDDY_TEST_DIALECTS ?? 'sqlite,postgres')
-  .split(',')
-  .map((d) => d.trim())
-  .filter((d): d is DialectName => d === 'sqlite' || d === 'postgres');
+/**
+ * Both engines, unless FREDDY_TEST_DIALECTS narrows it (e.g. "sqlite" on a laptop without
+ * PostgreSQL). An unknown name fails the run: a misspelt one would otherwise test nothing.
+ */
+export const DIALECTS: DialectName[] = parseDialects(process.env.FREDDY_TEST_DIALECTS ?? 'sqlite,postgres');
+
+export function parseDialects(value: string): DialectName[] {
+  const names = value.split(',').map((d) => d.trim());
+  const unknown = names.filter((d) => d !== 'sqlite' && d !== 'postgres');
+  if (unknown.length > 0) {
+    throw new Error(`FREDDY_TEST_DIALECTS: unknown engine ${JSON.stringify(unknown.join(','))}; use sqlite, postgres`);
+  }
+  return [...new Set(names)] as DialectName[];
+}
 
 /**
  * PostgreSQL, connecting as `applicationName`: pg_stat_activity shows it, so that a test can find
@@ -232,6 +241,15 @@ export function forEachDialect(
         return server;
       });
     });
+  }
+}
+
+/** Resolves once `condition()` holds, checking every few milliseconds; fails after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting after ${timeoutMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 

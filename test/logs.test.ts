@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { assertEnvelope, forEachDialect, makeOrg, type RequestOptions, type TestResponse } from './harness.ts';
+import { assertEnvelope, forEachDialect, makeOrg, type RequestOptions, type TestResponse, waitFor } from './harness.ts';
 
 interface LogLine {
   level: number;
@@ -90,8 +89,10 @@ forEachDialect('request log of a full scenario', (server) => {
     });
     await call('GET', '/v1/no/such/route', { key: readerKey });
     await call('GET', '/healthz');
-    // The log line is written once the answer has gone out; give the last one a moment.
-    await sleep(50);
+    // A request's line is written once its answer has gone out, so it may trail the answer.
+    const logged = (response: TestResponse) =>
+      parsed(server().logs).some((l) => l.msg === 'request' && l.trace_id === response.headers.get('x-trace-id'));
+    await waitFor(() => sent.every(logged), 'a log line for every request');
   });
 
   it('writes exactly one line per request, with trace id, route, status and duration', () => {
@@ -142,8 +143,11 @@ forEachDialect('an internal failure', (server) => {
     assert.equal(response.body.error.details, undefined);
     assert.doesNotMatch(response.text, /rollup|select|from|sqlite|relation|\.ts:\d+|\n\s+at /i);
 
-    await sleep(50);
     const traceId = response.body.error.trace_id;
+    await waitFor(
+      () => parsed(s.logs).some((line) => line.trace_id === traceId && line.msg === 'request'),
+      'the log line of the failed request',
+    );
     const lines = parsed(s.logs).filter((line) => line.trace_id === traceId);
     const error = lines.find((line) => line.level >= 50);
     assert.ok(error, 'the failure is logged at error level with the trace id');

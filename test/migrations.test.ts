@@ -13,6 +13,7 @@ import { openStorage } from '../src/storage/database.ts';
 import { MIGRATION_NAMES, migrateToLatest, migrator } from '../src/storage/migrate.ts';
 import { createTestDatabase, DIALECTS, POSTGRES_URL } from './harness.ts';
 
+// PostgreSQL only: SQLite has no schemas, and a SQLite file holds one database.
 describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres') }, () => {
   it('migrate while other schemas of the database are created and dropped', async () => {
     const churn = new pg.Client({ connectionString: POSTGRES_URL });

@@ -2,6 +2,7 @@
  * Rate limiting per API key: a key over its limit gets 429 RATE_LIMIT_EXCEEDED with
  * Retry-After and X-RateLimit-* headers, while other keys of the same organization are not
  * affected; the allowance refills with time. The limit comes from RATE_LIMIT_PER_MINUTE.
+ * On both engines: a key's allowance is counted after it is authenticated from the database.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -18,95 +19,97 @@ import { createTestDatabase, DIALECTS, type TestDatabase } from './harness.ts';
 
 const LIMIT = 5;
 
-describe('rate limit per key', () => {
-  let database: TestDatabase;
-  let storage: Storage;
-  let app: FastifyInstance;
-  let now = Date.parse('2026-03-10T12:00:00Z');
-  let orgId: string;
-  let busy: string;
-  let quiet: string;
-  let admin: string;
+for (const dialect of DIALECTS) {
+  describe(`rate limit per key [${dialect}]`, () => {
+    let database: TestDatabase;
+    let storage: Storage;
+    let app: FastifyInstance;
+    let now = Date.parse('2026-03-10T12:00:00Z');
+    let orgId: string;
+    let busy: string;
+    let quiet: string;
+    let admin: string;
 
-  before(async () => {
-    database = await createTestDatabase(DIALECTS[0] ?? 'sqlite');
-    storage = openStorage(database.config);
-    await migrateToLatest(storage.db, storage.dialect);
-    app = await buildApp({
-      storage,
-      config: {
-        bodyLimit: 1_048_576,
-        requestTimeoutMs: 30_000,
-        logLevel: 'silent',
-        reservationTtlSeconds: 300,
-        rateLimitPerMinute: LIMIT,
-      },
-      clock: () => now,
+    before(async () => {
+      database = await createTestDatabase(dialect);
+      storage = openStorage(database.config);
+      await migrateToLatest(storage.db, storage.dialect);
+      app = await buildApp({
+        storage,
+        config: {
+          bodyLimit: 1_048_576,
+          requestTimeoutMs: 30_000,
+          logLevel: 'silent',
+          reservationTtlSeconds: 300,
+          rateLimitPerMinute: LIMIT,
+        },
+        clock: () => now,
+      });
+      orgId = (await createOrganization(storage.db, { name: 'Limited' }, now)).id;
+      const key = async () =>
+        (await createApiKey(storage.db, orgId, { name: 'k', scopes: ['read:usage', 'write:usage'] }, now, OPERATOR))
+          .secret;
+      busy = await key();
+      quiet = await key();
+      admin = (await createAdminKey(storage.db, 'admin', now)).secret;
     });
-    orgId = (await createOrganization(storage.db, { name: 'Limited' }, now)).id;
-    const key = async () =>
-      (await createApiKey(storage.db, orgId, { name: 'k', scopes: ['read:usage', 'write:usage'] }, now, OPERATOR))
-        .secret;
-    busy = await key();
-    quiet = await key();
-    admin = (await createAdminKey(storage.db, 'admin', now)).secret;
-  });
-  after(async () => {
-    await app.close();
-    await storage.close();
-    await database.drop();
-  });
+    after(async () => {
+      await app.close();
+      await storage.close();
+      await database.drop();
+    });
 
-  const summary = (key: string) =>
-    app.inject({ method: 'GET', url: `/v1/analytics/usage/summary/${orgId}`, headers: { 'x-api-key': key } });
+    const summary = (key: string) =>
+      app.inject({ method: 'GET', url: `/v1/analytics/usage/summary/${orgId}`, headers: { 'x-api-key': key } });
 
-  it('answers 429 with Retry-After and X-RateLimit headers once a key used its allowance', async () => {
-    for (let i = 0; i < LIMIT; i++) {
-      const response = await summary(busy);
-      assert.equal(response.statusCode, 200);
-      assert.equal(response.headers['x-ratelimit-limit'], String(LIMIT));
-      assert.equal(response.headers['x-ratelimit-remaining'], String(LIMIT - 1 - i));
-      assert.ok(Number(response.headers['x-ratelimit-reset']) > 0);
-    }
-    const limited = await summary(busy);
-    assert.equal(limited.statusCode, 429);
-    const body = limited.json();
-    assert.equal(body.success, false);
-    assert.equal(body.error.code, 'RATE_LIMIT_EXCEEDED');
-    assert.equal(body.error.status, 429);
-    assert.equal(limited.headers['x-trace-id'], body.error.trace_id);
-    assert.equal(limited.headers['x-ratelimit-remaining'], '0');
-    // One request per 12 s at 5 per minute.
-    assert.equal(limited.headers['retry-after'], '12');
-    assert.equal(limited.headers['x-ratelimit-reset'], '60');
-  });
+    it('answers 429 with Retry-After and X-RateLimit headers once a key used its allowance', async () => {
+      for (let i = 0; i < LIMIT; i++) {
+        const response = await summary(busy);
+        assert.equal(response.statusCode, 200);
+        assert.equal(response.headers['x-ratelimit-limit'], String(LIMIT));
+        assert.equal(response.headers['x-ratelimit-remaining'], String(LIMIT - 1 - i));
+        assert.ok(Number(response.headers['x-ratelimit-reset']) > 0);
+      }
+      const limited = await summary(busy);
+      assert.equal(limited.statusCode, 429);
+      const body = limited.json();
+      assert.equal(body.success, false);
+      assert.equal(body.error.code, 'RATE_LIMIT_EXCEEDED');
+      assert.equal(body.error.status, 429);
+      assert.equal(limited.headers['x-trace-id'], body.error.trace_id);
+      assert.equal(limited.headers['x-ratelimit-remaining'], '0');
+      // One request per 12 s at 5 per minute.
+      assert.equal(limited.headers['retry-after'], '12');
+      assert.equal(limited.headers['x-ratelimit-reset'], '60');
+    });
 
-  it('does not affect the other keys of the organization, nor the admin key', async () => {
-    for (let i = 0; i < LIMIT; i++) {
-      assert.equal((await summary(quiet)).statusCode, 200);
-      assert.equal((await summary(admin)).statusCode, 200);
-    }
-    assert.equal((await summary(busy)).statusCode, 429);
-  });
+    it('does not affect the other keys of the organization, nor the admin key', async () => {
+      for (let i = 0; i < LIMIT; i++) {
+        assert.equal((await summary(quiet)).statusCode, 200);
+        assert.equal((await summary(admin)).statusCode, 200);
+      }
+      assert.equal((await summary(busy)).statusCode, 429);
+    });
 
-  it('refills with time', async () => {
-    now += 12_000;
-    assert.equal((await summary(busy)).statusCode, 200);
-    assert.equal((await summary(busy)).statusCode, 429);
-    now += 60_000;
-    for (let i = 0; i < LIMIT; i++) assert.equal((await summary(busy)).statusCode, 200);
-  });
+    it('refills with time', async () => {
+      now += 12_000;
+      assert.equal((await summary(busy)).statusCode, 200);
+      assert.equal((await summary(busy)).statusCode, 429);
+      now += 60_000;
+      for (let i = 0; i < LIMIT; i++) assert.equal((await summary(busy)).statusCode, 200);
+    });
 
-  it('leaves unauthenticated and public routes alone', async () => {
-    const health = await app.inject({ method: 'GET', url: '/healthz' });
-    assert.equal(health.headers['x-ratelimit-limit'], undefined);
-    assert.equal((await summary('fak_unknown')).statusCode, 401);
-  });
+    it('leaves unauthenticated and public routes alone', async () => {
+      const health = await app.inject({ method: 'GET', url: '/healthz' });
+      assert.equal(health.headers['x-ratelimit-limit'], undefined);
+      assert.equal((await summary('fak_unknown')).statusCode, 401);
+    });
 
-  it('is configurable, generous by default, and can be turned off', () => {
-    assert.equal(loadConfig({}).rateLimitPerMinute, 6_000);
-    assert.equal(loadConfig({ RATE_LIMIT_PER_MINUTE: '120' }).rateLimitPerMinute, 120);
-    assert.equal(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimitPerMinute, 0);
-    assert.throws(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '-1' }), /RATE_LIMIT_PER_MINUTE/);
+    it('is configurable, generous by default, and can be turned off', () => {
+      assert.equal(loadConfig({}).rateLimitPerMinute, 6_000);
+      assert.equal(loadConfig({ RATE_LIMIT_PER_MINUTE: '120' }).rateLimitPerMinute, 120);
+      assert.equal(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimitPerMinute, 0);
+      assert.throws(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '-1' }), /RATE_LIMIT_PER_MINUTE/);
+    });
   });
-});
+}

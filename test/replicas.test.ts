@@ -36,6 +36,7 @@ function shuffled<T>(items: T[], random: () => number): T[] {
   return copy;
 }
 
+// PostgreSQL only: replicas share a database only there (SQLite serves one process).
 describe('replicas on one PostgreSQL', { skip: !DIALECTS.includes('postgres') && 'PostgreSQL not enabled' }, () => {
   let database: TestDatabase | undefined;
   const servers: ServerProcess[] = [];

@@ -125,11 +125,6 @@ for (const dialect of DIALECTS) {
             }
           }
           assert.equal(storedAcknowledged, acknowledged * BATCH_SIZE);
-          assert.ok(acknowledged >= ACKED_BEFORE_SIGTERM);
-          assert.ok(
-            batches.some((b) => b.outcome !== 'acknowledged'),
-            'the clients saw the server go away',
-          );
           // Not asserted (timing-dependent), but shown: batches in flight at SIGTERM that still completed.
           t.diagnostic(
             `${acknowledged} batches acknowledged (${finishedAfterSigterm} in flight at SIGTERM), ` +

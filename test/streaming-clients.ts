@@ -47,10 +47,23 @@ export interface StreamStats {
   statuses: Map<number, number>;
   accepted: number;
   duplicates: number;
+  /** Requests sent and not yet answered, now. */
+  inFlight: number;
+  /** Requests whose connection closed before any answer came (not those refused a connection). */
+  unanswered: number;
 }
 
 export function newStats(): StreamStats {
-  return { batchesAcknowledged: 0, attempts: 0, failedAttempts: 0, statuses: new Map(), accepted: 0, duplicates: 0 };
+  return {
+    batchesAcknowledged: 0,
+    attempts: 0,
+    failedAttempts: 0,
+    statuses: new Map(),
+    accepted: 0,
+    duplicates: 0,
+    inFlight: 0,
+    unanswered: 0,
+  };
 }
 
 /**
@@ -73,13 +86,23 @@ export async function sendUntilAcknowledged(
     stats.attempts++;
     try {
       if (!url) throw new Error('no server');
-      const response = await fetch(`${url}/v1/usage/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': key },
-        body,
-        signal: AbortSignal.timeout(15_000),
-      });
-      const text = await response.text();
+      let text: string;
+      let response: Response;
+      stats.inFlight++;
+      try {
+        response = await fetch(`${url}/v1/usage/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': key },
+          body,
+          signal: AbortSignal.timeout(15_000),
+        });
+        text = await response.text();
+      } catch (error) {
+        if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNREFUSED') stats.unanswered++;
+        throw error;
+      } finally {
+        stats.inFlight--;
+      }
       stats.statuses.set(response.status, (stats.statuses.get(response.status) ?? 0) + 1);
       if (response.status === 200) {
         const answer = JSON.parse(text) as { accepted: number; duplicates: number };

@@ -1,7 +1,8 @@
 /**
  * Example answers shown in the OpenAPI document, copied from the documentation that clients of
- * the Freddy Analytics API already code against. test/openapi.test.ts checks that each one
- * still matches its route's response schema, so an example cannot drift from the API.
+ * the Freddy Analytics API already code against, with the details this API adds.
+ * test/openapi.test.ts checks each one against its route's response schema and against the
+ * route's real answer, so an example cannot drift from the API.
  */
 
 const notFound = {
@@ -39,8 +40,24 @@ const forbidden = {
     system_message: "API key doesn't belong to organization",
     type: 'authorization_error',
     status: 403,
+    details: { organization_id: 'org_456' },
     trace_id: 'def-456-ghi',
     timestamp: '2025-11-15T10:30:00Z',
+  },
+};
+
+/** The route that addresses one API key answers another organization as the seeds show for it. */
+const forbiddenKey = {
+  success: false,
+  error: {
+    code: 'ORGANIZATION_ACCESS_DENIED',
+    message: "You don't have permission to access this API key",
+    system_message: 'Authorization error',
+    type: 'client_error',
+    status: 403,
+    details: { api_key_id: 'apikey_123', organization_id: 'org_456' },
+    trace_id: 'def-456-ghi',
+    timestamp: '2025-11-19T10:30:00Z',
   },
 };
 
@@ -52,6 +69,7 @@ const invalid = {
     system_message: 'month must be <= 12',
     type: 'validation_error',
     status: 400,
+    details: { errors: [{ field: 'month', reason: 'must be <= 12' }] },
     trace_id: 'ghi-789-jkl',
     timestamp: '2025-11-15T10:30:00Z',
   },
@@ -125,7 +143,7 @@ export const RESPONSE_EXAMPLES: Record<string, Record<string, unknown>> = {
       limit: { monthlyLimit: 500.0, utilizationPercentage: 70.05, remainingBudget: 149.75, status: 'ok' },
     },
     401: unauthenticated,
-    403: forbidden,
+    403: forbiddenKey,
     404: notFound,
     500: internal,
   },

@@ -24,8 +24,14 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-/** Constant-time comparison of two hex hashes. */
+const HEX = /^(?:[0-9a-f]{2})+$/i;
+
+/**
+ * Constant-time comparison of two hex hashes. Anything else is unequal: Buffer's hex decoding
+ * stops at the first non-hex character, so "zz" and "yy" would both decode to nothing.
+ */
 export function hashesEqual(a: string, b: string): boolean {
+  if (!HEX.test(a) || !HEX.test(b)) return false;
   const left = Buffer.from(a, 'hex');
   const right = Buffer.from(b, 'hex');
   return left.length === right.length && timingSafeEqual(left, right);
