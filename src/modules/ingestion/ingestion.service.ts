@@ -6,6 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
+import { isStorableText, textReason } from '../../text/storable-text.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import { writeBatch } from './batch-writer.ts';
@@ -69,6 +70,9 @@ function reservationIds(inputs: readonly UsageEventInput[]): Array<[string, stri
 
 /** An input event as stored, its cost and time parsed; what is wrong with it goes to `reject`. */
 export function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
+  // Checked at the edge too (HTTP, CLI import); here so that no caller can store two ids as one.
+  if (!isStorableText(input.id)) reject(index, 'id', textReason(input.id));
+  if (!isStorableText(input.model)) reject(index, 'model', textReason(input.model));
   // Without a stated cost the event is priced from the sheet after validation (priceUnstatedCosts).
   const costNano = input.cost === undefined ? 0n : parseChf(input.cost);
   if (costNano === undefined) reject(index, 'cost', 'must be a non-negative decimal CHF amount');
