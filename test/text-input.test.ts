@@ -11,7 +11,8 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { importFile } from '../src/cli/import.ts';
 import { AppError } from '../src/errors.ts';
-import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
+import { ingestUsage, toUsageEvent } from '../src/modules/ingestion/ingestion.service.ts';
+import { writeBatchInOneStatement } from '../src/modules/ingestion/postgres-batch-write.ts';
 import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
 import { toNumber } from '../src/storage/dialect.ts';
 import { assertEnvelope, type EventInput, forEachDialect, makeApiKey, makeOrg, type TestServer } from './harness.ts';
@@ -169,5 +170,15 @@ forEachDialect('text that storage would change', (server) => {
     assert.deepEqual(fromCsv, { accepted: 2, duplicates: 0, badLines: 1 });
     const imported = (await storedIds(server(), orgId)).filter((id) => /^[iv]/.test(id));
     assert.deepEqual(imported, ['i1', 'i3', 'i\u00ff', 'v1', 'v2']);
+  });
+
+  it('maps the rows a PostgreSQL batch inserted back by position, whatever their ids', async () => {
+    if (server().dialect !== 'postgres') return;
+    const reject = () => assert.fail('valid events');
+    const events = ['p\u00ff', 'p2', 'p3'].map((id, i) => toUsageEvent(event(id), i, Date.now(), reject));
+    await writeBatchInOneStatement(server().storage.db, [events[1]!], [], Date.now());
+    const inserted = await writeBatchInOneStatement(server().storage.db, events, [], Date.now());
+    assert.deepEqual(inserted, [events[0], events[2]]);
+    assert.deepEqual((await checkRollups(server().storage.db, orgId)).differences, []);
   });
 });

@@ -35,8 +35,7 @@ export async function writeBatchInOneStatement(
   receivedAt: number,
 ): Promise<UsageEvent[]> {
   if (events.length === 0 && reservations.length === 0) return [];
-  const byKey = new Map(events.map((e) => [`${e.organizationId}/${e.id}`, e]));
-  const { rows } = await sql<{ organization_id: string; id: string }>`
+  const { rows } = await sql<{ ord: bigint }>`
     with input as (
       select * from unnest(${sql.join([
         texts(events.map((e) => e.organizationId)),
@@ -50,7 +49,7 @@ export async function writeBatchInOneStatement(
         int8s(events.map((e) => e.occurredAt)),
         int4s(events.map((e) => monthKeyOf(e.occurredAt))),
         int4s(events.map((e) => dayKeyOf(e.occurredAt))),
-      ])}) as u(o, i, k, m, n, s, c, src, t, month, day)
+      ])}) with ordinality as u(o, i, k, m, n, s, c, src, t, month, day, ord)
     ),
     inserted as (
       insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
@@ -82,6 +81,7 @@ export async function writeBatchInOneStatement(
       from unnest(${texts(reservations.map(([org]) => org))}, ${texts(reservations.map(([, id]) => id))}) as r(o, i)
       where reservations.organization_id = r.o and reservations.id = r.i and reservations.settled_at is null
     )
-    select organization_id, id from inserted`.execute(db);
-  return rows.map((row) => byKey.get(`${row.organization_id}/${row.id}`)!);
+    select ord from new_events order by ord`.execute(db);
+  // By position in `events`, not by the stored key: an answer that cannot fail once committed.
+  return rows.map((row) => events[Number(row.ord) - 1]!);
 }
