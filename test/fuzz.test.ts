@@ -24,6 +24,7 @@ const TABLES = [
   'api_keys',
   'admin_keys',
   'usage_events',
+  'rollup_org_month',
   'rollup_org_model_month',
   'rollup_key_model_month',
   'rollup_key_day',

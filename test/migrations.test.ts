@@ -28,7 +28,7 @@ describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres
         const database = await createTestDatabase('postgres');
         const storage = openStorage(database.config);
         try {
-          assert.equal((await migrateToLatest(storage.db, storage.dialect)).length, 4);
+          assert.equal((await migrateToLatest(storage.db, storage.dialect)).length, 5);
           const count = await storage.db
             .selectFrom('usage_events')
             .select((eb) => eb.fn.countAll().as('n'))

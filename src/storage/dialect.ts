@@ -54,3 +54,16 @@ export function isRetryableTransactionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
+
+/**
+ * The CHECK constraint an insert or update violated, if that is why it failed: PostgreSQL names
+ * it in the error (check_violation), SQLite in the message ("CHECK constraint failed: <name>").
+ */
+export function violatedCheckConstraint(error: unknown): string | undefined {
+  const { code, constraint, message } = (error ?? {}) as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (code === '23514') return typeof constraint === 'string' ? constraint : undefined;
+  if (code === 'SQLITE_CONSTRAINT_CHECK' && typeof message === 'string') {
+    return /CHECK constraint failed: (\w+)/.exec(message)?.[1];
+  }
+  return undefined;
+}

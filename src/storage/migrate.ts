@@ -5,6 +5,7 @@ import * as initial from './migrations/2026_11_23_0001_initial.ts';
 import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
 import * as openReservations from './migrations/2026_11_23_0004_open_reservations.ts';
+import * as organizationMonth from './migrations/2026_12_02_0001_organization_month.ts';
 import type { Database } from './schema.ts';
 
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -13,6 +14,10 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026_11_23_0002_pricing': { up: (db) => pricing.up(db, dialect), down: pricing.down },
     '2026_11_23_0003_reservations': { up: (db) => reservations.up(db, dialect), down: reservations.down },
     '2026_11_23_0004_open_reservations': { up: (db) => openReservations.up(db, dialect), down: openReservations.down },
+    '2026_12_02_0001_organization_month': {
+      up: (db) => organizationMonth.up(db, dialect),
+      down: organizationMonth.down,
+    },
   };
 }
 

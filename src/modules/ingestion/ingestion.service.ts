@@ -12,6 +12,7 @@ import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import { writeBatch } from './batch-writer.ts';
 import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
 import { existingReferences } from './known-references.ts';
+import { monthLimitError } from './month-limits.ts';
 import type { UsageEvent } from './rollups.ts';
 
 export type UsageEventInput = Static<typeof UsageEventSchema>;
@@ -50,7 +51,14 @@ export async function ingestUsage(
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
   const unique = firstOfEachId(events);
-  const accepted = await writeBatch(storage, { events: unique, reservations: reservationIds(inputs), receivedAt: now });
+  const accepted = await writeBatch(storage, {
+    events: unique,
+    reservations: reservationIds(inputs),
+    receivedAt: now,
+  }).catch(async (error: unknown) => {
+    // A monthly bound (month-limits.ts) failed the write as a whole: a 400 naming the events.
+    throw (await monthLimitError(storage.db, error, events)) ?? error;
+  });
   const unpriced = accepted.filter((e) => e.costSource === 'unpriced').map((e) => e.id);
   return {
     accepted: accepted.length,

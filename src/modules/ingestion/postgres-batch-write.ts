@@ -26,7 +26,9 @@ function upsertFrom(table: RollupTable, source: RawBuilder<unknown>) {
  * transaction, the rollup rows that concurrent batches share stayed locked while the
  * transaction waited for this process to send its next statement; most of ingestion was then
  * spent waiting for those locks. Each rollup is written in key order, and the statement always
- * writes the tables in the same order, so concurrent batches cannot deadlock one another.
+ * writes the tables in the same order, so concurrent batches cannot deadlock one another. The
+ * organization-month rows come last: every batch of an organization shares them, and their CHECK
+ * constraints fail the whole statement past a monthly bound (see month-limits.ts).
  */
 export async function writeBatchInOneStatement(
   db: Db,
@@ -74,6 +76,10 @@ export async function writeBatchInOneStatement(
       'rollup_org_model_month',
       sql`select o, month, m, count(*), sum(n), sum(s), sum(c) from new_events
         group by 1, 2, 3 order by 1, 2, 3`,
+    )}),
+    org_month as (${upsertFrom(
+      'rollup_org_month',
+      sql`select o, month, count(*), sum(n), sum(s), sum(c) from new_events group by 1, 2 order by 1, 2`,
     )}),
     settled as (
       -- The reported cost now counts instead of the estimate the gateway reserved.

@@ -3,7 +3,7 @@ import { toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import type { Counters, RollupIncrements } from './rollups.ts';
 
-/** Adds the increments to the three rollups, one multi-row upsert each. */
+/** Adds the increments to the rollups, one multi-row upsert each; the organization months last, as ingestion does. */
 export async function applyRollupIncrements(db: Db, increments: RollupIncrements): Promise<void> {
   await upsertCounters(
     db,
@@ -28,17 +28,21 @@ export async function applyRollupIncrements(db: Db, increments: RollupIncrements
     day: r.day,
     api_key_id: r.apiKeyId,
   }));
+  await upsertCounters(db, 'rollup_org_month', ['organization_id', 'month'], increments.orgMonth, (r) => ({
+    organization_id: r.organizationId,
+    month: r.month,
+  }));
 }
 
 async function upsertCounters<T extends Counters>(
   db: Db,
-  table: 'rollup_org_model_month' | 'rollup_key_model_month' | 'rollup_key_day',
+  table: 'rollup_org_month' | 'rollup_org_model_month' | 'rollup_key_model_month' | 'rollup_key_day',
   keyColumns: string[],
   rows: readonly T[],
   keyOf: (row: T) => Record<string, string | number>,
 ): Promise<void> {
   if (rows.length === 0) return;
-  // The three rollups share their counter columns; Kysely cannot type a table chosen at run time.
+  // The rollups share their counter columns; Kysely cannot type a table chosen at run time.
   // biome-ignore lint/suspicious/noExplicitAny: see above
   const untyped = db as unknown as Kysely<any>;
   await untyped
