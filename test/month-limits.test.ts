@@ -2,7 +2,7 @@
  * What one organization may use in one UTC month: 1,000,000,000 CHF, 2^53 - 1 neurons and
  * 2^53 - 1 synapses. At the bound every read answers exactly; one nano-CHF, neuron or synapse
  * past it is a 400 naming the organization, the month and the events, and writes nothing; other
- * batches, months and organizations go on.
+ * batches, months and organizations go on. All-time totals may pass 2^63 and still read exactly.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -194,5 +194,49 @@ forEachDialect('monthly maximum of an organization', (server) => {
     assert.ok(!((results[2] as PromiseRejectedResult).reason instanceof AppError));
     assert.equal(await eventCount(server(), otherOrgId), 2 + 150);
     assert.deepEqual((await checkRollups(server().storage.db)).differences, []);
+  });
+});
+
+forEachDialect('all-time totals past 2^63', (server) => {
+  let orgId: string;
+
+  before(async () => {
+    orgId = (await makeOrg(server())).id;
+    // Ten months at 1,000,000,000 CHF: 10^19 nano-CHF of one model, more than a 64-bit sum holds.
+    const events: EventInput[] = [];
+    for (let month = 1; month <= 10; month++) {
+      for (let i = 0; i < 1000; i++) {
+        events.push({
+          id: `m${month}-${i}`,
+          organization_id: orgId,
+          model: 'gpt-4o',
+          neurons: MAX_EVENT_UNITS,
+          synapses: 1,
+          cost: '1000000',
+          timestamp: `2025-${String(month).padStart(2, '0')}-15T00:00:00Z`,
+        });
+      }
+    }
+    await ingest(server(), events);
+  });
+
+  it('answers the all-time summary and the yearly series exactly', async () => {
+    const get = (url: string) => server().request('GET', url, { key: server().adminKey });
+    const summary = await get(`/v1/analytics/usage/summary/${orgId}`);
+    assert.equal(summary.status, 200, summary.text);
+    assert.equal(summary.body.totalCost, 10_000_000_000);
+    assert.equal(summary.body.totalNeurons, 10_000 * MAX_EVENT_UNITS);
+    assert.equal(summary.body.totalRequests, 10_000);
+    assert.deepEqual(summary.body.topModels[0], {
+      model: 'gpt-4o',
+      cost: 10_000_000_000,
+      requests: 10_000,
+      percentage: 100,
+    });
+    const yearly = await get(`/v1/analytics/usage/yearly/${orgId}?years=10`);
+    assert.equal(yearly.status, 200, yearly.text);
+    const year = yearly.body.data.find((y: { year: number }) => y.year === 2025);
+    assert.equal(year?.total_cost_chf, 10_000_000_000);
+    assert.deepEqual((await checkRollups(server().storage.db, orgId)).differences, []);
   });
 });

@@ -67,3 +67,12 @@ export function violatedCheckConstraint(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * SQLite's sum() of integers fails past 2^63 ("integer overflow") rather than turn to a float;
+ * PostgreSQL sums bigint as numeric and does not overflow.
+ */
+export function isSumOverflow(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'SQLITE_ERROR' && message === 'integer overflow';
+}
