@@ -197,6 +197,38 @@ forEachDialect('monthly maximum of an organization', (server) => {
   });
 });
 
+forEachDialect('monthly maximum in the budget check', (server) => {
+  const admin = (method: string, url: string, body?: unknown) =>
+    server().request(method, url, { key: server().adminKey, body });
+
+  it('refuses a reservation past the monthly maximum of an organization without limits', async () => {
+    const orgId = (await makeOrg(server())).id;
+    const now = new Date().toISOString();
+    await ingest(
+      server(),
+      Array.from({ length: 999 }, (_, i) => ({
+        id: `spent-${i}`,
+        organization_id: orgId,
+        model: 'gpt-4o',
+        neurons: 0,
+        synapses: 0,
+        cost: '1000000',
+        timestamp: now,
+      })),
+    );
+    const authorize = (estimated_cost: string) =>
+      admin('POST', '/v1/usage/authorize', { organization_id: orgId, estimated_cost });
+    const last = await authorize('1000000');
+    assert.equal(last.status, 200, last.text);
+    assert.deepEqual(last.body.remaining_budget, { organization: null, api_keys: null, api_key: null });
+    const past = await authorize('0.000001');
+    assertEnvelope(assert, past, 429, 'USAGE_LIMIT_EXCEEDED');
+    assert.equal(past.body.error.details.tier, 'organization');
+    assert.equal(past.body.error.details.limit, 1_000_000_000);
+    assert.equal(past.body.error.details.reserved, 1_000_000);
+  });
+});
+
 forEachDialect('all-time totals past 2^63', (server) => {
   let orgId: string;
 
