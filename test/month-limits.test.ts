@@ -197,7 +197,7 @@ forEachDialect('monthly maximum of an organization', (server) => {
   });
 });
 
-forEachDialect('monthly maximum in the budget check', (server) => {
+forEachDialect('monthly maximum in the budget check and in repricing', (server) => {
   const admin = (method: string, url: string, body?: unknown) =>
     server().request(method, url, { key: server().adminKey, body });
 
@@ -226,6 +226,42 @@ forEachDialect('monthly maximum in the budget check', (server) => {
     assert.equal(past.body.error.details.tier, 'organization');
     assert.equal(past.body.error.details.limit, 1_000_000_000);
     assert.equal(past.body.error.details.reserved, 1_000_000);
+  });
+
+  it('leaves events as they were when new prices would take their month past the maximum', async () => {
+    const orgId = (await makeOrg(server())).id;
+    const price = (neurons: string) =>
+      admin('PUT', '/v1/pricing/models/bound-model', {
+        neurons_chf_per_million: neurons,
+        synapses_chf_per_million: 0,
+        effective_from: '2025-01-01T00:00:00Z',
+      });
+    assert.equal((await price('0.9')).status, 200);
+    // 1001 events of 10^12 neurons at 0.9 CHF per million: 900,900,000 CHF in March 2025.
+    await ingest(
+      server(),
+      Array.from({ length: 1001 }, (_, i) => ({
+        id: `priced-${i}`,
+        organization_id: orgId,
+        model: 'bound-model',
+        neurons: MAX_EVENT_UNITS,
+        synapses: 0,
+        timestamp: '2025-03-10T00:00:00Z',
+      })),
+    );
+    const cost = async () => (await admin('GET', `/v1/analytics/usage/summary/${orgId}`)).body.totalCost;
+    assert.equal(await cost(), 900_900_000);
+    assert.equal((await price('1')).status, 200); // 1,001,000,000 CHF: past the maximum
+    const refused = await admin('POST', '/v1/pricing/reprice', { model: 'bound-model' });
+    assert.equal(refused.status, 200, refused.text);
+    assert.equal(refused.body.changed, 0);
+    assert.equal(refused.body.skipped, 1001);
+    assert.equal(await cost(), 900_900_000);
+    assert.equal((await price('0.99')).status, 200); // 990,990,000 CHF
+    const repriced = await admin('POST', '/v1/pricing/reprice', { model: 'bound-model' });
+    assert.deepEqual([repriced.body.changed, repriced.body.skipped], [1001, 0]);
+    assert.equal(await cost(), 990_990_000);
+    assert.deepEqual((await checkRollups(server().storage.db, orgId)).differences, []);
   });
 });
 

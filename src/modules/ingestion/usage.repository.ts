@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { toNumber } from '../../storage/dialect.ts';
+import { toBigInt, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import type { Counters, RollupIncrements } from './rollups.ts';
 
@@ -65,6 +65,23 @@ async function upsertCounters<T extends Counters>(
       })),
     )
     .execute();
+}
+
+/** An organization's totals of one month (yyyymm), zeros when it has no usage then. */
+export async function monthTotals(db: Db, organizationId: string, month: number): Promise<Counters> {
+  const row = await db
+    .selectFrom('rollup_org_month')
+    .select(['requests', 'neurons', 'synapses', 'cost_nano'])
+    .where('organization_id', '=', organizationId)
+    .where('month', '=', month)
+    .executeTakeFirst();
+  if (!row) return { requests: 0n, neurons: 0n, synapses: 0n, costNano: 0n };
+  return {
+    requests: toBigInt(row.requests),
+    neurons: toBigInt(row.neurons),
+    synapses: toBigInt(row.synapses),
+    costNano: toBigInt(row.cost_nano),
+  };
 }
 
 export async function countEvents(db: Db, organizationId: string): Promise<number> {
