@@ -59,35 +59,49 @@ function checked(line: number, value: unknown): ImportLine {
 
 const NOT_UTF8 = `event ${TEXT_REASONS.utf8}`;
 
-interface Line {
-  number: number;
-  /** The line as decoded, without its '\n'; invalid UTF-8 decoded with replacement characters. */
-  text: string;
-  utf8: boolean;
+/** Whole lines of a file as read, and which of them are not valid UTF-8. */
+interface Lines {
+  /** Each line with its '\n' (the file's last line may have none). */
+  bytes: Buffer;
+  /** The number of the first line. */
+  first: number;
+  /** Numbers of the lines that are not valid UTF-8, ascending. */
+  notUtf8: number[];
 }
 
 /**
- * The lines of a byte stream, split at '\n' before decoding (a byte that cannot be part of a
- * multi-byte UTF-8 character), so that each line's bytes are checked for valid UTF-8 on their own:
- * a decoder would silently replace invalid bytes. Yields the complete lines of each chunk read.
+ * The file's whole lines, chunk by chunk, each chunk checked for valid UTF-8 before anything
+ * decodes it (a decoder would silently replace invalid bytes). A line ends at the byte '\n',
+ * which cannot be part of a multi-byte UTF-8 character, so lines are found without decoding;
+ * only a chunk that is not valid UTF-8 as a whole is checked line by line.
  */
-async function* linesOf(input: fs.ReadStream): AsyncGenerator<Line[]> {
-  let number = 0;
+async function* linesOf(input: fs.ReadStream): AsyncGenerator<Lines> {
+  let first = 1;
   let partial: Buffer[] = [];
-  const line = (bytes: Buffer): Line => ({ number: ++number, text: bytes.toString('utf8'), utf8: isUtf8(bytes) });
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    const lines: Line[] = [];
-    let start = 0;
-    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
-      const piece = chunk.subarray(start, end);
-      lines.push(line(partial.length > 0 ? Buffer.concat([...partial, piece]) : piece));
-      partial = [];
-      start = end + 1;
+  const lines = (bytes: Buffer): Lines => {
+    const notUtf8: number[] = [];
+    let count = 0;
+    const whole = isUtf8(bytes);
+    for (let start = 0; start < bytes.length; count++) {
+      const end = bytes.indexOf(10, start);
+      const next = end === -1 ? bytes.length : end + 1;
+      if (!whole && !isUtf8(bytes.subarray(start, next))) notUtf8.push(first + count);
+      start = next;
     }
-    if (start < chunk.length) partial.push(chunk.subarray(start));
-    yield lines;
+    const result = { bytes, first, notUtf8 };
+    first += count;
+    return result;
+  };
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    const end = chunk.lastIndexOf(10) + 1;
+    if (end === 0) {
+      partial.push(chunk);
+      continue;
+    }
+    yield lines(partial.length > 0 ? Buffer.concat([...partial, chunk.subarray(0, end)]) : chunk.subarray(0, end));
+    partial = end < chunk.length ? [chunk.subarray(end)] : [];
   }
-  if (partial.length > 0) yield [line(Buffer.concat(partial))];
+  if (partial.length > 0) yield lines(Buffer.concat(partial));
 }
 
 /** Yields every non-blank line of the file; `onProgress` gets the bytes read so far. */
@@ -103,13 +117,17 @@ export async function* readEvents(
 }
 
 async function* ndjsonLines(input: fs.ReadStream): AsyncGenerator<ImportLine> {
-  for await (const lines of linesOf(input)) {
-    for (const { number: line, text, utf8 } of lines) {
-      if (text.trim() === '') continue;
-      if (!utf8) {
+  for await (const { bytes, first, notUtf8 } of linesOf(input)) {
+    // Decoded at once; a line that is not valid UTF-8 is reported, never read.
+    const texts = bytes.toString('utf8').split('\n');
+    if (bytes.at(-1) === 10) texts.pop();
+    for (const [i, text] of texts.entries()) {
+      const line = first + i;
+      if (notUtf8.includes(line)) {
         yield { line, error: NOT_UTF8 };
         continue;
       }
+      if (text.trim() === '') continue;
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -135,14 +153,14 @@ function eventOfRecord(record: Record<string, string>): Record<string, unknown> 
 }
 
 async function* csvRecords(input: fs.ReadStream): AsyncGenerator<ImportLine> {
-  // The parser reads the lines as decoded; a record is bad if one of its lines was not valid UTF-8.
-  // Lines are read ahead of the records, so those of a record are known by the time it is parsed.
+  // A record is bad if one of its lines was not valid UTF-8. Lines are checked before the parser
+  // reads them, so those of a record are known by the time it is parsed.
   const notUtf8: number[] = [];
-  const decoded = Readable.from(
+  const checkedLines = Readable.from(
     (async function* () {
       for await (const lines of linesOf(input)) {
-        for (const line of lines) if (!line.utf8) notUtf8.push(line.number);
-        if (lines.length > 0) yield `${lines.map((line) => line.text).join('\n')}\n`;
+        notUtf8.push(...lines.notUtf8);
+        yield lines.bytes;
       }
     })(),
   );
@@ -157,7 +175,7 @@ async function* csvRecords(input: fs.ReadStream): AsyncGenerator<ImportLine> {
   };
   // Records the parser could not read (wrong column count, broken quotes) are reported in order with the rest.
   const skipped: ImportLine[] = [];
-  const parser = decoded.pipe(
+  const parser = checkedLines.pipe(
     parse({
       columns: true,
       trim: true,
