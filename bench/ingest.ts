@@ -6,9 +6,9 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { parseChf } from '../src/money/chf.ts';
-import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
-import { WAL_CHECKPOINT_PAGES, WRITER_CACHE_KIB } from '../src/storage/sqlite.ts';
+import { WAL_CHECKPOINT_PAGES, WRITER_CACHE_KIB } from '../src/storage/sqlite/connection.ts';
+import { openStorage } from '../src/storage/storage.ts';
 import { Client } from './client.ts';
 import { type BenchEvent, type EventStreamOptions, eventBatches } from './data.ts';
 import { type Percentiles, percentiles } from './latency.ts';
@@ -123,7 +123,7 @@ function toRow(event: BenchEvent): RawRow {
 /** The bulk-path baseline in a fresh database of the same engine and schema. */
 export async function ingestBaseline(database: BenchDatabase, stream: EventStreamOptions, clients: number) {
   const storage = openStorage(database.config);
-  await migrateToLatest(storage.db, storage.dialect);
+  await migrateToLatest(storage);
   await storage.close();
   return database.dialect === 'sqlite'
     ? sqliteBulk(database.config.kind === 'sqlite' ? database.config.path : '', stream)

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { fromRoot } from '../src/project-root.ts';
-import type { DialectName } from '../src/storage/dialect.ts';
+import type { EngineName } from '../src/storage/storage.ts';
 import { Client, createTenants } from './client.ts';
 import type { EventStreamOptions, Tenancy } from './data.ts';
 import { ingestBaseline, ingestOverHttp } from './ingest.ts';
@@ -59,7 +59,7 @@ const engines = enginesOption(values.engine);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-async function engineVersion(dialect: DialectName): Promise<string> {
+async function engineVersion(dialect: EngineName): Promise<string> {
   if (dialect === 'sqlite') {
     const db = new SQLite(':memory:');
     const version = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
@@ -75,7 +75,7 @@ async function engineVersion(dialect: DialectName): Promise<string> {
 
 /** A database with tenants and `count` events, served by a fresh process; `work` runs against it. */
 async function withLoadedServer<T>(
-  dialect: DialectName,
+  dialect: EngineName,
   count: number,
   nodeFlags: string[],
   work: (ctx: Awaited<ReturnType<typeof loadedServer>>) => Promise<T>,
@@ -136,7 +136,7 @@ async function measureQueries(
   }
 }
 
-async function benchEngine(dialect: DialectName): Promise<EngineResult> {
+async function benchEngine(dialect: EngineName): Promise<EngineResult> {
   const info = machine(await engineVersion(dialect));
   const flags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
   // Without autovacuum, the rollups would keep every row version the load left behind, which

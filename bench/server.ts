@@ -10,15 +10,15 @@ import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseConfig } from '../src/config.ts';
 import { fromRoot } from '../src/project-root.ts';
-import { openStorage } from '../src/storage/database.ts';
-import type { DialectName } from '../src/storage/dialect.ts';
-import { postgresSettingWarnings } from '../src/storage/server-settings.ts';
+import { postgresSettingWarnings } from '../src/storage/postgres/settings.ts';
+import type { EngineName } from '../src/storage/storage.ts';
+import { openStorage } from '../src/storage/storage.ts';
 
 export const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BIN = fromRoot('bin', 'freddy-analytics.js');
 
 export interface BenchDatabase {
-  dialect: DialectName;
+  dialect: EngineName;
   config: DatabaseConfig;
   env: Record<string, string>;
   /** PostgreSQL: VACUUM ANALYZE of every table, what autovacuum does after a burst of writes, then CHECKPOINT. */
@@ -27,7 +27,7 @@ export interface BenchDatabase {
 }
 
 /** The engines an `--engine` option names: sqlite, postgres or both. */
-export function enginesOption(value: string): DialectName[] {
+export function enginesOption(value: string): EngineName[] {
   if (value === 'both') return ['sqlite', 'postgres'];
   if (value === 'sqlite' || value === 'postgres') return [value];
   throw new Error('--engine: sqlite, postgres or both');
@@ -40,7 +40,7 @@ export function positiveIntegerOption(name: string, value: string): number {
   return n;
 }
 
-export async function createDatabase(dialect: DialectName): Promise<BenchDatabase> {
+export async function createDatabase(dialect: EngineName): Promise<BenchDatabase> {
   const name = `bench_${randomBytes(5).toString('hex')}`;
   if (dialect === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-bench-'));

@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { authorizeSpend } from '../src/modules/limits/authorize.service.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
+import { openStorage, type Storage } from '../src/storage/storage.ts';
 import { percentiles } from './latency.ts';
 import { createDatabase, enginesOption, positiveIntegerOption } from './server.ts';
 
@@ -49,7 +49,7 @@ async function settleUpTo(storage: Storage, from: number, count: number, now: nu
     }));
     await storage.db.insertInto('reservations').values(rows).execute();
   }
-  if (storage.dialect === 'postgres') await sql`analyze reservations`.execute(storage.db);
+  if (storage.engine === 'postgres') await sql`analyze reservations`.execute(storage.db);
 }
 
 async function timeChecks(storage: Storage): Promise<number[]> {
@@ -67,9 +67,9 @@ console.log('| engine | settled reservations | p50 ms | p99 ms | p50 / p50 with 
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const dialect of engines) {
   const database = await createDatabase(dialect);
-  const storage = openStorage(database.config, { readMemoEntries: 0 });
+  const storage = openStorage(database.config);
   try {
-    await migrateToLatest(storage.db, storage.dialect);
+    await migrateToLatest(storage);
     const now = Date.now();
     await createOrganization(storage.db, { id: ORG, name: 'Settled reservations' }, now);
     let settled = 0;

@@ -15,10 +15,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type SQLite from 'better-sqlite3';
 import { firstOfEachId, type Reject, toUsageEvent } from '../src/modules/ingestion/ingestion.service.ts';
-import { type Batch, sqliteGroupWrite } from '../src/modules/ingestion/sqlite-group-write.ts';
-import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
-import { connectSqlite, WRITER_CACHE_KIB } from '../src/storage/sqlite.ts';
+import { connectSqlite, WRITER_CACHE_KIB } from '../src/storage/sqlite/connection.ts';
+import { sqliteGroupWrite } from '../src/storage/sqlite/group-write.ts';
+import type { Batch } from '../src/storage/storage.ts';
+import { openStorage } from '../src/storage/storage.ts';
 import { type BenchEvent, eventBatches, type Tenancy } from './data.ts';
 import { BATCH } from './ingest.ts';
 
@@ -73,7 +74,7 @@ async function measure(group: number): Promise<GroupSizeFigures> {
   const file = path.join(dir, 'wal-pages.sqlite');
   try {
     const storage = openStorage({ kind: 'sqlite', path: file });
-    await migrateToLatest(storage.db, 'sqlite');
+    await migrateToLatest(storage);
     await storage.close();
     const db = connectSqlite(file);
     db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);

@@ -1,10 +1,10 @@
 /**
- * buildApp(deps): the HTTP application with every route, never listening by itself, so that
+ * buildApp(ctx): the HTTP application with every route, never listening by itself, so that
  * tests inject into it and `main.ts` decides where it listens.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import type { Config } from './config.ts';
+import type { AppContext } from './context.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { AppError } from './errors.ts';
 import { clientErrorHandler } from './http/client-errors.ts';
@@ -27,14 +27,9 @@ import { ingestionRoutes } from './modules/ingestion/ingestion.routes.ts';
 import { limitsRoutes } from './modules/limits/limits.routes.ts';
 import { orgRoutes } from './modules/orgs/orgs.routes.ts';
 import { pricingRoutes } from './modules/pricing/pricing.routes.ts';
-import type { Storage } from './storage/database.ts';
 
-export interface AppDeps {
-  storage: Storage;
-  config: Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'> &
-    Partial<Pick<Config, 'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>>;
-  /** Current time in epoch milliseconds; tests may pin it. */
-  clock: () => number;
+/** How the app is built beyond its context. */
+export interface AppOptions {
   /** Where log lines go; defaults to standard output. */
   logStream?: NodeJS.WritableStream;
 }
@@ -54,18 +49,18 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
-      level: deps.config.logLevel,
-      ...(deps.logStream ? { stream: deps.logStream } : {}),
+      level: ctx.config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers["api-key"]'], censor: '[redacted]' },
     },
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
-    bodyLimit: deps.config.bodyLimit,
-    requestTimeout: deps.config.requestTimeoutMs,
-    ...connectionLimits(deps.config),
+    bodyLimit: ctx.config.bodyLimit,
+    requestTimeout: ctx.config.requestTimeoutMs,
+    ...connectionLimits(ctx.config),
     frameworkErrors,
     clientErrorHandler,
     // Fastify's own 503 while closing is not our envelope; the onRequest hook below answers instead.
@@ -84,7 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The API speaks JSON only; any other body is a 415, not a string that fails validation.
   app.removeContentTypeParser(['text/plain']);
-  app.setValidatorCompiler(validatorCompiler(deps.clock));
+  app.setValidatorCompiler(validatorCompiler(ctx.clock));
   app.setSerializerCompiler(serializerCompiler);
   app.addSchema(ErrorEnvelope);
 
@@ -136,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // A pooled connection that failed has been dropped already; the requests using it fail with
   // a 503 of their own, and the next ones connect anew.
-  const stopListening = deps.storage.onConnectionLost((error) =>
+  const stopListening = ctx.storage.onConnectionLost((error) =>
     app.log.warn({ err: error }, 'database connection lost'),
   );
   app.addHook('onClose', async () => stopListening());
@@ -144,19 +139,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(request)));
 
   await registerOpenApi(app);
-  registerMetrics(app, deps.storage);
-  registerAuth(app, deps);
+  registerMetrics(app, ctx);
+  registerAuth(app, ctx);
   registerTextChecks(app);
-  registerRateLimit(app, { perMinute: deps.config.rateLimitPerMinute ?? 0, clock: deps.clock });
-  await app.register(healthRoutes, deps);
-  await app.register(orgRoutes, deps);
-  await app.register(apiKeyRoutes, deps);
-  await app.register(adminKeyRoutes, deps);
-  await app.register(ingestionRoutes, deps);
-  await app.register(analyticsRoutes, deps);
-  await app.register(pricingRoutes, deps);
-  await app.register(limitsRoutes, deps);
-  await app.register(seriesRoutes, deps);
+  registerRateLimit(app, ctx.rateLimiter);
+  await app.register(healthRoutes, ctx);
+  await app.register(orgRoutes, ctx);
+  await app.register(apiKeyRoutes, ctx);
+  await app.register(adminKeyRoutes, ctx);
+  await app.register(ingestionRoutes, ctx);
+  await app.register(analyticsRoutes, ctx);
+  await app.register(pricingRoutes, ctx);
+  await app.register(limitsRoutes, ctx);
+  await app.register(seriesRoutes, ctx);
   await app.register(dashboardRoutes);
   return app;
 }
@@ -165,7 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  * Bounds on slow clients: headers must arrive within `headersTimeoutMs` (checked every second,
  * not Node's default 30 s), and idle keep-alive connections close after `keepAliveTimeoutMs`.
  */
-function connectionLimits(config: AppDeps['config']) {
+function connectionLimits(config: AppContext['config']) {
   if (config.headersTimeoutMs === undefined) return {};
   return {
     keepAliveTimeout: config.keepAliveTimeoutMs,

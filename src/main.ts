@@ -1,46 +1,41 @@
 /**
- * The server process: config → database (migrated) → app → listen, and a graceful close on
- * SIGTERM/SIGINT that stops accepting, finishes in-flight requests, then closes the database.
+ * The server process: config → context (storage migrated) → app → listen, and a graceful close
+ * on SIGTERM/SIGINT that stops accepting, finishes in-flight requests, then closes the context.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
+import { type AppContext, openContext } from './context.ts';
 import { countAdminKeys } from './modules/admin-keys/admin-keys.repository.ts';
 import { createAdminKey } from './modules/admin-keys/admin-keys.service.ts';
-import { startIngestion } from './modules/ingestion/batch-writer.ts';
-import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';
-import { postgresSettingWarnings } from './storage/server-settings.ts';
+import type { Storage } from './storage/storage.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
-  storage: Storage;
+  ctx: AppContext;
   url: string;
   close(): Promise<void>;
 }
 
 export async function startServer(config: Readonly<Config>): Promise<RunningServer> {
-  const storage = openStorage(config.database, {
-    readMemoEntries: config.readMemoEntries,
-    timeoutMs: config.requestTimeoutMs,
-  });
-  // A migration of a large database may rightly take longer than any request.
-  await storage.withoutTimeout((db) => migrateToLatest(db, storage.dialect));
-  const warnings = await bootstrapAdminKey(storage);
-  if (storage.dialect === 'postgres') warnings.push(...(await postgresSettingWarnings(storage.db)));
+  const ctx = openContext(config);
+  const { storage } = ctx;
+  await migrateToLatest(storage);
+  const warnings = [...(await bootstrapAdminKey(storage)), ...(await storage.settingWarnings())];
   // The SQLite writer thread starts while the app is built.
-  const [app] = await Promise.all([buildApp({ storage, config, clock: Date.now }), startIngestion(storage)]);
+  const [app] = await Promise.all([buildApp(ctx), storage.start()]);
   for (const warning of warnings) app.log.warn(warning);
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await app.close();
-      await storage.close();
+      await ctx.close();
     })();
     return closing;
   };
-  return { app, storage, url, close };
+  return { app, ctx, url, close };
 }
 
 /**

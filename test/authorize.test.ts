@@ -9,8 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { CompiledQuery, sql } from 'kysely';
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { budgetUsageQuery } from '../src/modules/limits/limits.repository.ts';
-import { openStorage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
+import { openStorage } from '../src/storage/storage.ts';
 import { monthKeyOf } from '../src/time/calendar.ts';
 import {
   assertEnvelope,
@@ -19,6 +19,7 @@ import {
   forEachDialect,
   makeApiKey,
   makeOrg,
+  sqliteConnection,
   type TestServer,
 } from './harness.ts';
 
@@ -277,8 +278,10 @@ forEachDialect(
       const { storage } = server();
       const query = budgetUsageQuery(storage.db, orgId, monthKeyOf(now), key.id, now).compile();
       let plan: string;
-      if (storage.sqlite) {
-        const rows = storage.sqlite.prepare(`explain query plan ${query.sql}`).all(...query.parameters);
+      if (storage.engine === 'sqlite') {
+        const rows = sqliteConnection(storage)
+          .prepare(`explain query plan ${query.sql}`)
+          .all(...query.parameters);
         plan = rows.map((row) => (row as { detail: string }).detail).join('\n');
       } else {
         // The tables are tiny here; without sequential scans the planner has to pick an index.
@@ -351,7 +354,7 @@ describe('POST /v1/usage/authorize across two server processes [postgres]', {
     database = await createTestDatabase('postgres');
     const storage = openStorage(database.config);
     try {
-      await migrateToLatest(storage.db, storage.dialect);
+      await migrateToLatest(storage);
       admin = (await createAdminKey(storage.db, 'test admin', Date.now())).secret;
       const server = { storage } as TestServer;
       orgId = (await makeOrg(server)).id;

@@ -133,7 +133,7 @@ forEachDialect('import, report and demo commands', (server) => {
       event('noon', { organization_id: leapOrg, timestamp: '2016-12-31T12:00:60Z' }),
     ]);
     const bad: string[] = [];
-    const summary = await importFile(server().storage, leap, {
+    const summary = await importFile(server().ctx, leap, {
       format: 'ndjson',
       onBadLine: (line, reason) => bad.push(`${line}: ${reason}`),
     });

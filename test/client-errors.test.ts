@@ -6,11 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.ts';
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
-import { createTestDatabase, DIALECTS, type TestDatabase } from './harness.ts';
+import { openStorage, type Storage } from '../src/storage/storage.ts';
+import { appOver, createTestDatabase, DIALECTS, type TestDatabase } from './harness.ts';
 import { type RawResponse, rawRequest } from './raw-http.ts';
 
 const REQUEST_TIMEOUT_MS = 1_000;
@@ -26,7 +25,7 @@ describe('requests the HTTP parser refuses', () => {
   before(async () => {
     database = await createTestDatabase(DIALECTS[0] ?? 'sqlite');
     storage = openStorage(database.config);
-    await migrateToLatest(storage.db, storage.dialect);
+    await migrateToLatest(storage);
     adminKey = (await createAdminKey(storage.db, 'test admin', Date.now())).secret;
     const { Writable } = await import('node:stream');
     const logStream = new Writable({
@@ -35,7 +34,7 @@ describe('requests the HTTP parser refuses', () => {
         done();
       },
     });
-    app = await buildApp({
+    app = await appOver({
       storage,
       config: {
         bodyLimit: 1_048_576,

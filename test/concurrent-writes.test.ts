@@ -5,25 +5,27 @@
  * to have run while ingestion ran, repricing reports exactly the events it had to change, and
  * the rollups equal the test's own sums of what it sent, priced by the test's own arithmetic.
  */
+
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { PostgresBatchWriter } from '../src/modules/ingestion/batch-writer.ts';
+import { DEFAULT_INGEST_CONCURRENCY } from '../src/config.ts';
 import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import { SqliteWriterThread } from '../src/modules/ingestion/sqlite-writer.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { setPrice } from '../src/modules/pricing/pricing.service.ts';
 import { reprice } from '../src/modules/pricing/reprice.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
+import { PostgresBatchWriter } from '../src/storage/postgres/batch-writer.ts';
 import type { Db } from '../src/storage/schema.ts';
-import { connectSqlite } from '../src/storage/sqlite.ts';
+import { connectSqlite } from '../src/storage/sqlite/connection.ts';
+import { SqliteWriterThread } from '../src/storage/sqlite/writer-thread-client.ts';
+import { openStorage, type Storage } from '../src/storage/storage.ts';
 import { monthKeyOf } from '../src/time/calendar.ts';
-import { createTestDatabase, DIALECTS, forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
+import { contextOf, createTestDatabase, DIALECTS, forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
 
 const CLIENTS = 4;
 const BATCHES_PER_CLIENT = 6;
@@ -221,7 +223,7 @@ describe('SQLite writer thread', () => {
     const storage = openStorage({ kind: 'sqlite', path: file });
     const writer = new SqliteWriterThread(file);
     try {
-      await migrateToLatest(storage.db, storage.dialect);
+      await migrateToLatest(storage);
       await createOrganization(storage.db, { name: organizationId, id: organizationId }, Date.now());
       await work(writer, storage);
     } finally {
@@ -244,7 +246,7 @@ describe('SQLite writer thread', () => {
       });
 
       const storage = openStorage({ kind: 'sqlite', path: file });
-      await migrateToLatest(storage.db, storage.dialect);
+      await migrateToLatest(storage);
       await createOrganization(storage.db, { name: 'A', id: 'org_a' }, Date.now());
       const again = { ...batch, events: [event('org_a', 'e-1'), event('org_a', 'e-2')] };
       const retried = { ...batch, events: [event('org_a', 'e-2'), event('org_a', 'e-3')] };
@@ -308,7 +310,7 @@ describe('SQLite writer thread', () => {
   it('writes an in-memory database on the server connection, which no thread can share', async () => {
     const storage = openStorage({ kind: 'sqlite', path: ':memory:' });
     try {
-      await migrateToLatest(storage.db, storage.dialect);
+      await migrateToLatest(storage);
       await createOrganization(storage.db, { name: 'M', id: 'org_m' }, Date.now());
       const inputs = [1, 2, 2].map((n) => ({
         id: `m-${n}`,
@@ -318,7 +320,7 @@ describe('SQLite writer thread', () => {
         synapses: 1,
         cost: '0.5',
       }));
-      const result = await ingestUsage(storage, { kind: 'admin', keyId: 'test' }, inputs, Date.now());
+      const result = await ingestUsage(contextOf(storage), { kind: 'admin', keyId: 'test' }, inputs, Date.now());
       assert.deepEqual([result.accepted, result.duplicates], [2, 1]);
       const rollup = await storage.db.selectFrom('rollup_org_model_month').selectAll().executeTakeFirstOrThrow();
       assert.equal(rollup.cost_nano, 1_000_000_000n);
@@ -340,7 +342,7 @@ describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('pos
     const database = await createTestDatabase('postgres');
     const storage = openStorage(database.config);
     try {
-      await migrateToLatest(storage.db, storage.dialect);
+      await migrateToLatest(storage);
       await createOrganization(storage.db, { name: 'P', id: 'org_p' }, Date.now());
       await sql`create function slow_or_failing_insert() returns trigger language plpgsql as $$
         begin
@@ -352,7 +354,7 @@ describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('pos
         for each row execute function slow_or_failing_insert()`.execute(storage.db);
       const ids = async () =>
         (await storage.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id);
-      await work(new PostgresBatchWriter(storage.db, storage.ingestConcurrency), ids, storage.db);
+      await work(new PostgresBatchWriter(storage.db, DEFAULT_INGEST_CONCURRENCY), ids, storage.db);
       assert.deepEqual((await checkRollups(storage.db, 'org_p')).differences, []);
     } finally {
       await storage.close();

@@ -16,11 +16,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { toAppError } from '../src/http/error-envelope.ts';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import { openStorage } from '../src/storage/database.ts';
-import { toNumber } from '../src/storage/dialect.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
+import { openStorage } from '../src/storage/storage.ts';
+import { toNumber } from '../src/storage/values.ts';
 import {
   assertEnvelope,
+  contextOf,
   DIALECTS,
   type EventInput,
   makeApiKey,
@@ -213,17 +214,18 @@ describe('PostgreSQL connections ended under the server', { skip: !DIALECTS.incl
   it('the read memo change marker on an ended session: 503, and the next read connects anew', async () => {
     const name = `${schemaOf(server)}_memo`;
     const storage = openStorage({ kind: 'postgres', url: postgresUrl(name), poolSize: 1, schema: schemaOf(server) });
+    const { reads } = contextOf(storage);
     try {
-      assert.equal(await storage.reads.get(['marker', 1], async () => 1), 1);
+      assert.equal(await reads.get(['marker', 1], async () => 1), 1);
       endSessionsUnnoticed(name);
       await assert.rejects(
-        storage.reads.get(['marker', 2], async () => 2),
+        reads.get(['marker', 2], async () => 2),
         (error) => {
           assert.equal(toAppError(error, { method: 'GET', url: '/' }).code, 'SERVICE_UNAVAILABLE', String(error));
           return true;
         },
       );
-      assert.equal(await storage.reads.get(['marker', 3], async () => 3), 3);
+      assert.equal(await reads.get(['marker', 3], async () => 3), 3);
     } finally {
       await storage.close();
     }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom } from '../src/seeded-random.ts';
-import { openStorage } from '../src/storage/database.ts';
+import { openStorage } from '../src/storage/storage.ts';
 import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase, terminateBackends } from './harness.ts';
 import type { ServerProcess } from './process.ts';
 import {

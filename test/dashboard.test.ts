@@ -46,7 +46,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       if (!CHROMIUM) throw new Error(`CI=true, but none of ${BROWSERS.join(', ')} is on PATH`);
       server = await startTestServer(dialect);
-      demo = await createDemo(server.storage, { seed: 42, months: 6, now: Date.now() });
+      demo = await createDemo(server.ctx, { seed: 42, months: 6, now: Date.now() });
       userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-chromium-'));
       context = await chromium.launchPersistentContext(userDataDir, {
         executablePath: CHROMIUM,

@@ -10,15 +10,16 @@ import path from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { type AppDeps, buildApp } from '../src/app.ts';
+import { buildApp } from '../src/app.ts';
 import type { DatabaseConfig } from '../src/config.ts';
+import { type AppConfig, type AppContext, createContext } from '../src/context.ts';
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { createApiKey, type NewApiKey } from '../src/modules/api-keys/api-keys.service.ts';
 import { OPERATOR } from '../src/modules/auth/principal.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
-import type { DialectName } from '../src/storage/dialect.ts';
 import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
+import type { SqliteStorage } from '../src/storage/sqlite/engine.ts';
+import { type EngineName, openStorage, type Storage } from '../src/storage/storage.ts';
 import { EARLIEST_EVENT_MS } from '../src/time/calendar.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -27,15 +28,15 @@ export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgre
  * Both engines, unless FREDDY_TEST_DIALECTS narrows it (e.g. "sqlite" on a laptop without
  * PostgreSQL). An unknown name fails the run: a misspelt one would otherwise test nothing.
  */
-export const DIALECTS: DialectName[] = parseDialects(process.env.FREDDY_TEST_DIALECTS ?? 'sqlite,postgres');
+export const DIALECTS: EngineName[] = parseDialects(process.env.FREDDY_TEST_DIALECTS ?? 'sqlite,postgres');
 
-export function parseDialects(value: string): DialectName[] {
+export function parseDialects(value: string): EngineName[] {
   const names = value.split(',').map((d) => d.trim());
   const unknown = names.filter((d) => d !== 'sqlite' && d !== 'postgres');
   if (unknown.length > 0) {
     throw new Error(`FREDDY_TEST_DIALECTS: unknown engine ${JSON.stringify(unknown.join(','))}; use sqlite, postgres`);
   }
-  return [...new Set(names)] as DialectName[];
+  return [...new Set(names)] as EngineName[];
 }
 
 /**
@@ -75,7 +76,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(dialect: DialectName): Promise<TestDatabase> {
+export async function createTestDatabase(dialect: EngineName): Promise<TestDatabase> {
   const name = `t_${randomBytes(6).toString('hex')}`;
   if (dialect === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-test-'));
@@ -104,8 +105,10 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
 }
 
 export interface TestServer {
-  dialect: DialectName;
+  dialect: EngineName;
   app: FastifyInstance;
+  /** The server's context; `storage` is its storage. */
+  ctx: AppContext;
   storage: Storage;
   database: TestDatabase;
   baseUrl: string;
@@ -137,13 +140,13 @@ export interface TestServerOptions {
   requestTimeoutMs?: number;
 }
 
-export async function startTestServer(dialect: DialectName, options: TestServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(dialect: EngineName, options: TestServerOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase(dialect);
   const storage = openStorage(
     database.config,
     options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs },
   );
-  await storage.withoutTimeout((db) => migrateToLatest(db, storage.dialect));
+  await migrateToLatest(storage);
   const logs: string[] = [];
   const logStream = new (await import('node:stream')).Writable({
     write(chunk, _encoding, done) {
@@ -151,18 +154,14 @@ export async function startTestServer(dialect: DialectName, options: TestServerO
       done();
     },
   });
-  const deps: AppDeps = {
-    storage,
-    config: {
-      bodyLimit: 1_048_576,
-      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-      logLevel: 'info',
-      reservationTtlSeconds: 300,
-    },
-    clock: options.clock ?? Date.now,
-    logStream,
+  const config: AppConfig = {
+    bodyLimit: 1_048_576,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    logLevel: 'info',
+    reservationTtlSeconds: 300,
   };
-  const app = await buildApp(deps);
+  const ctx = createContext(storage, config, { clock: options.clock ?? Date.now });
+  const app = await buildApp(ctx, { logStream });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -191,6 +190,7 @@ export async function startTestServer(dialect: DialectName, options: TestServerO
   return {
     dialect,
     app,
+    ctx,
     storage,
     database,
     baseUrl,
@@ -199,10 +199,43 @@ export async function startTestServer(dialect: DialectName, options: TestServerO
     request,
     close: async () => {
       await app.close();
-      await storage.close();
+      await ctx.close();
       await database.drop();
     },
   };
+}
+
+/** The configuration of the harness's server, for contexts the tests make themselves. */
+export const TEST_CONFIG: AppConfig = {
+  bodyLimit: 1_048_576,
+  requestTimeoutMs: 30_000,
+  logLevel: 'silent',
+  reservationTtlSeconds: 300,
+};
+
+/** A context of its own around a storage the test opened itself, as another process would have. */
+export function contextOf(storage: Storage): AppContext {
+  return createContext(storage, TEST_CONFIG);
+}
+
+/**
+ * An app over a storage the test opened itself, in a context of its own (closing the storage
+ * is the test's). For tests that need an app configured unlike the harness's server.
+ */
+export function appOver(deps: {
+  storage: Storage;
+  config: AppConfig;
+  clock?: () => number;
+  logStream?: NodeJS.WritableStream;
+}): Promise<FastifyInstance> {
+  const ctx = createContext(deps.storage, deps.config, { clock: deps.clock ?? Date.now });
+  return buildApp(ctx, deps.logStream ? { logStream: deps.logStream } : {});
+}
+
+/** The better-sqlite3 connection behind a SQLite storage, for tests that look at the file itself. */
+export function sqliteConnection(storage: Storage): SqliteStorage['connection'] {
+  if (storage.engine !== 'sqlite') throw new Error('not a SQLite storage');
+  return (storage as SqliteStorage).connection;
 }
 
 /**
@@ -212,7 +245,7 @@ export async function startTestServer(dialect: DialectName, options: TestServerO
  */
 export async function migrateTestDatabaseTo(storage: Storage, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const { error } = await (await migrator(storage.db, storage.dialect)).migrateTo(name);
+    const { error } = await (await migrator(storage, storage.db)).migrateTo(name);
     if (!error) return;
     if ((error as { code?: string }).code !== '3F000' || attempt >= 10) throw error;
   }

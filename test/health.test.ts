@@ -8,15 +8,16 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
 import { MIGRATION_NAMES, migrateToLatest } from '../src/storage/migrate.ts';
+import { openStorage, type Storage } from '../src/storage/storage.ts';
 import {
+  appOver,
   assertEnvelope,
   createTestDatabase,
   DIALECTS,
   migrateTestDatabaseTo,
   POSTGRES_URL,
+  sqliteConnection,
   type TestResponse,
 } from './harness.ts';
 
@@ -29,7 +30,7 @@ const CONFIG = {
 
 /** An app over `storage`, asked in-process (no port needed). */
 async function probe(storage: Storage, url: string): Promise<TestResponse> {
-  const app = await buildApp({ storage, config: CONFIG, clock: Date.now });
+  const app = await appOver({ storage, config: CONFIG, clock: Date.now });
   try {
     const response = await app.inject({ method: 'GET', url });
     const headers = new Headers();
@@ -46,7 +47,7 @@ for (const dialect of DIALECTS) {
       const database = await createTestDatabase(dialect);
       const storage = openStorage(database.config);
       try {
-        await migrateToLatest(storage.db, storage.dialect);
+        await migrateToLatest(storage);
         const ready = await probe(storage, '/readyz');
         assert.equal(ready.status, 200, ready.text);
         assert.deepEqual(ready.body, { status: 'ready' });
@@ -69,7 +70,7 @@ for (const dialect of DIALECTS) {
         assert.equal(pending.body.error.system_message, 'Migrations pending');
         assert.equal((await probe(storage, '/healthz')).status, 200, 'the process itself is up');
 
-        await migrateToLatest(storage.db, storage.dialect);
+        await migrateToLatest(storage);
         assert.equal((await probe(storage, '/readyz')).status, 200);
       } finally {
         await storage.close();
@@ -81,7 +82,7 @@ for (const dialect of DIALECTS) {
       const database = await createTestDatabase(dialect);
       const storage = openStorage(database.config);
       try {
-        await migrateToLatest(storage.db, storage.dialect);
+        await migrateToLatest(storage);
         await storage.close();
         const closed = await probe(storage, '/readyz');
         assertEnvelope(assert, closed, 503, 'SERVICE_UNAVAILABLE');
@@ -96,7 +97,7 @@ for (const dialect of DIALECTS) {
       const database = await createTestDatabase(dialect);
       const storage = openStorage(database.config);
       try {
-        await migrateToLatest(storage.db, storage.dialect);
+        await migrateToLatest(storage);
         await sql`alter table admin_keys rename column last_used_at to last_used`.execute(storage.db);
         const broken = await probe(storage, '/readyz');
         assertEnvelope(assert, broken, 503, 'SERVICE_UNAVAILABLE');
@@ -114,12 +115,12 @@ for (const dialect of DIALECTS) {
         const database = await createTestDatabase(dialect);
         const storage = openStorage(database.config);
         try {
-          await migrateToLatest(storage.db, storage.dialect);
-          storage.sqlite!.pragma('query_only = on');
+          await migrateToLatest(storage);
+          sqliteConnection(storage).pragma('query_only = on');
           const readOnly = await probe(storage, '/readyz');
           assertEnvelope(assert, readOnly, 503, 'SERVICE_UNAVAILABLE');
           assert.equal(readOnly.body.error.system_message, 'Database is read-only');
-          storage.sqlite!.pragma('query_only = off');
+          sqliteConnection(storage).pragma('query_only = off');
           assert.equal((await probe(storage, '/readyz')).status, 200);
         } finally {
           await storage.close();
@@ -130,9 +131,9 @@ for (const dialect of DIALECTS) {
       it('is not ready while the file is not writable (immutable, even to root)', async (t) => {
         const database = await createTestDatabase(dialect);
         const storage = openStorage(database.config);
-        const file = storage.sqlite!.name;
+        const file = sqliteConnection(storage).name;
         try {
-          await migrateToLatest(storage.db, storage.dialect);
+          await migrateToLatest(storage);
           if (spawnSync('chattr', ['+i', file]).status !== 0) {
             t.skip('chattr +i is not available here');
             return;
@@ -153,11 +154,11 @@ for (const dialect of DIALECTS) {
         const database = await createTestDatabase(dialect);
         const file = (database.config as { path: string }).path;
         const setup = openStorage(database.config);
-        await migrateToLatest(setup.db, setup.dialect);
-        const { rootpage } = setup
-          .sqlite!.prepare("select rootpage from sqlite_master where name = 'organizations'")
+        await migrateToLatest(setup);
+        const { rootpage } = sqliteConnection(setup)
+          .prepare("select rootpage from sqlite_master where name = 'organizations'")
           .get() as { rootpage: bigint };
-        const pageSize = Number(setup.sqlite!.pragma('page_size', { simple: true }));
+        const pageSize = Number(sqliteConnection(setup).pragma('page_size', { simple: true }));
         await setup.close(); // checkpoints the write-ahead log into the file
         const bytes = fs.readFileSync(file);
         bytes.fill(0xab, (Number(rootpage) - 1) * pageSize, Number(rootpage) * pageSize);
@@ -176,17 +177,17 @@ for (const dialect of DIALECTS) {
       it('answers at once while another connection holds the write lock, and writes nothing', async () => {
         const database = await createTestDatabase(dialect);
         const storage = openStorage(database.config);
-        const file = storage.sqlite!.name;
+        const file = sqliteConnection(storage).name;
         const writer = new SQLite(file);
         try {
-          await migrateToLatest(storage.db, storage.dialect);
-          storage.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
+          await migrateToLatest(storage);
+          sqliteConnection(storage).pragma('wal_checkpoint(TRUNCATE)');
           writer.exec('begin immediate');
           const started = Date.now();
           assert.equal((await probe(storage, '/readyz')).status, 200);
           assert.ok(Date.now() - started < 2_000, 'did not wait for the lock');
           writer.exec('rollback');
-          const version = () => storage.sqlite!.pragma('data_version', { simple: true });
+          const version = () => sqliteConnection(storage).pragma('data_version', { simple: true });
           const before = version();
           for (let i = 0; i < 5; i++) assert.equal((await probe(storage, '/readyz')).status, 200);
           assert.equal(fs.statSync(`${file}-wal`).size, 0, 'nothing written to the log');
@@ -209,7 +210,7 @@ for (const dialect of DIALECTS) {
         url.searchParams.set('options', `-c search_path=${schema} -c default_transaction_read_only=on`);
         const storage = openStorage({ kind: 'postgres', url: url.toString(), poolSize: 1 });
         try {
-          await migrateToLatest(setup.db, setup.dialect);
+          await migrateToLatest(setup);
           const readOnly = await probe(storage, '/readyz');
           assertEnvelope(assert, readOnly, 503, 'SERVICE_UNAVAILABLE');
           assert.equal(readOnly.body.error.system_message, 'Database is read-only');

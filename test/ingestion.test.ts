@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import { toNumber } from '../src/storage/dialect.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
+import { toNumber } from '../src/storage/values.ts';
 import {
   assertEnvelope,
   type EventInput,

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
-import { buildApp } from '../src/app.ts';
 import { DELETIONS_POLL_MS } from '../src/modules/api-keys/key-lifetimes.ts';
-import { openStorage } from '../src/storage/database.ts';
-import { toNullableNumber, toNumber } from '../src/storage/dialect.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
+import { openStorage } from '../src/storage/storage.ts';
+import { toNullableNumber, toNumber } from '../src/storage/values.ts';
 import {
+  appOver,
   assertEnvelope,
   createTestDatabase,
   DIALECTS,
@@ -124,7 +124,7 @@ forEachDialect(
       const keyId = (await makeApiKey(server(), orgId)).id;
       assert.equal((await post(event(keyId, now))).status, 200); // known to this process, not deleted
       const other = openStorage(server().database.config);
-      const replica = await buildApp({
+      const replica = await appOver({
         storage: other,
         config: { bodyLimit: 1_048_576, requestTimeoutMs: 30_000, logLevel: 'silent', reservationTtlSeconds: 300 },
         clock: () => now,
@@ -175,7 +175,7 @@ for (const dialect of DIALECTS) {
         .values([key('apikey_gone', 'deleted'), key('apikey_live', 'active')] as never)
         .execute();
       const started = Date.now();
-      await migrateToLatest(storage.db, storage.dialect);
+      await migrateToLatest(storage);
       const rows = await storage.db.selectFrom('api_keys').select(['id', 'deleted_at']).orderBy('id').execute();
       const gone = toNullableNumber(rows[0]!.deleted_at);
       assert.ok(gone !== null && gone >= started && gone <= Date.now(), String(gone));

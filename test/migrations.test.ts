@@ -9,8 +9,8 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { generateSecret } from '../src/modules/api-keys/secrets.ts';
 import { authenticate } from '../src/modules/auth/authenticate.ts';
-import { openStorage } from '../src/storage/database.ts';
 import { MIGRATION_NAMES, migrateToLatest, migrator } from '../src/storage/migrate.ts';
+import { openStorage } from '../src/storage/storage.ts';
 import { createTestDatabase, DIALECTS, POSTGRES_URL } from './harness.ts';
 
 // PostgreSQL only: SQLite has no schemas, and a SQLite file holds one database.
@@ -31,7 +31,7 @@ describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres
         const database = await createTestDatabase('postgres');
         const storage = openStorage(database.config);
         try {
-          assert.equal((await migrateToLatest(storage.db, storage.dialect)).length, MIGRATION_NAMES.length);
+          assert.equal((await migrateToLatest(storage)).length, MIGRATION_NAMES.length);
           const count = await storage.db
             .selectFrom('usage_events')
             .select((eb) => eb.fn.countAll().as('n'))
@@ -56,7 +56,7 @@ for (const dialect of DIALECTS) {
       const database = await createTestDatabase(dialect);
       const storage = openStorage(database.config);
       try {
-        const migrations = await migrator(storage.db, storage.dialect);
+        const migrations = await migrator(storage, storage.db);
         const before = await migrations.migrateTo('2026_11_23_0004_open_reservations');
         assert.equal(before.error, undefined);
         const { secret, prefix, hash } = generateSecret();

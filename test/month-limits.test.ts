@@ -11,11 +11,10 @@ import path from 'node:path';
 import { before, it } from 'node:test';
 import { importFile } from '../src/cli/import.ts';
 import { AppError } from '../src/errors.ts';
-import { writeBatch } from '../src/modules/ingestion/batch-writer.ts';
 import { toUsageEvent } from '../src/modules/ingestion/ingestion.service.ts';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import type { UsageEvent } from '../src/modules/ingestion/rollups.ts';
-import { toNumber } from '../src/storage/dialect.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
+import { toNumber } from '../src/storage/values.ts';
+import type { UsageEvent } from '../src/usage/event.ts';
 import {
   assertEnvelope,
   type EventInput,
@@ -136,7 +135,7 @@ forEachDialect('monthly maximum of an organization', (server) => {
         .join('\n'),
     );
     const bad: string[] = [];
-    const imported = await importFile(server().storage, file, {
+    const imported = await importFile(server().ctx, file, {
       format: 'ndjson',
       onBadLine: (line, reason) => bad.push(`${line}: ${reason}`),
     });
@@ -185,7 +184,7 @@ forEachDialect('monthly maximum of an organization', (server) => {
     ];
     // Submitted together: on SQLite the first is written alone and the rest as one group.
     const results = await Promise.allSettled(
-      batches.map((batch) => writeBatch(server().storage, { events: batch, reservations: [], receivedAt: now })),
+      batches.map((batch) => server().storage.writeBatch({ events: batch, reservations: [], receivedAt: now })),
     );
     assert.deepEqual(
       results.map((r) => (r.status === 'fulfilled' ? r.value.length : 'rejected')),

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
 import { setPrice } from '../src/modules/pricing/pricing.service.ts';
 import { reprice } from '../src/modules/pricing/reprice.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
 import { CHF, type EventInput, forEachDialect, ingest, makeApiKey, makeOrg, nanoToDecimal } from './harness.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 25);

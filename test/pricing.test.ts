@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, it } from 'node:test';
-import { rebuildMonth } from '../src/modules/ingestion/rebuild.ts';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
+import { rebuildMonth } from '../src/modules/rollups/rebuild.ts';
 import { fromRoot } from '../src/project-root.ts';
 import { assertEnvelope, type EventInput, forEachDialect, makeApiKey, makeOrg } from './harness.ts';
 

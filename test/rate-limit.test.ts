@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { createApiKey } from '../src/modules/api-keys/api-keys.service.ts';
 import { OPERATOR } from '../src/modules/auth/principal.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
-import { createTestDatabase, DIALECTS, type TestDatabase } from './harness.ts';
+import { openStorage, type Storage } from '../src/storage/storage.ts';
+import { appOver, createTestDatabase, DIALECTS, type TestDatabase } from './harness.ts';
 
 const LIMIT = 5;
 
@@ -33,8 +32,8 @@ for (const dialect of DIALECTS) {
     before(async () => {
       database = await createTestDatabase(dialect);
       storage = openStorage(database.config);
-      await migrateToLatest(storage.db, storage.dialect);
-      app = await buildApp({
+      await migrateToLatest(storage);
+      app = await appOver({
         storage,
         config: {
           bodyLimit: 1_048_576,

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
-import { forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
+import { openStorage, type Storage } from '../src/storage/storage.ts';
+import { contextOf, forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
 
 const YEAR = new Date().getUTCFullYear();
 const MONTH = new Date().getUTCMonth() + 1;
@@ -57,9 +57,9 @@ forEachDialect('reused reads', (server) => {
     let attempts = 0;
     while (Date.now() < deadline) {
       attempts++;
-      const before = { ...server().storage.reads.counts };
+      const before = { ...server().ctx.reads.counts };
       const answer = await read();
-      const { hits, misses } = server().storage.reads.counts;
+      const { hits, misses } = server().ctx.reads.counts;
       if (hits === before.hits + 1 && misses === before.misses) return answer;
     }
     assert.fail(`no read was answered from memory in ${attempts} reads`);
@@ -93,12 +93,12 @@ forEachDialect('reused reads', (server) => {
 
   it('shows an event another process wrote straight into the database in the next read', async () => {
     const before = await fromMemory(summary);
-    await ingestUsage(other, { kind: 'admin', keyId: 'other-process' }, [event('r-3', '0.25')], Date.now());
+    await ingestUsage(contextOf(other), { kind: 'admin', keyId: 'other-process' }, [event('r-3', '0.25')], Date.now());
     const after = await summary();
     assert.equal(after.totalRequests, before.totalRequests + 1);
     assert.equal(after.totalCost, before.totalCost + 0.25);
     const usage = await fromMemory(keyUsage);
-    await ingestUsage(other, { kind: 'admin', keyId: 'other-process' }, [event('r-3b', '0.5')], Date.now());
+    await ingestUsage(contextOf(other), { kind: 'admin', keyId: 'other-process' }, [event('r-3b', '0.5')], Date.now());
     assert.equal((await keyUsage()).usage.totalRequests, usage.usage.totalRequests + 1);
   });
 
@@ -129,7 +129,12 @@ forEachDialect('reused reads', (server) => {
     };
     for (const [i, url] of routes.entries()) {
       const before = await fromMemory(() => read(url));
-      await ingestUsage(other, { kind: 'admin', keyId: 'other-process' }, [event(`r-4-${i}`, '4.5')], Date.now());
+      await ingestUsage(
+        contextOf(other),
+        { kind: 'admin', keyId: 'other-process' },
+        [event(`r-4-${i}`, '4.5')],
+        Date.now(),
+      );
       assert.notDeepEqual(await read(url), before, url);
     }
   });
@@ -146,7 +151,7 @@ forEachDialect('reused reads', (server) => {
     await summary();
     await summary();
     const text = (await server().request('GET', '/metrics')).text;
-    const { hits, misses } = server().storage.reads.counts;
+    const { hits, misses } = server().ctx.reads.counts;
     assert.match(text, new RegExp(`freddy_read_memo_lookups_total\\{result="hit"\\} ${hits}\\n`));
     assert.match(text, new RegExp(`freddy_read_memo_lookups_total\\{result="miss"\\} ${misses}\\n`));
     assert.ok(hits > 0 && misses > 0);

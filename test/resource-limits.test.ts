@@ -12,15 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../src/app.ts';
 import type { DatabaseConfig } from '../src/config.ts';
 import { loadConfig } from '../src/config.ts';
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
-import { openStorage, type Storage } from '../src/storage/database.ts';
-import type { DialectName } from '../src/storage/dialect.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
-import { assertEnvelope, createTestDatabase, DIALECTS, POSTGRES_URL, type TestDatabase } from './harness.ts';
+import type { EngineName } from '../src/storage/storage.ts';
+import { openStorage, type Storage } from '../src/storage/storage.ts';
+import { appOver, assertEnvelope, createTestDatabase, DIALECTS, POSTGRES_URL, type TestDatabase } from './harness.ts';
 
 const HEADERS_TIMEOUT_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 1_500;
@@ -75,7 +74,7 @@ function idleAfterAnswer(port: number): Promise<{ answeredAfterMs: number; close
 }
 
 /** Holds the lock every insert into usage_events needs, from another connection, until released. */
-async function blockIngestion(dialect: DialectName, config: DatabaseConfig): Promise<() => Promise<void>> {
+async function blockIngestion(dialect: EngineName, config: DatabaseConfig): Promise<() => Promise<void>> {
   if (config.kind === 'sqlite') {
     const other = new SQLite(config.path);
     other.exec('begin immediate');
@@ -115,7 +114,7 @@ for (const dialect of DIALECTS) {
           : database.config;
       // As the server opens it (src/main.ts): REQUEST_TIMEOUT_MS bounds the database work too.
       storage = openStorage(databaseConfig, { timeoutMs: REQUEST_TIMEOUT_MS });
-      await storage.withoutTimeout((db) => migrateToLatest(db, storage.dialect));
+      await migrateToLatest(storage);
       const config = loadConfig({
         HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
         REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
@@ -124,7 +123,7 @@ for (const dialect of DIALECTS) {
         RATE_LIMIT_PER_MINUTE: '0',
         LOG_LEVEL: 'silent',
       });
-      app = await buildApp({ storage, config, clock: Date.now });
+      app = await appOver({ storage, config, clock: Date.now });
       await app.listen({ port: 0, host: '127.0.0.1' });
       const address = app.server.address();
       port = typeof address === 'object' && address ? address.port : 0;

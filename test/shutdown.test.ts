@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStorage } from '../src/storage/database.ts';
+import { openStorage } from '../src/storage/storage.ts';
 import { createTestDatabase, DIALECTS } from './harness.ts';
 import { startServerProcess } from './process.ts';
 

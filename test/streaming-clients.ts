@@ -4,9 +4,9 @@
  * final check that every acknowledged event is stored once and every rollup adds up.
  */
 import assert from 'node:assert/strict';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import type { Storage } from '../src/storage/database.ts';
-import { toNumber } from '../src/storage/dialect.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
+import type { Storage } from '../src/storage/storage.ts';
+import { toNumber } from '../src/storage/values.ts';
 import type { EventInput, TestDatabase } from './harness.ts';
 import { startServerProcess } from './process.ts';
 

@@ -7,6 +7,7 @@
  */
 import { sql } from 'kysely';
 import type { TestServer } from './harness.ts';
+import { sqliteConnection } from './harness.ts';
 
 /**
  * Written on every authentication, whatever the answer (at most once a minute per key), so a
@@ -48,7 +49,7 @@ async function prepare(server: TestServer): Promise<{ tables: string[]; query: s
       )
       .join(', ')}`;
   if (server.dialect === 'sqlite') {
-    server.storage.sqlite!.function('test_row_hash', { deterministic: true }, (text) => fnv1a(String(text)));
+    sqliteConnection(server.storage).function('test_row_hash', { deterministic: true }, (text) => fnv1a(String(text)));
     const { rows } = await sql<{ name: string }>`
       select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`.execute(db);
     const tables = rows.map((r) => r.name);

@@ -12,9 +12,9 @@ import { after, before, it } from 'node:test';
 import { importFile } from '../src/cli/import.ts';
 import { AppError } from '../src/errors.ts';
 import { ingestUsage, toUsageEvent } from '../src/modules/ingestion/ingestion.service.ts';
-import { writeBatchInOneStatement } from '../src/modules/ingestion/postgres-batch-write.ts';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import { toNumber } from '../src/storage/dialect.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
+import { writeBatchInOneStatement } from '../src/storage/postgres/batch-statement.ts';
+import { toNumber } from '../src/storage/values.ts';
 import { assertEnvelope, type EventInput, forEachDialect, makeApiKey, makeOrg, type TestServer } from './harness.ts';
 
 const SURROGATE = 'must be well-formed Unicode (no lone surrogates)';
@@ -134,7 +134,7 @@ forEachDialect('text that storage would change', (server) => {
   it('refuses such ids in the ingestion service itself, by index, for callers other than the API', async () => {
     const inputs = [event('s1'), event('s\ud800'), event('s\u0000')];
     await assert.rejects(
-      ingestUsage(server().storage, { kind: 'admin', keyId: 'test' }, inputs, Date.now()),
+      ingestUsage(server().ctx, { kind: 'admin', keyId: 'test' }, inputs, Date.now()),
       (error: unknown) => {
         assert.ok(error instanceof AppError && error.code === 'INVALID_REQUEST');
         assert.deepEqual(error.details?.errors, [
@@ -158,8 +158,8 @@ forEachDialect('text that storage would change', (server) => {
     fs.writeFileSync(csv, withBytes(`${[header, row('v1'), row('v#'), row('v2')].join('\r\n')}\r\n`));
     const bad: string[] = [];
     const onBadLine = (lineNumber: number, reason: string) => bad.push(`${lineNumber}: ${reason}`);
-    const fromNdjson = await importFile(server().storage, ndjson, { format: 'ndjson', onBadLine });
-    const fromCsv = await importFile(server().storage, csv, { format: 'csv', onBadLine });
+    const fromNdjson = await importFile(server().ctx, ndjson, { format: 'ndjson', onBadLine });
+    const fromCsv = await importFile(server().ctx, csv, { format: 'csv', onBadLine });
     assert.deepEqual(bad, [
       `2: id ${SURROGATE}`,
       '3: id must not contain NUL characters',

@@ -15,10 +15,10 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/main.ts';
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
-import { checkRollups } from '../src/modules/ingestion/rollup-check.ts';
-import { openStorage } from '../src/storage/database.ts';
-import { toNumber } from '../src/storage/dialect.ts';
+import { checkRollups } from '../src/modules/rollups/check.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
+import { openStorage } from '../src/storage/storage.ts';
+import { toNumber } from '../src/storage/values.ts';
 import {
   assertEnvelope,
   createTestDatabase,
@@ -231,7 +231,7 @@ describe('migrations at start are not held to REQUEST_TIMEOUT_MS [postgres]', {
     cleanup.push(() => database.drop());
     const config = database.config as Extract<typeof database.config, { kind: 'postgres' }>;
     const setup = openStorage(config);
-    await migrateToLatest(setup.db, 'postgres');
+    await migrateToLatest(setup);
     await createAdminKey(setup.db, 'test admin', Date.now());
     await setup.close();
 
@@ -252,7 +252,7 @@ describe('migrations at start are not held to REQUEST_TIMEOUT_MS [postgres]', {
     await released;
     assert.ok(startedInMs >= waitMs * 0.9, `started in ${startedInMs} ms: the migration step did not wait`);
     const statementTimeout = await sql<{ statement_timeout: string }>`show statement_timeout`.execute(
-      server.storage.db,
+      server.ctx.storage.db,
     );
     assert.equal(statementTimeout.rows[0]?.statement_timeout, '300ms', 'requests are bounded after the migrations');
   });

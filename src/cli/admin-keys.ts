@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import type { AdminKey } from '../modules/admin-keys/admin-keys.repository.ts';
 import { adminKeyView } from '../modules/admin-keys/admin-keys.routes.ts';
 import { createAdminKey, deleteAdminKey, listAdminKeyPage } from '../modules/admin-keys/admin-keys.service.ts';
-import { output, withStorage } from './context.ts';
+import { output, withContext } from './context.ts';
 
 /** One readable line per key; never the secret, which is not stored. */
 function describeAdminKey(key: AdminKey): string {
@@ -24,7 +24,7 @@ export function requireOrgOrAdmin(options: { org?: string | undefined; admin?: b
 }
 
 export async function createAdminKeyCommand(o: { name: string; json?: boolean }): Promise<void> {
-  const { adminKey, secret } = await withStorage((storage) => createAdminKey(storage.db, o.name, Date.now()));
+  const { adminKey, secret } = await withContext(({ storage }) => createAdminKey(storage.db, o.name, Date.now()));
   output(Boolean(o.json), { ...adminKeyView(adminKey), admin: true, key: secret }, [
     `Created admin key ${adminKey.id}. Secret (shown once):`,
     secret,
@@ -38,7 +38,7 @@ export async function listAdminKeysCommand(o: {
   json?: boolean;
 }): Promise<void> {
   const pageSize = Math.min(o.pageSize, 100);
-  const { keys, totalCount } = await withStorage((storage) =>
+  const { keys, totalCount } = await withContext(({ storage }) =>
     listAdminKeyPage(storage.db, { page: o.page, pageSize, includeDeleted: Boolean(o.includeDeleted) }),
   );
   const pagination = {
@@ -54,7 +54,7 @@ export async function listAdminKeysCommand(o: {
 }
 
 export async function deleteAdminKeyCommand(keyId: string, o: { force?: boolean; json?: boolean }): Promise<void> {
-  const { adminKey, activeLeft } = await withStorage((storage) =>
+  const { adminKey, activeLeft } = await withContext(({ storage }) =>
     deleteAdminKey(storage, keyId, Date.now(), { allowLast: Boolean(o.force) }),
   );
   output(Boolean(o.json), adminKeyView(adminKey), [`${adminKey.id} is now deleted`]);

@@ -1,18 +1,19 @@
-/** What every CLI command needs: the configured, migrated database, closed afterwards. */
+/** What every CLI command needs: the context of the configured, migrated database, closed afterwards. */
 import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { type AppContext, openContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { openStorage, type Storage } from '../storage/database.ts';
-import { databaseUnavailable } from '../storage/dialect.ts';
+import { databaseUnavailable } from '../storage/failures.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 
-export async function withStorage<T>(work: (storage: Storage, config: Readonly<Config>) => Promise<T>): Promise<T> {
+/** Runs `work` in a context of its own, unbounded (a command is not a request), closed afterwards. */
+export async function withContext<T>(work: (ctx: AppContext, config: Readonly<Config>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const storage = openStorage(config.database);
+  const ctx = openContext(config, { bounded: false });
   try {
-    await migrateToLatest(storage.db, storage.dialect);
-    return await work(storage, config);
+    await migrateToLatest(ctx.storage);
+    return await work(ctx, config);
   } finally {
-    await storage.close();
+    await ctx.close();
   }
 }
 

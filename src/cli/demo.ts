@@ -8,12 +8,12 @@ import { apiKeyMonthTotals } from '../modules/analytics/analytics.repository.ts'
 import { changeApiKey, createApiKey } from '../modules/api-keys/api-keys.service.ts';
 import { OPERATOR } from '../modules/auth/principal.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
-import { ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
+import { type IngestionContext, ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
 import { createOrganization } from '../modules/orgs/orgs.service.ts';
 import { nanoToChf } from '../money/chf.ts';
-import type { Storage } from '../storage/database.ts';
+
 import { monthKeyOf } from '../time/calendar.ts';
-import { output, withStorage } from './context.ts';
+import { output, withContext } from './context.ts';
 import { type DemoSource, demoEvents } from './demo-usage.ts';
 
 /** The gateway key's limit is set so that this month's spend is at this share of it: warning level. */
@@ -30,15 +30,15 @@ export interface DemoResult {
 }
 
 export async function createDemo(
-  storage: Storage,
+  ctx: IngestionContext,
   options: { seed: number; months: number; now: number },
 ): Promise<DemoResult> {
   const { now, months } = options;
   const start = new Date(now);
   const createdAt = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - (months - 1), 1);
-  const org = await createOrganization(storage.db, { name: 'Demo Org' }, createdAt);
+  const org = await createOrganization(ctx.storage.db, { name: 'Demo Org' }, createdAt);
   const key = (name: string, scopes: Array<'read:usage' | 'write:usage' | 'manage:keys'>) =>
-    createApiKey(storage.db, org.id, { name, scopes }, createdAt, OPERATOR);
+    createApiKey(ctx.storage.db, org.id, { name, scopes }, createdAt, OPERATOR);
   const gateway = await key('Production gateway', ['read:usage', 'write:usage']);
   const staging = await key('Staging', ['read:usage', 'write:usage']);
   const dashboard = await key('Dashboard (read-only)', ['read:usage']);
@@ -51,7 +51,7 @@ export async function createDemo(
   let batch: UsageEventInput[] = [];
   let events = 0;
   const flush = async () => {
-    await ingestUsage(storage, OPERATOR, batch, now);
+    await ingestUsage(ctx, OPERATOR, batch, now);
     events += batch.length;
     batch = [];
   };
@@ -62,10 +62,10 @@ export async function createDemo(
   if (batch.length > 0) await flush();
 
   // A limit a little above this month's spend, rounded up to whole cents, puts the key at warning.
-  const spent = (await apiKeyMonthTotals(storage.db, org.id, monthKeyOf(now), gateway.apiKey.id)).costNano;
+  const spent = (await apiKeyMonthTotals(ctx.storage.db, org.id, monthKeyOf(now), gateway.apiKey.id)).costNano;
   const cent = 10_000_000n;
   const limitNano = ((spent * 100n) / GATEWAY_UTILIZATION_PERCENT / cent + 1n) * cent;
-  await changeApiKey(storage.db, org.id, gateway.apiKey.id, { monthlyLimitNano: limitNano }, OPERATOR);
+  await changeApiKey(ctx.storage.db, org.id, gateway.apiKey.id, { monthlyLimitNano: limitNano }, OPERATOR);
 
   return {
     organization_id: org.id,
@@ -112,8 +112,8 @@ export function demoCommand(program: Command): void {
     .option('--months <n>', 'months of usage, ending with the current one', integerOption(1, 24), 6)
     .option('--json', 'print one JSON object')
     .action(async (options: { seed: number; months: number; json?: boolean }) => {
-      const { demo, base } = await withStorage(async (storage, config) => ({
-        demo: await createDemo(storage, { seed: options.seed, months: options.months, now: Date.now() }),
+      const { demo, base } = await withContext(async (ctx, config) => ({
+        demo: await createDemo(ctx, { seed: options.seed, months: options.months, now: Date.now() }),
         base: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`,
       }));
       output(Boolean(options.json), { ...demo }, [

@@ -10,9 +10,13 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { AppError, type FieldError } from '../errors.ts';
 import { OPERATOR } from '../modules/auth/principal.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
-import { type IngestResult, ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
-import type { Storage } from '../storage/database.ts';
-import { withStorage } from './context.ts';
+import {
+  type IngestionContext,
+  type IngestResult,
+  ingestUsage,
+  type UsageEventInput,
+} from '../modules/ingestion/ingestion.service.ts';
+import { withContext } from './context.ts';
 import { formatOfFile, type ImportFormat, readEvents } from './import-source.ts';
 
 /** Exit code when the file had bad lines (the good ones are imported). */
@@ -37,7 +41,7 @@ interface Pending {
   event: UsageEventInput;
 }
 
-export async function importFile(storage: Storage, file: string, options: ImportOptions): Promise<ImportSummary> {
+export async function importFile(ctx: IngestionContext, file: string, options: ImportOptions): Promise<ImportSummary> {
   const summary: ImportSummary = { accepted: 0, duplicates: 0, badLines: 0 };
   const bad = (line: number, reason: string) => {
     summary.badLines += 1;
@@ -45,7 +49,7 @@ export async function importFile(storage: Storage, file: string, options: Import
   };
   let batch: Pending[] = [];
   const flush = async () => {
-    const result = await ingestBatch(storage, batch, bad);
+    const result = await ingestBatch(ctx, batch, bad);
     summary.accepted += result.accepted;
     summary.duplicates += result.duplicates;
     batch = [];
@@ -68,7 +72,7 @@ export async function importFile(storage: Storage, file: string, options: Import
  * rest is sent again.
  */
 async function ingestBatch(
-  storage: Storage,
+  ctx: IngestionContext,
   batch: Pending[],
   bad: (line: number, reason: string) => void,
 ): Promise<Pick<IngestResult, 'accepted' | 'duplicates'>> {
@@ -76,7 +80,7 @@ async function ingestBatch(
   while (pending.length > 0) {
     try {
       return await ingestUsage(
-        storage,
+        ctx,
         OPERATOR,
         pending.map((p) => p.event),
         Date.now(),
@@ -144,8 +148,8 @@ were imported), 1 the import could not run (unreadable file, database error).`,
         : undefined;
       bar?.start(size, 0);
       const started = performance.now();
-      const summary = await withStorage((storage) =>
-        importFile(storage, file, {
+      const summary = await withContext((ctx) =>
+        importFile(ctx, file, {
           format,
           onProgress: (bytes) => bar?.update(bytes),
           onBadLine: (line, reason) => {

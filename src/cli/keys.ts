@@ -13,7 +13,7 @@ import { SCOPES, type Scope } from '../modules/api-keys/scopes.ts';
 import { OPERATOR } from '../modules/auth/principal.ts';
 import { parseIsoTime } from '../time/calendar.ts';
 import { createAdminKeyCommand, deleteAdminKeyCommand, listAdminKeysCommand, requireOrgOrAdmin } from './admin-keys.ts';
-import { output, withStorage } from './context.ts';
+import { output, withContext } from './context.ts';
 
 function scopeList(value: string): Scope[] {
   const scopes = value
@@ -65,7 +65,7 @@ export function keysCommand(program: Command): void {
       requireOrgOrAdmin(options);
       if (options.admin) return createAdminKeyCommand(options);
       const now = Date.now();
-      const { apiKey, secret } = await withStorage((storage) =>
+      const { apiKey, secret } = await withContext(({ storage }) =>
         createApiKey(
           storage.db,
           options.org!,
@@ -114,7 +114,7 @@ function keysManagementCommands(keys: Command): void {
       requireOrgOrAdmin(o);
       if (o.admin) return listAdminKeysCommand(o);
       const pageSize = Math.min(o.pageSize, 100);
-      const { keys: page, totalCount } = await withStorage((storage) =>
+      const { keys: page, totalCount } = await withContext(({ storage }) =>
         listOrganizationKeys(storage.db, o.org!, { page: o.page, pageSize, includeDeleted: Boolean(o.includeDeleted) }),
       );
       const pagination = {
@@ -135,7 +135,7 @@ function keysManagementCommands(keys: Command): void {
     .requiredOption('--org <org_id>', 'organization')
     .option('--json', 'print one JSON object')
     .action(async (keyId: string, o: { org: string; json?: boolean }) => {
-      const key = await withStorage((storage) => requireManagedKey(storage.db, o.org, keyId));
+      const key = await withContext(({ storage }) => requireManagedKey(storage.db, o.org, keyId));
       output(Boolean(o.json), apiKeyView(key), [describeKey(key)]);
     });
 
@@ -154,7 +154,7 @@ function keysManagementCommands(keys: Command): void {
           systemMessage: 'give at least one of --name, --scopes, --limit, --expires',
         });
       }
-      const key = await withStorage((storage) =>
+      const key = await withContext(({ storage }) =>
         changeApiKey(
           storage.db,
           o.org,
@@ -181,7 +181,7 @@ function keysManagementCommands(keys: Command): void {
       .requiredOption('--org <org_id>', 'organization')
       .option('--json', 'print one JSON object')
       .action(async (keyId: string, o: { org: string; json?: boolean }) => {
-        const key = await withStorage((storage) => setApiKeyState(storage.db, o.org, keyId, state, Date.now()));
+        const key = await withContext((ctx) => setApiKeyState(ctx, o.org, keyId, state, Date.now()));
         output(Boolean(o.json), apiKeyView(key), [`${key.id} is now ${state}`]);
       });
   }
@@ -199,7 +199,7 @@ function keysManagementCommands(keys: Command): void {
       requireOrgOrAdmin(o);
       if (o.admin) return deleteAdminKeyCommand(keyId, o);
       if (o.force) throw new AppError('INVALID_REQUEST', { systemMessage: '--force applies to --admin only' });
-      const key = await withStorage((storage) => setApiKeyState(storage.db, o.org!, keyId, 'deleted', Date.now()));
+      const key = await withContext((ctx) => setApiKeyState(ctx, o.org!, keyId, 'deleted', Date.now()));
       output(Boolean(o.json), apiKeyView(key), [`${key.id} is now deleted`]);
     });
 }

@@ -1,8 +1,8 @@
 /** The `freddy-analytics` command line. One file per command group. */
 import { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
+import { openStorage } from '../storage/storage.ts';
 import { fail } from './context.ts';
 import { demoCommand } from './demo.ts';
 import { importCommand } from './import.ts';
@@ -28,7 +28,7 @@ program
   .description('Bring the database schema up to date')
   .action(async () => {
     const storage = openStorage(loadConfig().database);
-    const applied = await migrateToLatest(storage.db, storage.dialect).finally(() => storage.close());
+    const applied = await migrateToLatest(storage).finally(() => storage.close());
     process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'Schema is up to date\n');
   });
 

@@ -7,7 +7,7 @@ import {
   renameOrganizationTo,
   requireOrganization,
 } from '../modules/orgs/orgs.service.ts';
-import { output, withStorage } from './context.ts';
+import { output, withContext } from './context.ts';
 
 function positiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer');
@@ -27,7 +27,7 @@ export function orgsCommand(program: Command): void {
     .option('--id <org_id>', 'keep an existing id (org_…) instead of generating one')
     .option('--json', 'print one JSON object')
     .action(async (options: { name: string; id?: string; json?: boolean }) => {
-      const org = await withStorage((storage) =>
+      const org = await withContext(({ storage }) =>
         createOrganization(storage.db, { name: options.name, id: options.id }, Date.now()),
       );
       output(Boolean(options.json), organizationView(org), [`Created organization ${org.id} (${org.name})`]);
@@ -41,7 +41,7 @@ export function orgsCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (o: { page: number; pageSize: number; json?: boolean }) => {
       const pageSize = Math.min(o.pageSize, 100);
-      const { organizations, totalCount } = await withStorage((storage) =>
+      const { organizations, totalCount } = await withContext(({ storage }) =>
         organizationPage(storage.db, o.page, pageSize),
       );
       const pagination = {
@@ -61,7 +61,7 @@ export function orgsCommand(program: Command): void {
     .description('Show one organization')
     .option('--json', 'print one JSON object')
     .action(async (orgId: string, o: { json?: boolean }) => {
-      const org = await withStorage((storage) => requireOrganization(storage.db, orgId));
+      const org = await withContext(({ storage }) => requireOrganization(storage.db, orgId));
       output(Boolean(o.json), organizationView(org), [describe(org)]);
     });
 
@@ -71,7 +71,7 @@ export function orgsCommand(program: Command): void {
     .requiredOption('--name <name>', 'the new name')
     .option('--json', 'print one JSON object')
     .action(async (orgId: string, o: { name: string; json?: boolean }) => {
-      const org = await withStorage((storage) => renameOrganizationTo(storage.db, orgId, o.name));
+      const org = await withContext(({ storage }) => renameOrganizationTo(storage.db, orgId, o.name));
       output(Boolean(o.json), organizationView(org), [`Renamed ${org.id} to ${org.name}`]);
     });
 }

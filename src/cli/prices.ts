@@ -3,7 +3,7 @@ import { picoToDecimal } from '../modules/pricing/cost.ts';
 import { modelPriceView, priceFromInput } from '../modules/pricing/pricing.routes.ts';
 import { priceSheetAt, setPrice } from '../modules/pricing/pricing.service.ts';
 import { isoSeconds, parseIsoTime } from '../time/calendar.ts';
-import { output, withStorage } from './context.ts';
+import { output, withContext } from './context.ts';
 
 export function isoTime(value: string): number {
   const ms = parseIsoTime(value);
@@ -28,7 +28,7 @@ export function pricesCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { at?: number; json?: boolean }) => {
       const at = options.at ?? Date.now();
-      const entries = await withStorage((storage) => priceSheetAt(storage.db, at));
+      const entries = await withContext(({ storage }) => priceSheetAt(storage.db, at));
       const width = Math.max(5, ...entries.map((e) => e.model.length));
       output(Boolean(options.json), { at: isoSeconds(at), currency: 'CHF', models: entries.map(modelPriceView) }, [
         `Price sheet at ${isoSeconds(at)} (CHF per 1M units)`,
@@ -54,7 +54,7 @@ export function pricesCommand(program: Command): void {
         neuronsPico: priceFromInput('--neurons', options.neurons),
         synapsesPico: priceFromInput('--synapses', options.synapses),
       };
-      await withStorage((storage) => setPrice(storage.db, entry, Date.now()));
+      await withContext(({ storage }) => setPrice(storage.db, entry, Date.now()));
       output(Boolean(options.json), modelPriceView(entry), [
         `${entry.model}: ${picoToDecimal(entry.neuronsPico)} CHF per 1M neurons, ${picoToDecimal(entry.synapsesPico)} CHF per 1M synapses, from ${isoSeconds(entry.effectiveFrom)}`,
         `Stored events keep their cost; run "freddy-analytics reprice --model ${entry.model} --from ${isoSeconds(entry.effectiveFrom)}" to apply it to them.`,

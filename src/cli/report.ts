@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
 import { type MonthReport, monthReport } from '../modules/analytics/month-report.ts';
 import { type YearMonth, yearMonthOf } from '../time/calendar.ts';
-import { withStorage } from './context.ts';
+import { withContext } from './context.ts';
 
 export function parseMonth(value: string | undefined, now: number): YearMonth {
   if (value === undefined) return yearMonthOf(now);
@@ -97,7 +97,7 @@ export function reportCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { org: string; month?: string; json?: boolean }) => {
       const period = parseMonth(options.month, Date.now());
-      const report = await withStorage((storage) => monthReport(storage.db, options.org, period));
+      const report = await withContext(({ storage }) => monthReport(storage.db, options.org, period));
       process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${reportLines(report).join('\n')}\n`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkRange, reprice } from '../modules/pricing/pricing.service.ts';
-import { output, withStorage } from './context.ts';
+import { output, withContext } from './context.ts';
 import { isoTime } from './prices.ts';
 
 export function repriceCommand(program: Command): void {
@@ -15,7 +15,7 @@ export function repriceCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { model: string; from?: number; to?: number; json?: boolean }) => {
       checkRange(options.from, options.to);
-      const result = await withStorage((storage) =>
+      const result = await withContext(({ storage }) =>
         reprice(storage, { model: options.model, from: options.from, to: options.to }),
       );
       output(Boolean(options.json), { ...result }, [

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { checkRollups, type RollupDifference } from '../modules/ingestion/rollup-check.ts';
-import type { Counters } from '../modules/ingestion/rollups.ts';
-import { output, withStorage } from './context.ts';
+import { checkRollups, type RollupDifference } from '../modules/rollups/check.ts';
+import type { Counters } from '../usage/counters.ts';
+import { output, withContext } from './context.ts';
 
 function text(counters: Counters | null): string {
   if (!counters) return 'no row';
@@ -31,7 +31,7 @@ export function verifyCommand(program: Command): void {
     .option('--org <org_id>', 'only this organization')
     .option('--json', 'print one JSON object')
     .action(async (options: { org?: string; json?: boolean }) => {
-      const check = await withStorage((storage) => checkRollups(storage.db, options.org));
+      const check = await withContext(({ storage }) => checkRollups(storage.db, options.org));
       const { differences } = check;
       output(Boolean(options.json), { months_checked: check.monthsChecked, differences: differences.map(json) }, [
         ...differences.map((d) => `${d.table} ${d.key}: stored ${text(d.stored)}; from events ${text(d.expected)}`),

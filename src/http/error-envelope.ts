@@ -6,7 +6,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
-import { databaseUnavailable } from '../storage/dialect.ts';
+import { databaseUnavailable } from '../storage/failures.ts';
 import { isoSeconds } from '../time/calendar.ts';
 import { writeWithMoney } from './serializer.ts';
 

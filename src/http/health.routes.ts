@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.ts';
+import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { type ReadinessProblem, readinessProblem } from '../storage/readiness.ts';
 import { errorResponses } from './error-envelope.ts';
@@ -15,7 +15,7 @@ const REASONS: Record<ReadinessProblem, string> = {
   corrupt: 'Database file is corrupt',
 };
 
-export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get(
     '/healthz',
     { schema: { summary: 'The process is up', tags: ['operations'], response: { 200: Health } } },
@@ -33,7 +33,7 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
       },
     },
     async () => {
-      const problem = await readinessProblem(deps.storage);
+      const problem = await readinessProblem(ctx.storage);
       if (problem) throw new AppError('SERVICE_UNAVAILABLE', { systemMessage: REASONS[problem] });
       return { status: 'ready' };
     },

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Storage } from '../storage/database.ts';
+import type { AppContext } from '../context.ts';
 
 /** What the ingestion route reports after each accepted batch. */
 export interface UsageMetrics {
@@ -29,7 +29,7 @@ export const METRIC_NAMES = {
   reads: 'freddy_read_memo_lookups_total',
 } as const;
 
-export function registerMetrics(app: FastifyInstance, storage: Storage): void {
+export function registerMetrics(app: FastifyInstance, ctx: Pick<AppContext, 'storage' | 'reads'>): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -63,21 +63,20 @@ export function registerMetrics(app: FastifyInstance, storage: Storage): void {
     help: 'Usage events stored without a cost because no price was in force',
     registers,
   });
-  const { counts } = storage.reads;
+  const { counts } = ctx.reads;
   new Counter({
     name: METRIC_NAMES.reads,
     help: 'Analytics reads answered from results kept since the last commit (hit) or from the database (miss)',
     labelNames: ['result'] as const,
     registers,
     collect() {
-      // The counts live with the storage, which several apps in one process may share.
+      // The counts live with the context, which several apps in one process may share.
       this.reset();
       this.inc({ result: 'hit' }, counts.hits);
       this.inc({ result: 'miss' }, counts.misses);
     },
   });
-  const pool = storage.pool;
-  if (pool) {
+  if (ctx.storage.poolStats()) {
     // Read when scraped, so the numbers are the pool's at that moment.
     new Gauge({
       name: METRIC_NAMES.pool,
@@ -85,9 +84,11 @@ export function registerMetrics(app: FastifyInstance, storage: Storage): void {
       labelNames: ['state'] as const,
       registers,
       collect() {
-        this.set({ state: 'total' }, pool.totalCount);
-        this.set({ state: 'idle' }, pool.idleCount);
-        this.set({ state: 'waiting' }, pool.waitingCount);
+        const pool = ctx.storage.poolStats();
+        if (!pool) return;
+        this.set({ state: 'total' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
       },
     });
   }

@@ -76,20 +76,20 @@ function setHeaders(reply: FastifyReply, limit: number, remaining: number, reset
 
 /**
  * Adds the limit to every authenticated route. Must be registered after the authentication
- * hook, which sets `request.principal`; a limit of 0 turns it off.
+ * hook, which sets `request.principal`; without a limiter (the limit is off) it adds nothing.
  */
-export function registerRateLimit(app: FastifyInstance, options: { perMinute: number; clock: () => number }): void {
-  if (options.perMinute <= 0) return;
-  const limiter = new RateLimiter(options.perMinute, options.clock);
+export function registerRateLimit(app: FastifyInstance, limiter: RateLimiter | undefined): void {
+  if (!limiter) return;
+  const perMinute = limiter.perMinute;
   app.addHook('onRequest', async (request, reply) => {
     if (!request.principal) return;
     const decision = limiter.take(principalKey(request.principal));
-    setHeaders(reply, options.perMinute, decision.remaining, decision.resetSeconds);
+    setHeaders(reply, perMinute, decision.remaining, decision.resetSeconds);
     if (!decision.allowed) {
       reply.header('retry-after', decision.retryAfterSeconds);
       throw new AppError('RATE_LIMIT_EXCEEDED', {
-        systemMessage: `More than ${options.perMinute} requests per minute with this API key; retry after ${decision.retryAfterSeconds} s`,
-        details: { limit_per_minute: options.perMinute, retry_after_seconds: decision.retryAfterSeconds },
+        systemMessage: `More than ${perMinute} requests per minute with this API key; retry after ${decision.retryAfterSeconds} s`,
+        details: { limit_per_minute: perMinute, retry_after_seconds: decision.retryAfterSeconds },
       });
     }
   });

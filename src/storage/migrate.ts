@@ -1,6 +1,6 @@
 /** Schema migrations, listed explicitly in order and applied at start and by `freddy-analytics migrate`. */
 import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
-import { type DialectName, databaseUnavailable } from './dialect.ts';
+import { databaseUnavailable } from './failures.ts';
 import * as initial from './migrations/2026_11_23_0001_initial.ts';
 import * as pricing from './migrations/2026_11_23_0002_pricing.ts';
 import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
@@ -9,8 +9,9 @@ import * as adminKeyState from './migrations/2026_12_01_0001_admin_key_state.ts'
 import * as apiKeyDeletedAt from './migrations/2026_12_01_0002_api_key_deleted_at.ts';
 import * as organizationMonth from './migrations/2026_12_02_0001_organization_month.ts';
 import type { Database } from './schema.ts';
+import type { EngineName, Storage } from './storage.ts';
 
-/** Every migration has this shape: `up` told the dialect, `down` not. */
+/** Every migration has this shape: `up` told the engine, `down` not. */
 type Step = Pick<typeof initial, 'up' | 'down'>;
 
 const STEPS: Record<string, Step> = {
@@ -26,30 +27,35 @@ const STEPS: Record<string, Step> = {
 /** Every migration's name, in order. */
 export const MIGRATION_NAMES: readonly string[] = Object.keys(STEPS);
 
-function migrations(dialect: DialectName): Record<string, Migration> {
+function migrations(engine: EngineName): Record<string, Migration> {
   return Object.fromEntries(
-    Object.entries(STEPS).map(([name, step]) => [name, { up: (db) => step.up(db, dialect), down: step.down }]),
+    Object.entries(STEPS).map(([name, step]) => [name, { up: (db) => step.up(db, engine), down: step.down }]),
   );
 }
 
-export async function migrator(db: Kysely<Database>, dialect: DialectName): Promise<Migrator> {
-  // Kysely looks for its lock table in every schema unless told which one; with several
-  // schemas in one PostgreSQL database (one per tenant or test) it must be ours.
-  const schema =
-    dialect === 'postgres'
-      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
-      : undefined;
+type Migrating = Pick<Storage, 'engine' | 'prepareMigrations'>;
+
+/** Kysely's migrator on `db`, keeping its table in the storage's own schema (created if missing). */
+export async function migrator(storage: Migrating, db: Kysely<Database>): Promise<Migrator> {
+  const schema = await storage.prepareMigrations();
   return new Migrator({
     db,
-    provider: { getMigrations: async () => migrations(dialect) },
+    provider: { getMigrations: async () => migrations(storage.engine) },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
-/** Brings the schema up to date; throws with the failing migration's name on error. */
-export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName): Promise<string[]> {
+/**
+ * Brings the schema up to date, without the bound on statements (a migration of a large
+ * database may rightly take longer than any request); throws with the failing migration's name.
+ */
+export async function migrateToLatest(storage: Migrating & Pick<Storage, 'withoutTimeout'>): Promise<string[]> {
+  return storage.withoutTimeout((db) => migrateOn(storage, db));
+}
+
+async function migrateOn(storage: Migrating, db: Kysely<Database>): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
-    const { error, results }: MigrationResultSet = await (await migrator(db, dialect)).migrateToLatest();
+    const { error, results }: MigrationResultSet = await (await migrator(storage, db)).migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // Kysely's migrator finds its own table by listing the tables of every schema, a query that
     // fails (invalid_schema_name, or undefined_table from its pg_get_serial_sequence call) when

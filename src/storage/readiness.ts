@@ -4,12 +4,10 @@
  * waits for no lock: two statements on PostgreSQL; on SQLite a few local statements and
  * `access` calls.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { sql } from 'kysely';
-import type { Storage } from './database.ts';
 import { pendingMigrations } from './migrate.ts';
 import type { Database } from './schema.ts';
+import type { Storage } from './storage.ts';
 
 export type ReadinessProblem = 'unreachable' | 'migrations_pending' | 'schema_incomplete' | 'read_only' | 'corrupt';
 
@@ -81,12 +79,12 @@ export async function readinessProblem(storage: Storage): Promise<ReadinessProbl
   try {
     if ((await pendingMigrations(storage.db)).length > 0) return 'migrations_pending';
   } catch (error) {
-    return isUndefinedTable(error) ? 'migrations_pending' : classify(error);
+    return isUndefinedTable(error) ? 'migrations_pending' : classifyProblem(error);
   }
   try {
-    return storage.dialect === 'sqlite' ? await sqliteProblem(storage) : await postgresProblem(storage);
+    return await storage.writableProblem();
   } catch (error) {
-    return classify(error);
+    return classifyProblem(error);
   }
 }
 
@@ -95,7 +93,7 @@ export async function readinessProblem(storage: Storage): Promise<ReadinessProbl
  * first page, where a corrupt file shows; PostgreSQL (`where false`) checks names and rights only,
  * as it guards its own pages and a bloated table's first live row can be far in.
  */
-function tablesQuery(rowFilter: 'limit 1' | 'where false') {
+export function tablesQuery(rowFilter: 'limit 1' | 'where false') {
   const probes = Object.entries(COLUMNS).map(
     ([table, columns]) =>
       sql`(select 1 from (select ${sql.join(Object.keys(columns).map((c) => sql.ref(c)))} from ${sql.table(table)} ${sql.raw(rowFilter)}) as t)`,
@@ -103,56 +101,12 @@ function tablesQuery(rowFilter: 'limit 1' | 'where false') {
   return sql.join(probes);
 }
 
-/**
- * PostgreSQL is read-only for this connection when the role, database or session sets
- * default_transaction_read_only, or the server is a standby: transaction_read_only says so.
- */
-async function postgresProblem(storage: Storage): Promise<ReadinessProblem | undefined> {
-  const { rows } = await sql<{ read_only: string }>`
-    select current_setting('transaction_read_only') as read_only, ${tablesQuery('where false')}`.execute(storage.db);
-  return rows[0]?.read_only === 'on' ? 'read_only' : undefined;
-}
-
-/**
- * SQLite: the tables' first pages, then a write that changes nothing (no journal, no growth),
- * refused when the connection is read-only. It does not wait for the write lock: SQLITE_BUSY
- * means another connection (ingestion's writer) is writing, so the file takes writes. Last,
- * the file, its write-ahead log and their folder must be writable by this process: a file
- * made read-only under a running server still takes writes into the log, but can never be
- * checkpointed, nor opened for writing again.
- */
-async function sqliteProblem(storage: Storage): Promise<ReadinessProblem | undefined> {
-  await sql`select ${tablesQuery('limit 1')}`.execute(storage.db);
-  await storage.db.connection().execute(async (connection) => {
-    const { rows } = await sql<{ timeout: number | bigint }>`select timeout from pragma_busy_timeout`.execute(
-      connection,
-    );
-    const busyTimeout = Number(rows[0]?.timeout ?? 0);
-    await sql`pragma busy_timeout = 0`.execute(connection);
-    try {
-      await sql`update organizations set name = name where 0 = 1`.execute(connection);
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
-    } finally {
-      await sql.raw(`pragma busy_timeout = ${busyTimeout}`).execute(connection);
-    }
-  });
-  const file = storage.sqlite?.name;
-  if (!file || file === ':memory:') return undefined;
-  for (const target of [file, `${file}-wal`, path.dirname(path.resolve(file))]) {
-    await fs.access(target, fs.constants.W_OK).catch((error: { code?: string }) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-  }
-  return undefined;
-}
-
 function isUndefinedTable(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
   return code === '42P01' || /no such table/.test(String(message));
 }
 
-function classify(error: unknown): ReadinessProblem {
+export function classifyProblem(error: unknown): ReadinessProblem {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const text = String(code ?? '');
   // 25006: read_only_sql_transaction. EACCES, EPERM, EROFS: the file or folder is not writable.

@@ -1,6 +1,6 @@
-import type { DialectName } from '../../storage/dialect.ts';
-import { toNullableNumber, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
+import type { Storage } from '../../storage/storage.ts';
+import { toNullableNumber, toNumber } from '../../storage/values.ts';
 import type { AdminKeyRow, AdminKeyState } from './admin-keys.table.ts';
 
 export interface AdminKey {
@@ -80,11 +80,11 @@ export async function listAdminKeys(
  * The active admin keys, locked until the transaction ends, so that two deletions at once
  * cannot both see another key left and delete the last two.
  */
-export async function lockActiveAdminKeys(trx: Db, dialect: DialectName): Promise<AdminKey[]> {
+export async function lockActiveAdminKeys(storage: Pick<Storage, 'forUpdate'>, trx: Db): Promise<AdminKey[]> {
   const active = trx.selectFrom('admin_keys').selectAll().where('state', '=', 'active').orderBy('id');
   // PostgreSQL: row locks, taken in id order so that concurrent deletions cannot deadlock.
   // SQLite: the transaction began with the database's single write lock (BEGIN IMMEDIATE).
-  const rows = await (dialect === 'postgres' ? active.forUpdate() : active).execute();
+  const rows = await storage.forUpdate(active).execute();
   return rows.map(toAdminKey);
 }
 

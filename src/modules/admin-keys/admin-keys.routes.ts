@@ -1,7 +1,7 @@
 /** Routes of platform admin keys: list, create, get, delete and rotate. Admin keys only. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { isoSeconds } from '../../time/calendar.ts';
 import type { AdminKey } from './admin-keys.repository.ts';
@@ -39,9 +39,9 @@ export function adminKeyView(key: AdminKey) {
 const ADMIN = { access: { admin: true as const } };
 const TAGS = ['admin-keys'];
 
-export async function adminKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function adminKeyRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { storage } = deps;
+  const { storage } = ctx;
 
   routes.get(
     '/v1/admin-keys',
@@ -83,7 +83,7 @@ export async function adminKeyRoutes(app: FastifyInstance, deps: AppDeps): Promi
       },
     },
     async (request, reply) => {
-      const { adminKey, secret } = await createAdminKey(storage.db, request.body.key_name, deps.clock());
+      const { adminKey, secret } = await createAdminKey(storage.db, request.body.key_name, ctx.clock());
       return reply.code(201).send({ ...adminKeyView(adminKey), key: secret });
     },
   );
@@ -117,7 +117,7 @@ export async function adminKeyRoutes(app: FastifyInstance, deps: AppDeps): Promi
       },
     },
     async (request) => {
-      const { adminKey } = await deleteAdminKey(storage, request.params.key_id, deps.clock(), { allowLast: false });
+      const { adminKey } = await deleteAdminKey(storage, request.params.key_id, ctx.clock(), { allowLast: false });
       return { success: true as const, message: 'Admin key deleted', admin_key_id: adminKey.id };
     },
   );
@@ -136,7 +136,7 @@ export async function adminKeyRoutes(app: FastifyInstance, deps: AppDeps): Promi
       },
     },
     async (request, reply) => {
-      const { adminKey, secret, replaced } = await rotateAdminKey(storage, request.params.key_id, deps.clock());
+      const { adminKey, secret, replaced } = await rotateAdminKey(storage, request.params.key_id, ctx.clock());
       return reply.code(201).send({ ...adminKeyView(adminKey), key: secret, replaced_key_id: replaced.id });
     },
   );

@@ -7,8 +7,8 @@
  */
 import { AppError } from '../../errors.ts';
 import { newId } from '../../ids.ts';
-import type { Storage } from '../../storage/database.ts';
 import type { Db } from '../../storage/schema.ts';
+import type { Storage } from '../../storage/storage.ts';
 import { generateSecret } from '../api-keys/secrets.ts';
 import {
   type AdminKey,
@@ -72,7 +72,7 @@ export async function deleteAdminKey(
   options: { allowLast: boolean },
 ): Promise<{ adminKey: AdminKey; activeLeft: number }> {
   return storage.transaction(async (trx) => {
-    const active = await lockActiveAdminKeys(trx, storage.dialect);
+    const active = await lockActiveAdminKeys(storage, trx);
     const key = active.find((k) => k.id === id);
     if (!key) throw adminKeyNotFound(id, (await findAdminKey(trx, id)) !== undefined);
     if (active.length === 1 && !options.allowLast) {

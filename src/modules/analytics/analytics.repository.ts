@@ -1,8 +1,9 @@
 /** Reads of the rollups. Every query is bounded by its organization and never reads raw events. */
 import { sql } from 'kysely';
-import { isSumOverflow, toBigInt, toNullableNumber } from '../../storage/dialect.ts';
+import { isSumOverflow } from '../../storage/failures.ts';
 import type { Db } from '../../storage/schema.ts';
-import type { Counters } from '../ingestion/rollups.ts';
+import { toBigInt, toNullableNumber } from '../../storage/values.ts';
+import type { Counters } from '../../usage/counters.ts';
 
 /** The four counters summed; every rollup table has these columns. */
 export const COUNTER_SUMS = [

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { MonthQuery, OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { requestedMonth } from '../../time/calendar.ts';
@@ -14,9 +14,9 @@ import { apiKeysSummary, apiKeyUsage, usageSummary } from './analytics.service.t
 
 const READ = { access: { scope: 'read:usage' as const } };
 
-export async function analyticsRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-  const period = (query: { year?: number; month?: number }) => requestedMonth(query, deps.clock());
+  const period = (query: { year?: number; month?: number }) => requestedMonth(query, ctx.clock());
 
   routes.get(
     '/v1/analytics/usage/summary/:org_id',
@@ -30,7 +30,7 @@ export async function analyticsRoutes(app: FastifyInstance, deps: AppDeps): Prom
         response: { 200: UsageSummaryResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
-    async (request) => usageSummary(deps.storage, request.params.org_id, deps.clock()),
+    async (request) => usageSummary(ctx, request.params.org_id, ctx.clock()),
   );
 
   routes.get(
@@ -46,7 +46,7 @@ export async function analyticsRoutes(app: FastifyInstance, deps: AppDeps): Prom
         response: { 200: ApiKeysSummaryResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
-    async (request) => apiKeysSummary(deps.storage, request.params.org_id, period(request.query), deps.clock()),
+    async (request) => apiKeysSummary(ctx, request.params.org_id, period(request.query), ctx.clock()),
   );
 
   routes.get(
@@ -62,7 +62,6 @@ export async function analyticsRoutes(app: FastifyInstance, deps: AppDeps): Prom
         response: { 200: ApiKeyUsageResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
-    async (request) =>
-      apiKeyUsage(deps.storage, request.params.org_id, request.params.api_key_id, period(request.query)),
+    async (request) => apiKeyUsage(ctx, request.params.org_id, request.params.api_key_id, period(request.query)),
   );
 }

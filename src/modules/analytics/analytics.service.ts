@@ -4,32 +4,28 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { averageCostPerRequest, nanoToChf, percentage } from '../../money/chf.ts';
-import type { Storage } from '../../storage/database.ts';
 import { isoDateOf, isoDateOfDayKey, isoSeconds, monthKey, monthKeyOf, type YearMonth } from '../../time/calendar.ts';
+import { budgetView } from '../../usage/budget.ts';
+import { type Counters, sumCounters } from '../../usage/counters.ts';
 import { requireApiKey } from '../api-keys/api-keys.service.ts';
-import { type Counters, sumCounters } from '../ingestion/rollups.ts';
-import { budgetView } from '../limits/budget.ts';
-import { organizationCreatedAt } from '../orgs/orgs.service.ts';
+import { type AnalyticsContext, readAnalytics } from './analytics.reads.ts';
 import { apiKeyMonthTotals, usageOverview } from './analytics.repository.ts';
 import type { ApiKeysSummaryResponse, ApiKeyUsageResponse, UsageSummaryResponse } from './analytics.schemas.ts';
 
 const TOP_MODELS = 5;
 
-/** The database and its memo of reads (storage.reads): what the analytics read from. */
-export type ReadSource = Pick<Storage, 'db' | 'reads'>;
-
 export async function usageSummary(
-  { db, reads }: ReadSource,
+  ctx: AnalyticsContext,
   organizationId: string,
   now: number,
 ): Promise<Static<typeof UsageSummaryResponse>> {
   const month = monthKeyOf(now);
-  const { createdAt, models, currentMonth, firstDay } = await reads.get(
-    ['usage-summary', organizationId, month],
-    async () => {
-      const createdAt = await organizationCreatedAt(db, organizationId);
-      return { createdAt, ...(await usageOverview(db, organizationId, month)) };
-    },
+  const { createdAt, models, currentMonth, firstDay } = await readAnalytics(
+    ctx,
+    'usage-summary',
+    organizationId,
+    [month],
+    async (db, createdAt) => ({ createdAt, ...(await usageOverview(db, organizationId, month)) }),
   );
   const total = sumCounters(models);
   const top = [...models]
@@ -61,16 +57,15 @@ export async function usageSummary(
 }
 
 export async function apiKeysSummary(
-  { db, reads }: ReadSource,
+  ctx: AnalyticsContext,
   organizationId: string,
   period: YearMonth,
   now: number,
 ): Promise<Static<typeof ApiKeysSummaryResponse>> {
   const month = monthKey(period);
-  const totals = await reads.get(['api-keys-summary', organizationId, month], async () => {
-    await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
-    return apiKeyMonthTotals(db, organizationId, month);
-  });
+  const totals = await readAnalytics(ctx, 'api-keys-summary', organizationId, [month], (db) =>
+    apiKeyMonthTotals(db, organizationId, month),
+  );
   return apiKeysSummaryOf(organizationId, period, totals, now);
 }
 
@@ -95,14 +90,13 @@ export function apiKeysSummaryOf(
 }
 
 export async function apiKeyUsage(
-  { db, reads }: ReadSource,
+  ctx: AnalyticsContext,
   organizationId: string,
   apiKeyId: string,
   period: YearMonth,
 ): Promise<Static<typeof ApiKeyUsageResponse>> {
   const month = monthKey(period);
-  const { key, totals } = await reads.get(['api-key-usage', organizationId, apiKeyId, month], async () => {
-    await organizationCreatedAt(db, organizationId); // 404 for an unknown organization
+  const { key, totals } = await readAnalytics(ctx, 'api-key-usage', organizationId, [apiKeyId, month], async (db) => {
     const key = await requireApiKey(db, organizationId, apiKeyId);
     return { key, totals: await apiKeyMonthTotals(db, organizationId, month, apiKeyId) };
   });

@@ -6,9 +6,9 @@
 import { averageCostPerRequest, nanoToChf, percentage } from '../../money/chf.ts';
 import type { Db } from '../../storage/schema.ts';
 import { monthKey, type YearMonth } from '../../time/calendar.ts';
-import { type Counters, emptyCounters, sumCounters } from '../ingestion/rollups.ts';
-import { type BudgetView, budgetView } from '../limits/budget.ts';
-import { liveKeyLimits } from '../limits/limits.repository.ts';
+import { type BudgetView, budgetView } from '../../usage/budget.ts';
+import { type Counters, emptyCounters, sumCounters } from '../../usage/counters.ts';
+import { liveKeyLimits } from '../api-keys/api-keys.repository.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
 import { COUNTER_SUMS, toCounters } from './analytics.repository.ts';
 import { keyNames, keyTotalsOfMonth } from './series.repository.ts';

@@ -1,9 +1,10 @@
 /** Rollup reads behind the time series. Each is bounded by organization and a key range. */
-import { toBigInt } from '../../storage/dialect.ts';
+
 import type { Db } from '../../storage/schema.ts';
+import { toBigInt } from '../../storage/values.ts';
 import { dayKeyRange, type YearMonth } from '../../time/calendar.ts';
-import type { Counters } from '../ingestion/rollups.ts';
-import { NO_API_KEY } from '../ingestion/usage.table.ts';
+import type { Counters } from '../../usage/counters.ts';
+import { NO_API_KEY } from '../../usage/event.ts';
 import { COUNTER_SUMS, toCounters } from './analytics.repository.ts';
 import type { KeyTotals } from './series.ts';
 

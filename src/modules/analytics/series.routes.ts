@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { MonthQuery, OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
-import { monthKey, requestedMonth, yearMonthOf } from '../../time/calendar.ts';
+import { requestedMonth, yearMonthOf } from '../../time/calendar.ts';
 import {
   ApiKeysDailyResponse,
   DailyUsageResponse,
@@ -27,11 +27,9 @@ const TOKENS_NOTE =
 const GROWTH_NOTE =
   "`growth_rate_percent` is the change of cost against the previous entry's, null for the oldest entry or after an entry without cost.";
 
-export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function seriesRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-  const period = (query: { year?: number; month?: number }) => requestedMonth(query, deps.clock());
-  // Answers that depend on nothing but the rollups and the request are reused until a commit.
-  const { reads } = deps.storage;
+  const period = (query: { year?: number; month?: number }) => requestedMonth(query, ctx.clock());
 
   routes.get(
     '/v1/analytics/usage/daily/:org_id',
@@ -49,9 +47,7 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
     },
     async (request) => {
       const month = period(request.query);
-      return reads.get(['usage-daily', request.params.org_id, monthKey(month)], () =>
-        dailyUsage(deps.storage.db, request.params.org_id, month),
-      );
+      return dailyUsage(ctx, request.params.org_id, month);
     },
   );
 
@@ -69,11 +65,9 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
       },
     },
     async (request) => {
-      const current = yearMonthOf(deps.clock());
+      const current = yearMonthOf(ctx.clock());
       const months = request.query.months ?? DEFAULT_MONTHS;
-      return reads.get(['usage-monthly', request.params.org_id, monthKey(current), months], () =>
-        monthlyUsage(deps.storage.db, request.params.org_id, current, months),
-      );
+      return monthlyUsage(ctx, request.params.org_id, current, months);
     },
   );
 
@@ -91,11 +85,9 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
       },
     },
     async (request) => {
-      const { year } = yearMonthOf(deps.clock());
+      const { year } = yearMonthOf(ctx.clock());
       const years = request.query.years ?? DEFAULT_YEARS;
-      return reads.get(['usage-yearly', request.params.org_id, year, years], () =>
-        yearlyUsage(deps.storage.db, request.params.org_id, year, years),
-      );
+      return yearlyUsage(ctx, request.params.org_id, year, years);
     },
   );
 
@@ -113,7 +105,7 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
         response: { 200: ApiKeysDailyResponse, ...ERRORS },
       },
     },
-    async (request) => apiKeysDaily(deps.storage.db, request.params.org_id, period(request.query), deps.clock()),
+    async (request) => apiKeysDaily(ctx, request.params.org_id, period(request.query), ctx.clock()),
   );
 
   routes.get(
@@ -133,9 +125,7 @@ export async function seriesRoutes(app: FastifyInstance, deps: AppDeps): Promise
     async (request) => {
       const { org_id, month, year } = request.params;
       const limit = request.query.limit ?? DEFAULT_TOP_KEYS;
-      return reads.get(['top-keys', org_id, year, month, limit], () =>
-        topApiKeys(deps.storage.db, org_id, { year, month }, limit),
-      );
+      return topApiKeys(ctx, org_id, { year, month }, limit);
     },
   );
 }

@@ -4,10 +4,9 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { NANO_PER_CHF, nanoToChf, ratio } from '../../money/chf.ts';
-import type { Db } from '../../storage/schema.ts';
 import { addMonths, daysInMonth, isoDateOfDayKey, monthKey, type YearMonth } from '../../time/calendar.ts';
-import { addCounters, type Counters, emptyCounters, sumCounters } from '../ingestion/rollups.ts';
-import { requireOrganization } from '../orgs/orgs.service.ts';
+import { addCounters, type Counters, emptyCounters, sumCounters } from '../../usage/counters.ts';
+import { type AnalyticsContext, readAnalytics } from './analytics.reads.ts';
 import { apiKeysSummaryOf } from './analytics.service.ts';
 import { dailyTotals, keyNames, keyTotalsOfMonth, monthlyTotals } from './series.repository.ts';
 import type {
@@ -28,12 +27,14 @@ import {
 } from './series.ts';
 
 export async function dailyUsage(
-  db: Db,
+  ctx: AnalyticsContext,
   organizationId: string,
   period: YearMonth,
 ): Promise<Static<typeof DailyUsageResponse>> {
-  await requireOrganization(db, organizationId);
-  const days = fillMonthDays(period, await dailyTotals(db, organizationId, period, 'all'));
+  const byDay = await readAnalytics(ctx, 'usage-daily', organizationId, [monthKey(period)], (db) =>
+    dailyTotals(db, organizationId, period, 'all'),
+  );
+  const days = fillMonthDays(period, byDay);
   const total = sumCounters(days);
   return {
     organization_id: organizationId,
@@ -63,14 +64,16 @@ export async function dailyUsage(
 
 /** `count` months ending with `current`, oldest first. */
 export async function monthlyUsage(
-  db: Db,
+  ctx: AnalyticsContext,
   organizationId: string,
   current: YearMonth,
   count: number,
 ): Promise<Static<typeof MonthlyUsageResponse>> {
-  await requireOrganization(db, organizationId);
   const months = Array.from({ length: count }, (_, i) => addMonths(current, i - count + 1));
-  const byMonth = await monthlyTotals(db, organizationId, monthKey(months[0]!), monthKey(current));
+  const [first, last] = [monthKey(months[0]!), monthKey(current)];
+  const byMonth = await readAnalytics(ctx, 'usage-months', organizationId, [first, last], (db) =>
+    monthlyTotals(db, organizationId, first, last),
+  );
   const entries = withGrowth(months.map((m) => byMonth.get(monthKey(m)) ?? emptyCounters()));
   const total = sumCounters(entries.map((e) => e.counters));
   return {
@@ -95,14 +98,16 @@ export async function monthlyUsage(
 
 /** `count` years ending with `currentYear`, oldest first, summed from the monthly rollup. */
 export async function yearlyUsage(
-  db: Db,
+  ctx: AnalyticsContext,
   organizationId: string,
   currentYear: number,
   count: number,
 ): Promise<Static<typeof YearlyUsageResponse>> {
-  await requireOrganization(db, organizationId);
   const years = Array.from({ length: count }, (_, i) => currentYear - count + 1 + i);
-  const byMonth = await monthlyTotals(db, organizationId, years[0]! * 100 + 1, currentYear * 100 + 12);
+  const [first, last] = [years[0]! * 100 + 1, currentYear * 100 + 12];
+  const byMonth = await readAnalytics(ctx, 'usage-months', organizationId, [first, last], (db) =>
+    monthlyTotals(db, organizationId, first, last),
+  );
   const byYear = new Map(years.map((year) => [year, emptyCounters()]));
   for (const [month, counters] of byMonth) addCounters(byYear.get(Math.floor(month / 100))!, counters);
   const entries = withGrowth(years.map((year) => byYear.get(year)!));
@@ -118,13 +123,15 @@ export async function yearlyUsage(
 }
 
 export async function apiKeysDaily(
-  db: Db,
+  ctx: AnalyticsContext,
   organizationId: string,
   period: YearMonth,
   now: number,
 ): Promise<Static<typeof ApiKeysDailyResponse>> {
-  await requireOrganization(db, organizationId);
-  const days = fillMonthDays(period, await dailyTotals(db, organizationId, period, 'programmatic'));
+  const byDay = await readAnalytics(ctx, 'api-keys-daily', organizationId, [monthKey(period)], (db) =>
+    dailyTotals(db, organizationId, period, 'programmatic'),
+  );
+  const days = fillMonthDays(period, byDay);
   return {
     organization_id: organizationId,
     period: {
@@ -148,19 +155,27 @@ export async function apiKeysDaily(
 }
 
 export async function topApiKeys(
-  db: Db,
+  ctx: AnalyticsContext,
   organizationId: string,
   period: YearMonth,
   limit: number,
 ): Promise<Static<typeof TopKeysResponse>> {
-  await requireOrganization(db, organizationId);
-  const ranked = rankKeys(await keyTotalsOfMonth(db, organizationId, monthKey(period)));
-  const top = ranked.slice(0, limit);
-  const names = await keyNames(
-    db,
+  const { ranked, names } = await readAnalytics(
+    ctx,
+    'top-keys',
     organizationId,
-    top.map((key) => key.apiKeyId),
+    [monthKey(period), limit],
+    async (db) => {
+      const ranked = rankKeys(await keyTotalsOfMonth(db, organizationId, monthKey(period)));
+      const names = await keyNames(
+        db,
+        organizationId,
+        ranked.slice(0, limit).map((key) => key.apiKeyId),
+      );
+      return { ranked, names };
+    },
   );
+  const top = ranked.slice(0, limit);
   const base = monthKey(period) * 100;
   return {
     organization_id: organizationId,

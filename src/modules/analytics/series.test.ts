@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Counters } from '../ingestion/rollups.ts';
+import type { Counters } from '../../usage/counters.ts';
 import {
   approximateTokens,
   fillMonthDays,

@@ -5,7 +5,7 @@
  */
 import { percentage } from '../../money/chf.ts';
 import { daysInMonth, isoDateOfDayKey, monthKey, type YearMonth } from '../../time/calendar.ts';
-import { type Counters, emptyCounters } from '../ingestion/rollups.ts';
+import { type Counters, emptyCounters } from '../../usage/counters.ts';
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
 const MONTH_NAMES = [

@@ -1,5 +1,5 @@
-import { toNullableBigInt, toNullableNumber, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
+import { toNullableBigInt, toNullableNumber, toNumber } from '../../storage/values.ts';
 import type { ApiKeyRow, ApiKeyState } from './api-keys.table.ts';
 import { formatScopes, parseScopes, type Scope } from './scopes.ts';
 
@@ -152,4 +152,23 @@ export async function updateApiKey(db: Db, organizationId: string, id: string, c
 
 export async function recordApiKeyUse(db: Db, id: string, at: number): Promise<void> {
   await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+}
+
+export interface KeyLimit {
+  id: string;
+  name: string;
+  monthlyLimitNano: bigint | null;
+}
+
+/** The organization's keys that can still spend (not deleted), with their limits. */
+export async function liveKeyLimits(db: Db, organizationId: string): Promise<KeyLimit[]> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'monthly_limit_nano'])
+    .where('organization_id', '=', organizationId)
+    .where('state', '!=', 'deleted')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, monthlyLimitNano: toNullableBigInt(r.monthly_limit_nano) }));
 }

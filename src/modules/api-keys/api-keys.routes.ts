@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { invalidRequest } from '../../errors.ts';
 import { OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
+import { principalOf } from '../../http/request-principal.ts';
 import { NANO_PER_CHF, nanoToChf, parseChf } from '../../money/chf.ts';
 import { isoSeconds, parseIsoTime } from '../../time/calendar.ts';
-import { principalOf } from '../auth/auth.plugin.ts';
 import type { ApiKey } from './api-keys.repository.ts';
 import {
   ApiKeyList,
@@ -59,9 +59,9 @@ export function limitFromInput(field: string, value: number | string | null | un
 const MANAGE = { access: { scope: 'manage:keys' as const } };
 const TAGS = ['api-keys'];
 
-export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function apiKeyRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-  const db = deps.storage.db;
+  const db = ctx.storage.db;
   routes.post(
     '/v1/organizations/:org_id/api-keys',
     {
@@ -88,7 +88,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
           expiresAt: body.expires_at ? parseIsoTime(body.expires_at) : null,
           createdAt: body.created_at === undefined ? undefined : parseIsoTime(body.created_at),
         },
-        deps.clock(),
+        ctx.clock(),
         principalOf(request),
       );
       return reply.code(201).send({ ...apiKeyView(apiKey), key: secret });
@@ -189,7 +189,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
       },
     },
     async (request) => {
-      const key = await setApiKeyState(db, request.params.org_id, request.params.key_id, 'deleted', deps.clock());
+      const key = await setApiKeyState(ctx, request.params.org_id, request.params.key_id, 'deleted', ctx.clock());
       return { success: true as const, message: 'API key deleted', api_key_id: key.id };
     },
   );
@@ -214,7 +214,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AppDeps): Promise
         },
       },
       async (request) =>
-        apiKeyView(await setApiKeyState(db, request.params.org_id, request.params.key_id, state, deps.clock())),
+        apiKeyView(await setApiKeyState(ctx, request.params.org_id, request.params.key_id, state, ctx.clock())),
     );
   }
 }

@@ -2,6 +2,8 @@
  * API keys: credentials of one organization. A secret is returned once, at creation;
  * afterwards only its hash exists.
  */
+
+import type { AppContext } from '../../context.ts';
 import { AppError, invalidRequest } from '../../errors.ts';
 import { newId } from '../../ids.ts';
 import type { Db } from '../../storage/schema.ts';
@@ -17,7 +19,6 @@ import {
   listApiKeys,
   updateApiKey,
 } from './api-keys.repository.ts';
-import { keyLifetimes } from './key-lifetimes.ts';
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 import { generateSecret } from './secrets.ts';
 
@@ -140,17 +141,18 @@ export async function changeApiKey(
  * from then on, ingestion refuses events of the key dated at or after it.
  */
 export async function setApiKeyState(
-  db: Db,
+  ctx: Pick<AppContext, 'storage' | 'keys'>,
   organizationId: string,
   apiKeyId: string,
   state: ApiKey['state'],
   now: number,
 ): Promise<ApiKey> {
+  const db = ctx.storage.db;
   const key = await requireManagedKey(db, organizationId, apiKeyId);
   if (key.state === state) return key;
   const deletedAt = state === 'deleted' ? now : undefined;
   await updateApiKey(db, organizationId, apiKeyId, { state, deletedAt });
-  if (deletedAt !== undefined) keyLifetimes(db).deleted(organizationId, apiKeyId, deletedAt);
+  if (deletedAt !== undefined) ctx.keys.deleted(organizationId, apiKeyId, deletedAt);
   return { ...key, state, deletedAt: deletedAt ?? key.deletedAt };
 }
 

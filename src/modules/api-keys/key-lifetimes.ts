@@ -78,15 +78,3 @@ export class KeyLifetimes {
     return this.looking;
   }
 }
-
-const byDatabase = new WeakMap<Db, KeyLifetimes>();
-
-/** The one cache of this database handle (the server's, or a CLI command's). */
-export function keyLifetimes(db: Db): KeyLifetimes {
-  let lifetimes = byDatabase.get(db);
-  if (!lifetimes) {
-    lifetimes = new KeyLifetimes(db);
-    byDatabase.set(db, lifetimes);
-  }
-  return lifetimes;
-}

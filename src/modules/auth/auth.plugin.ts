@@ -4,21 +4,11 @@
  * path and the scope (403), and only then is the input validated.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
-import type { Storage } from '../../storage/database.ts';
 import { authenticate } from './authenticate.ts';
-import { lastUsedRecorder } from './last-used.ts';
 import { type Access, canActOn, hasAccess, type Principal } from './principal.ts';
-import { PrincipalCache } from './principal-cache.ts';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    access?: Access;
-  }
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-}
+import type { PrincipalCache } from './principal-cache.ts';
 
 export function presentedSecret(request: FastifyRequest): string | undefined {
   const header = request.headers['x-api-key'] ?? request.headers['api-key'];
@@ -26,24 +16,20 @@ export function presentedSecret(request: FastifyRequest): string | undefined {
   return value?.trim() || undefined;
 }
 
-/** The authenticated caller of a route that declares `access`. */
-export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new Error('route has no access declaration');
-  return request.principal;
-}
-
 /** Adds the hooks to the root instance, so that they apply to every route. */
-export function registerAuth(app: FastifyInstance, options: { storage: Storage; clock: () => number }): void {
+export function registerAuth(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'storage' | 'clock' | 'principals' | 'lastUsed'>,
+): void {
   app.decorateRequest('principal', null);
-  const lastUsed = lastUsedRecorder();
-  const principals = new PrincipalCache();
+  const { principals, lastUsed } = ctx;
 
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.access) return;
-    const now = options.clock();
-    request.principal = await authenticate(options.storage.db, presentedSecret(request), now, principals);
+    const now = ctx.clock();
+    request.principal = await authenticate(ctx.storage.db, presentedSecret(request), now, principals);
     // Bookkeeping only: a failed write must not fail the request it describes.
-    await lastUsed.record(options.storage.db, request.principal, now).catch((err: unknown) => {
+    await lastUsed.record(ctx.storage.db, request.principal, now).catch((err: unknown) => {
       request.log.warn({ err }, 'could not record last use of key');
     });
   });

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
-import { principalOf } from '../auth/auth.plugin.ts';
+import { principalOf } from '../../http/request-principal.ts';
 import { IngestBody, IngestResponse } from './ingestion.schemas.ts';
 import { ingestUsage } from './ingestion.service.ts';
 
-export async function ingestionRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function ingestionRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.post(
     '/v1/usage/events',
     {
@@ -21,7 +21,7 @@ export async function ingestionRoutes(app: FastifyInstance, deps: AppDeps): Prom
     },
     async (request) => {
       const body = request.body as typeof IngestBody.static;
-      const result = await ingestUsage(deps.storage, principalOf(request), body.events, deps.clock());
+      const result = await ingestUsage(ctx, principalOf(request), body.events, ctx.clock());
       app.metrics.recordIngest(result);
       return { success: true as const, ...result };
     },

@@ -3,18 +3,17 @@
  * increments are written in one transaction. Retried event ids are acknowledged, not counted.
  */
 import type { Static } from '@sinclair/typebox';
+import type { AppContext } from '../../context.ts';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
-import type { Storage } from '../../storage/database.ts';
 import { isStorableText, textReason } from '../../text/storable-text.ts';
 import { EARLIEST_EVENT_MS, MAX_EVENT_FUTURE_MS, parseIsoTime } from '../../time/calendar.ts';
+import type { UsageEvent } from '../../usage/event.ts';
+import type { KeyLifetime } from '../api-keys/api-keys.repository.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
-import { writeBatch } from './batch-writer.ts';
 import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
-import { existingReferences } from './known-references.ts';
 import { monthLimitError } from './month-limits.ts';
-import type { UsageEvent } from './rollups.ts';
 
 export type UsageEventInput = Static<typeof UsageEventSchema>;
 
@@ -25,8 +24,11 @@ export interface IngestResult {
   unpriced: string[];
 }
 
+/** What ingestion needs of the process: the storage, and what it knows of organizations and keys. */
+export type IngestionContext = Pick<AppContext, 'storage' | 'keys' | 'organizations'>;
+
 export async function ingestUsage(
-  storage: Storage,
+  ctx: IngestionContext,
   principal: Principal,
   inputs: readonly UsageEventInput[],
   now: number,
@@ -43,19 +45,17 @@ export async function ingestUsage(
   const reject = (index: number, field: string, reason: string) =>
     errors.push({ index, field: `events[${index}].${field}`, reason });
   const events = inputs.map((input, index) => toUsageEvent(input, index, now, reject));
-  await checkReferences(storage, events, now, reject);
-  await priceUnstatedCosts(storage.db, events, reject);
+  await checkReferences(ctx, events, now, reject);
+  await priceUnstatedCosts(ctx.storage.db, events, reject);
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
   const unique = firstOfEachId(events);
-  const accepted = await writeBatch(storage, {
-    events: unique,
-    reservations: reservationIds(inputs),
-    receivedAt: now,
-  }).catch(async (error: unknown) => {
-    // A monthly bound (month-limits.ts) failed the write as a whole: a 400 naming the events.
-    throw (await monthLimitError(storage.db, error, events)) ?? error;
-  });
+  const accepted = await ctx.storage
+    .writeBatch({ events: unique, reservations: reservationIds(inputs), receivedAt: now })
+    .catch(async (error: unknown) => {
+      // A monthly bound (month-limits.ts) failed the write as a whole: a 400 naming the events.
+      throw (await monthLimitError(ctx.storage.db, error, events)) ?? error;
+    });
   const unpriced = accepted.filter((e) => e.costSource === 'unpriced').map((e) => e.id);
   return {
     accepted: accepted.length,
@@ -110,7 +110,12 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
  * The organization must exist, and the API key must be one of its keys that existed at the
  * event's time: created at or before it, and not deleted at or before it.
  */
-async function checkReferences(storage: Storage, events: UsageEvent[], now: number, reject: Reject): Promise<void> {
+async function checkReferences(
+  ctx: IngestionContext,
+  events: UsageEvent[],
+  now: number,
+  reject: Reject,
+): Promise<void> {
   const orgIds = [...new Set(events.map((e) => e.organizationId))];
   // "org/key" of each event (undefined without a key), and each distinct one's key id.
   const pairs = events.map((e) => (e.apiKeyId === null ? undefined : `${e.organizationId}/${e.apiKeyId}`));
@@ -118,7 +123,10 @@ async function checkReferences(storage: Storage, events: UsageEvent[], now: numb
   events.forEach((e, index) => {
     if (e.apiKeyId !== null) keyIds.set(pairs[index]!, e.apiKeyId);
   });
-  const { orgs, keys } = await existingReferences(storage.db, orgIds, keyIds, now);
+  const [orgs, keys] = await Promise.all([
+    ctx.organizations.existing(orgIds),
+    keyIds.size > 0 ? ctx.keys.lookup(keyIds, now) : new Map<string, KeyLifetime>(),
+  ]);
   events.forEach((event, index) => {
     if (!orgs.has(event.organizationId)) {
       reject(index, 'organization_id', 'names no known organization');

@@ -10,14 +10,13 @@
  * hold; after such a failure, monthLimitError finds which organization, month and events it was.
  */
 import { type AppError, type FieldError, invalidRequest } from '../../errors.ts';
-import { NANO_PER_CHF } from '../../money/chf.ts';
-import { toBigInt, violatedCheckConstraint } from '../../storage/dialect.ts';
+import { violatedCheckConstraint } from '../../storage/failures.ts';
 import type { Db } from '../../storage/schema.ts';
+import { toBigInt } from '../../storage/values.ts';
 import { monthKeyOf } from '../../time/calendar.ts';
-import { type Counters, emptyCounters, type UsageEvent } from './rollups.ts';
-
-export const MAX_MONTH_COST_NANO = 1_000_000_000n * NANO_PER_CHF;
-export const MAX_MONTH_UNITS = 2n ** 53n - 1n;
+import { type Counters, emptyCounters } from '../../usage/counters.ts';
+import type { UsageEvent } from '../../usage/event.ts';
+import { MAX_MONTH_COST_NANO, MAX_MONTH_UNITS } from '../../usage/month-maximum.ts';
 
 /** The bounded counters: the event field each comes from, and how its bound reads. */
 const BOUNDS = [

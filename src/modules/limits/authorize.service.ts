@@ -11,12 +11,11 @@
 import { AppError } from '../../errors.ts';
 import { randomToken } from '../../ids.ts';
 import { ChfAmount, nanoToChf } from '../../money/chf.ts';
-import type { Storage } from '../../storage/database.ts';
+import type { Storage } from '../../storage/storage.ts';
 import { isoSeconds, monthKeyOf } from '../../time/calendar.ts';
-import { MAX_MONTH_COST_NANO } from '../ingestion/month-limits.ts';
+import { MAX_MONTH_COST_NANO } from '../../usage/month-maximum.ts';
 import { lockOrganization } from '../orgs/orgs.repository.ts';
 import { budgetUsage } from './limits.repository.ts';
-import { insertReservation } from './reservations.repository.ts';
 
 export type BudgetTier = 'organization' | 'api_keys' | 'api_key';
 
@@ -32,7 +31,7 @@ export interface AuthorizeRequest {
 export async function authorizeSpend(storage: Storage, request: AuthorizeRequest, now: number, ttlSeconds: number) {
   const { organizationId, apiKeyId, estimatedNano } = request;
   return storage.transaction(async (trx) => {
-    const org = await lockOrganization(trx, storage.dialect, organizationId);
+    const org = await lockOrganization(storage, trx, organizationId);
     if (!org) throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
     const usage = await budgetUsage(trx, organizationId, monthKeyOf(now), apiKeyId, now);
     const tiers: Array<[BudgetTier, bigint | null, bigint, bigint]> = [
@@ -76,7 +75,7 @@ export async function authorizeSpend(storage: Storage, request: AuthorizeRequest
       createdAt: now,
       expiresAt: now + ttlSeconds * 1000,
     };
-    await insertReservation(trx, storage.dialect, reservation, now - KEEP_ENDED_MS);
+    await storage.insertReservation(trx, reservation, now - KEEP_ENDED_MS);
     return {
       success: true as const,
       allowed: true as const,

@@ -1,7 +1,7 @@
 /** Reads and writes of spend limits, and this month's spend from the rollups. */
 import { sql } from 'kysely';
-import { toBigInt, toNullableBigInt } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
+import { toBigInt, toNullableBigInt } from '../../storage/values.ts';
 
 export interface MonthSpend {
   /** All usage of the organization, with or without a key. */
@@ -31,25 +31,6 @@ export async function monthSpend(db: Db, organizationId: string, month: number):
   let apiKeysNano = 0n;
   for (const cost of byKey.values()) apiKeysNano += cost;
   return { organizationNano: toBigInt(org.cost_nano), apiKeysNano, byKey };
-}
-
-export interface KeyLimit {
-  id: string;
-  name: string;
-  monthlyLimitNano: bigint | null;
-}
-
-/** The organization's keys that can still spend (not deleted), with their limits. */
-export async function liveKeyLimits(db: Db, organizationId: string): Promise<KeyLimit[]> {
-  const rows = await db
-    .selectFrom('api_keys')
-    .select(['id', 'name', 'monthly_limit_nano'])
-    .where('organization_id', '=', organizationId)
-    .where('state', '!=', 'deleted')
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, monthlyLimitNano: toNullableBigInt(r.monthly_limit_nano) }));
 }
 
 export async function setOrganizationLimits(

@@ -1,14 +1,14 @@
 /** Routes of spend limits (read and change) and of the gateway budget check. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { AppError, invalidRequest } from '../../errors.ts';
 import { MonthQuery, OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
+import { principalOf } from '../../http/request-principal.ts';
 import { MAX_EVENT_COST_NANO, nanoToChf, parseChf } from '../../money/chf.ts';
-import { monthKey, requestedMonth } from '../../time/calendar.ts';
+import { requestedMonth } from '../../time/calendar.ts';
 import { limitFromInput } from '../api-keys/api-keys.routes.ts';
-import { principalOf } from '../auth/auth.plugin.ts';
 import { canActOn } from '../auth/principal.ts';
 import { authorizeSpend } from './authorize.service.ts';
 import {
@@ -22,7 +22,7 @@ import { updateLimits, usageLimits } from './limits.service.ts';
 
 const chfOrNull = (nano: bigint | null | undefined) => (nano === undefined || nano === null ? nano : nanoToChf(nano));
 
-export async function limitsRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function limitsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
 
   routes.get(
@@ -40,11 +40,8 @@ export async function limitsRoutes(app: FastifyInstance, deps: AppDeps): Promise
       },
     },
     async (request) => {
-      const period = requestedMonth(request.query, deps.clock());
-      // Reused until a commit: limits and spend change only by writes.
-      return deps.storage.reads.get(['usage-limits', request.params.org_id, monthKey(period)], () =>
-        usageLimits(deps.storage.db, request.params.org_id, period),
-      );
+      const period = requestedMonth(request.query, ctx.clock());
+      return usageLimits(ctx, request.params.org_id, period);
     },
   );
 
@@ -70,7 +67,7 @@ export async function limitsRoutes(app: FastifyInstance, deps: AppDeps): Promise
         apiKeyId: body.api_key_id,
         apiKeyLimitNano: limitFromInput('api_key_limit', body.api_key_limit),
       };
-      await updateLimits(deps.storage, request.params.org_id, update);
+      await updateLimits(ctx.storage, request.params.org_id, update);
       return {
         success: true as const,
         message: 'Limits updated',
@@ -109,10 +106,10 @@ export async function limitsRoutes(app: FastifyInstance, deps: AppDeps): Promise
         ]);
       }
       return authorizeSpend(
-        deps.storage,
+        ctx.storage,
         { organizationId: body.organization_id, apiKeyId: body.api_key_id ?? null, estimatedNano },
-        deps.clock(),
-        deps.config.reservationTtlSeconds,
+        ctx.clock(),
+        ctx.config.reservationTtlSeconds,
       );
     },
   );

@@ -5,14 +5,14 @@
  */
 import { AppError, invalidRequest } from '../../errors.ts';
 import { nanoToChf } from '../../money/chf.ts';
-import type { Storage } from '../../storage/database.ts';
-import type { Db } from '../../storage/schema.ts';
+import type { Storage } from '../../storage/storage.ts';
 import { monthKey, type YearMonth } from '../../time/calendar.ts';
-import { findApiKey, updateApiKey } from '../api-keys/api-keys.repository.ts';
+import { type BudgetStatus, budgetView } from '../../usage/budget.ts';
+import { type AnalyticsContext, readAnalytics } from '../analytics/analytics.reads.ts';
+import { findApiKey, liveKeyLimits, updateApiKey } from '../api-keys/api-keys.repository.ts';
 import { lockOrganization } from '../orgs/orgs.repository.ts';
 import { requireOrganization } from '../orgs/orgs.service.ts';
-import { type BudgetStatus, budgetView } from './budget.ts';
-import { liveKeyLimits, monthSpend, setOrganizationLimits } from './limits.repository.ts';
+import { monthSpend, setOrganizationLimits } from './limits.repository.ts';
 
 const SEVERITY: BudgetStatus[] = ['no_limit', 'ok', 'warning', 'exceeded'];
 
@@ -21,12 +21,22 @@ export function worstStatus(statuses: readonly BudgetStatus[]): BudgetStatus {
   return statuses.reduce((worst, s) => (SEVERITY.indexOf(s) > SEVERITY.indexOf(worst) ? s : worst), 'no_limit');
 }
 
-export async function usageLimits(db: Db, organizationId: string, period: YearMonth) {
-  const org = await requireOrganization(db, organizationId);
-  const [spend, keys] = await Promise.all([
-    monthSpend(db, organizationId, monthKey(period)),
-    liveKeyLimits(db, organizationId),
-  ]);
+/** Limits and spend of one month on every tier, read as every analytics answer is (analytics.reads.ts). */
+export async function usageLimits(ctx: AnalyticsContext, organizationId: string, period: YearMonth) {
+  const { org, spend, keys } = await readAnalytics(
+    ctx,
+    'usage-limits',
+    organizationId,
+    [monthKey(period)],
+    async (db) => {
+      const [org, spend, keys] = await Promise.all([
+        requireOrganization(db, organizationId),
+        monthSpend(db, organizationId, monthKey(period)),
+        liveKeyLimits(db, organizationId),
+      ]);
+      return { org, spend, keys };
+    },
+  );
   const orgBudget = budgetView(spend.organizationNano, org.monthlyLimitNano);
   const apiBudget = budgetView(spend.apiKeysNano, org.apiKeysLimitNano);
   const keyLimits = keys.flatMap((key) => {
@@ -92,7 +102,7 @@ export async function updateLimits(storage: Storage, organizationId: string, upd
     ]);
   }
   await storage.transaction(async (trx) => {
-    const org = await lockOrganization(trx, storage.dialect, organizationId);
+    const org = await lockOrganization(storage, trx, organizationId);
     if (!org) throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: organizationId } });
     const monthly = update.monthlyNano === undefined ? org.monthlyLimitNano : update.monthlyNano;
     const apiKeys = update.apiKeysNano === undefined ? org.apiKeysLimitNano : update.apiKeysNano;

@@ -1,5 +1,6 @@
-import { type DialectName, toNullableBigInt, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
+import type { Storage } from '../../storage/storage.ts';
+import { toNullableBigInt, toNumber } from '../../storage/values.ts';
 import type { OrganizationRow } from './orgs.table.ts';
 
 export interface Organization {
@@ -42,21 +43,15 @@ export async function findOrganization(db: Db, id: string): Promise<Organization
  * Reads the organization and serializes budget decisions of it until the transaction ends,
  * across every process sharing the database. Undefined when the organization does not exist.
  */
-export async function lockOrganization(trx: Db, dialect: DialectName, id: string): Promise<Organization | undefined> {
-  if (dialect === 'postgres') {
-    // PostgreSQL: a row lock on the organization, taken by the read that returns it; other
-    // writers of it wait until we commit.
-    const row = await trx.selectFrom('organizations').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-    return row && toOrganization(row);
-  }
-  // SQLite has no row locks; a write as the transaction's first statement takes its single
-  // write lock now (waiting out busy_timeout), before anything is read.
-  const result = await trx
-    .updateTable('organizations')
-    .set((eb) => ({ name: eb.ref('name') }))
-    .where('id', '=', id)
+export async function lockOrganization(
+  storage: Pick<Storage, 'forUpdate'>,
+  trx: Db,
+  id: string,
+): Promise<Organization | undefined> {
+  const row = await storage
+    .forUpdate(trx.selectFrom('organizations').selectAll().where('id', '=', id))
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n ? findOrganization(trx, id) : undefined;
+  return row && toOrganization(row);
 }
 
 /** Which of `ids` exist. */

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { OrgParams } from '../../http/common.schemas.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { isoSeconds } from '../../time/calendar.ts';
@@ -21,9 +21,9 @@ export function organizationView(org: Organization) {
 const ADMIN = { access: { admin: true as const } };
 const TAGS = ['organizations'];
 
-export async function orgRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function orgRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
-  const db = deps.storage.db;
+  const db = ctx.storage.db;
   routes.post(
     '/v1/organizations',
     {
@@ -37,7 +37,7 @@ export async function orgRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
       },
     },
     async (request, reply) => {
-      const org = await createOrganization(db, request.body, deps.clock());
+      const org = await createOrganization(db, request.body, ctx.clock());
       return reply.code(201).send(organizationView(org));
     },
   );

@@ -67,25 +67,3 @@ export async function requireOrganization(db: Db, id: string): Promise<Organizat
   if (!org) throw new AppError('ORGANIZATION_NOT_FOUND', { details: { organization_id: id } });
   return org;
 }
-
-/** Creation times of organizations seen, per database; bounded for platforms with very many tenants. */
-const createdAtSeen = new WeakMap<Db, Map<string, number>>();
-const MAX_SEEN = 100_000;
-
-/**
- * When the organization was created, or 404 as `requireOrganization`. Read routes call this on
- * every request; organizations are never removed and their creation time never changes, so
- * what was read once is kept instead of asked again.
- */
-export async function organizationCreatedAt(db: Db, id: string): Promise<number> {
-  let seen = createdAtSeen.get(db);
-  const known = seen?.get(id);
-  if (known !== undefined) return known;
-  const { createdAt } = await requireOrganization(db, id);
-  if (!seen || seen.size >= MAX_SEEN) {
-    seen = new Map();
-    createdAtSeen.set(db, seen);
-  }
-  seen.set(id, createdAt);
-  return createdAt;
-}

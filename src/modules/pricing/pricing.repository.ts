@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import { type DialectName, toBigInt, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
-import type { CostSource } from '../ingestion/usage.table.ts';
+import { toBigInt, toNumber } from '../../storage/values.ts';
+import type { CostSource } from '../../usage/event.ts';
 import type { PriceEntry } from './price-sheet.ts';
 import type { ModelPriceRow } from './pricing.table.ts';
 
@@ -134,61 +134,4 @@ export async function repricableEvents(
     costSource: row.cost_source,
     occurredAt: toNumber(row.occurred_at),
   }));
-}
-
-/** Rows per statement: a CASE over n ids costs n comparisons per row, so n stays small on SQLite. */
-const CASE_CHUNK = 100;
-const UNNEST_CHUNK = 5000;
-
-type CostUpdate = { id: string; costNano: bigint; costSource: CostSource };
-
-/** Writes new costs of events of one organization, many events per statement. */
-export async function updateEventCosts(
-  db: Db,
-  dialect: DialectName,
-  organizationId: string,
-  updates: readonly CostUpdate[],
-): Promise<void> {
-  const chunk = dialect === 'postgres' ? UNNEST_CHUNK : CASE_CHUNK;
-  for (let i = 0; i < updates.length; i += chunk) {
-    const part = updates.slice(i, i + chunk);
-    if (dialect === 'postgres') await updateByUnnest(db, organizationId, part);
-    else await updateByCase(db, organizationId, part);
-  }
-}
-
-/** PostgreSQL: three array parameters joined to the table, whatever the number of events. */
-async function updateByUnnest(db: Db, organizationId: string, part: readonly CostUpdate[]): Promise<void> {
-  await sql`
-    update usage_events as u
-    set cost_nano = v.cost_nano, cost_source = v.cost_source
-    from (
-      select
-        unnest(cast(${part.map((u) => u.id)} as text[])) as id,
-        unnest(cast(${part.map((u) => u.costNano.toString())} as bigint[])) as cost_nano,
-        unnest(cast(${part.map((u) => u.costSource)} as text[])) as cost_source
-    ) as v
-    where u.organization_id = ${organizationId} and u.id = v.id`.execute(db);
-}
-
-/** SQLite (no array parameters): one CASE per column. */
-async function updateByCase(db: Db, organizationId: string, part: readonly CostUpdate[]): Promise<void> {
-  const cost = sql<bigint>`case ${sql.join(
-    part.map((u) => sql`when id = ${u.id} then ${u.costNano}`),
-    sql` `,
-  )} end`;
-  const source = sql<CostSource>`case ${sql.join(
-    part.map((u) => sql`when id = ${u.id} then ${u.costSource}`),
-    sql` `,
-  )} end`;
-  await db
-    .updateTable('usage_events')
-    .set({ cost_nano: cost, cost_source: source })
-    .where('organization_id', '=', organizationId)
-    .where(
-      'id',
-      'in',
-      part.map((u) => u.id),
-    )
-    .execute();
 }

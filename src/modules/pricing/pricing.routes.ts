@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { AppContext } from '../../context.ts';
 import { invalidRequest } from '../../errors.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
 import { isoSeconds, parseIsoTime } from '../../time/calendar.ts';
@@ -40,7 +40,7 @@ export function priceFromInput(field: string, value: number | string): bigint {
 
 const ADMIN = { access: { admin: true as const } };
 
-export async function pricingRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function pricingRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
   const timeOf = (iso: string | undefined) => (iso === undefined ? undefined : parseIsoTime(iso));
 
@@ -58,8 +58,8 @@ export async function pricingRoutes(app: FastifyInstance, deps: AppDeps): Promis
       },
     },
     async (request) => {
-      const at = timeOf(request.query.at) ?? deps.clock();
-      const entries = await priceSheetAt(deps.storage.db, at);
+      const at = timeOf(request.query.at) ?? ctx.clock();
+      const entries = await priceSheetAt(ctx.storage.db, at);
       return { at: isoSeconds(at), currency: 'CHF' as const, models: entries.map(modelPriceView) };
     },
   );
@@ -81,14 +81,14 @@ export async function pricingRoutes(app: FastifyInstance, deps: AppDeps): Promis
     async (request) => {
       const { body } = request;
       const entry = await setPrice(
-        deps.storage.db,
+        ctx.storage.db,
         {
           model: request.params.model,
-          effectiveFrom: timeOf(body.effective_from) ?? deps.clock(),
+          effectiveFrom: timeOf(body.effective_from) ?? ctx.clock(),
           neuronsPico: priceFromInput('neurons_chf_per_million', body.neurons_chf_per_million),
           synapsesPico: priceFromInput('synapses_chf_per_million', body.synapses_chf_per_million),
         },
-        deps.clock(),
+        ctx.clock(),
       );
       return modelPriceView(entry);
     },
@@ -106,7 +106,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: AppDeps): Promis
       },
     },
     async () => ({
-      models: (await listUnpricedModels(deps.storage.db)).map((m) => ({
+      models: (await listUnpricedModels(ctx.storage.db)).map((m) => ({
         model: m.model,
         first_seen: isoSeconds(m.firstSeen),
         last_seen: isoSeconds(m.lastSeen),
@@ -133,7 +133,7 @@ export async function pricingRoutes(app: FastifyInstance, deps: AppDeps): Promis
       const from = timeOf(request.body.from);
       const to = timeOf(request.body.to);
       checkRange(from, to);
-      return reprice(deps.storage, { model: request.body.model, from, to });
+      return reprice(ctx.storage, { model: request.body.model, from, to });
     },
   );
 }

@@ -5,7 +5,7 @@
 import { invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO } from '../../money/chf.ts';
 import type { Db } from '../../storage/schema.ts';
-import type { UsageEvent } from '../ingestion/rollups.ts';
+import type { UsageEvent } from '../../usage/event.ts';
 import { eventCostNano } from './cost.ts';
 import { type PriceEntry, PriceSheet } from './price-sheet.ts';
 import { loadPriceEntries, type UnpricedModel, unpricedModels, upsertPrice } from './pricing.repository.ts';

@@ -3,23 +3,16 @@
  * cost from the sheet again, and the rollups of every month that changed are rebuilt from the
  * events, one transaction per month. Events whose reporter stated the cost are never touched.
  */
-import { sql } from 'kysely';
 import { MAX_EVENT_COST_NANO } from '../../money/chf.ts';
-import type { Storage } from '../../storage/database.ts';
+import type { Storage } from '../../storage/storage.ts';
 import { monthKeyOf, type YearMonth } from '../../time/calendar.ts';
-import { MAX_MONTH_COST_NANO } from '../ingestion/month-limits.ts';
-import { monthBounds, rebuildMonth } from '../ingestion/rebuild.ts';
-import { monthTotals } from '../ingestion/usage.repository.ts';
-import type { CostSource } from '../ingestion/usage.table.ts';
+import type { CostSource } from '../../usage/event.ts';
+import { MAX_MONTH_COST_NANO } from '../../usage/month-maximum.ts';
+import { monthBounds, rebuildMonth } from '../rollups/rebuild.ts';
+import { monthTotals } from '../rollups/totals.ts';
 import { eventCostNano } from './cost.ts';
 import { PriceSheet } from './price-sheet.ts';
-import {
-  loadPriceEntries,
-  modelsWithUsage,
-  organizationMonthsOf,
-  repricableEvents,
-  updateEventCosts,
-} from './pricing.repository.ts';
+import { loadPriceEntries, modelsWithUsage, organizationMonthsOf, repricableEvents } from './pricing.repository.ts';
 
 export interface RepriceRequest {
   /** A model, a sheet pattern (`claude-*`), or a base name whose dated snapshots are included. */
@@ -70,9 +63,9 @@ export async function reprice(storage: Storage, request: RepriceRequest): Promis
     const [start, end] = monthBounds(month);
     const organizationIds = orgsByMonth.get(monthKey)!.sort();
     const counts = await storage.transaction(async (trx) => {
-      // PostgreSQL: hold off concurrent ingestion until the month's rollups are rebuilt, or an
-      // increment committed in between would be lost by the rebuild. (SQLite has one writer.)
-      if (storage.dialect === 'postgres') await sql`lock table usage_events in share row exclusive mode`.execute(trx);
+      // Concurrent ingestion waits until the month's rollups are rebuilt, or an increment
+      // committed in between would be lost by the rebuild.
+      await storage.holdIngestion(trx);
       const monthCounts = { examined: 0, changed: 0, unpriced: 0, skipped: 0 };
       const touched: string[] = [];
       for (const organizationId of organizationIds) {
@@ -103,7 +96,7 @@ export async function reprice(storage: Storage, request: RepriceRequest): Promis
         }
         monthCounts.unpriced += unpriced;
         if (updates.length > 0) {
-          await updateEventCosts(trx, storage.dialect, organizationId, updates);
+          await storage.updateEventCosts(trx, organizationId, updates);
           touched.push(organizationId);
           monthCounts.changed += updates.length;
         }

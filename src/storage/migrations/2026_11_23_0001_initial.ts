@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { DialectName } from '../dialect.ts';
+import type { EngineName } from '../storage.ts';
 
 // Frozen: this migration never imports application code. Integers are `bigint` on both
 // engines (SQLite stores every INTEGER in 64 bits); times are epoch milliseconds.
 
 const COUNTERS = ['requests', 'neurons', 'synapses', 'cost_nano'] as const;
 
-export async function up(db: Kysely<any>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<any>, _engine: EngineName): Promise<void> {
   await db.schema
     .createTable('organizations')
     .addColumn('id', 'text', (c) => c.primaryKey())

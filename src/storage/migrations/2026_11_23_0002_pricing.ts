@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { DialectName } from '../dialect.ts';
+import type { EngineName } from '../storage.ts';
 
 // Frozen: this migration never imports application code.
 //
@@ -36,7 +36,7 @@ function pico(chf: string): bigint {
   return BigInt(whole) * PICO_PER_CHF + BigInt(fraction.padEnd(12, '0'));
 }
 
-export async function up(db: Kysely<any>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<any>, _engine: EngineName): Promise<void> {
   await db.schema
     .createTable('model_prices')
     .addColumn('model', 'text', (c) => c.notNull())

@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { DialectName } from '../dialect.ts';
+import type { EngineName } from '../storage.ts';
 
 // Frozen: this migration never imports application code. Budget reservations of the
 // authorize endpoint; amounts in nano-CHF, times in epoch milliseconds.
 
-export async function up(db: Kysely<any>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<any>, _engine: EngineName): Promise<void> {
   await db.schema
     .createTable('reservations')
     .addColumn('organization_id', 'text', (c) => c.notNull())

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { DialectName } from '../dialect.ts';
+import type { EngineName } from '../storage.ts';
 
 // Frozen: this migration never imports application code. The budget check sums the open
 // (unsettled, unexpired) reservations of an organization. Through reservations_org_expiry_idx
@@ -8,7 +8,7 @@ import type { DialectName } from '../dialect.ts';
 // the more requests the organization had made in the last TTL. Only open reservations are in
 // this index, with the columns the sums read, so that the check reads no table rows for them.
 
-export async function up(db: Kysely<any>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<any>, _engine: EngineName): Promise<void> {
   await db.schema
     .createIndex('reservations_open_idx')
     .on('reservations')

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { DialectName } from '../dialect.ts';
+import type { EngineName } from '../storage.ts';
 
 // Frozen: this migration never imports application code. When an API key was deleted, in
 // epoch milliseconds: ingestion accepts an event for a key only if the key existed at the
@@ -7,7 +7,7 @@ import type { DialectName } from '../dialect.ts';
 // were deleted by then, and every event they could have made until then stays acceptable.
 // The partial index serves the per-process scan for keys deleted since the last look.
 
-export async function up(db: Kysely<any>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<any>, _engine: EngineName): Promise<void> {
   await db.schema.alterTable('api_keys').addColumn('deleted_at', 'bigint').execute();
   await db.updateTable('api_keys').set({ deleted_at: Date.now() }).where('state', '=', 'deleted').execute();
   await db.schema

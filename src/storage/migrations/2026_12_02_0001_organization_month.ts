@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { DialectName } from '../dialect.ts';
+import type { EngineName } from '../storage.ts';
 
 // Frozen: this migration never imports application code. Usage per organization and UTC month:
 // every row of the other rollups is part of one such total. Its CHECK constraints bound what one
@@ -8,7 +8,7 @@ import type { DialectName } from '../dialect.ts';
 // adds to this row in the same statement or transaction as to the others, so a batch that would
 // take a total past its bound fails as a whole and writes nothing.
 
-export async function up(db: Kysely<any>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<any>, _engine: EngineName): Promise<void> {
   let table = db.schema
     .createTable('rollup_org_month')
     .addColumn('organization_id', 'text', (c) => c.notNull())

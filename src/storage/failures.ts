@@ -1,51 +1,9 @@
 /**
- * The few places where SQLite and PostgreSQL differ, each with the reason. Everything else
- * goes through Kysely's common builder.
+ * What a database error means for the request that met it: retry the transaction, answer 503,
+ * or report a bound the data would pass. The one place where the engines' error codes are read;
+ * each code is named with its engine.
  */
-import pg from 'pg';
 import { AppError } from '../errors.ts';
-
-export type DialectName = 'sqlite' | 'postgres';
-
-/**
- * Integers come back as `bigint` from both engines: better-sqlite3 runs with safe integers,
- * and PostgreSQL's int8 and numeric (the type of `sum(bigint)`) are parsed here, because
- * node-postgres returns them as strings to avoid losing precision.
- */
-export const postgresTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === pg.types.builtins.INT8) return (text: string) => BigInt(text);
-    if (oid === pg.types.builtins.NUMERIC) return (text: string) => numericToBigInt(text);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
-
-function numericToBigInt(text: string): bigint | string {
-  // Our numerics are sums of integers; anything fractional is returned untouched.
-  return /^-?\d+$/.test(text) ? BigInt(text) : text;
-}
-
-/** Any integer a driver can hand back, as bigint (null stays null). */
-export function toBigInt(value: unknown): bigint {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'number') return BigInt(value);
-  if (typeof value === 'string') return BigInt(value);
-  if (value === null || value === undefined) return 0n;
-  throw new TypeError(`not an integer: ${typeof value}`);
-}
-
-export function toNullableBigInt(value: unknown): bigint | null {
-  return value === null || value === undefined ? null : toBigInt(value);
-}
-
-/** A counter that fits a JS number (event counts, epoch milliseconds). */
-export function toNumber(value: unknown): number {
-  return Number(toBigInt(value));
-}
-
-export function toNullableNumber(value: unknown): number | null {
-  return value === null || value === undefined ? null : toNumber(value);
-}
 
 /**
  * Errors after which the whole transaction may simply run again: PostgreSQL's serialization

@@ -2,7 +2,7 @@
  * Budget status of a monthly limit. Thresholds compare exact nano-CHF, not the rounded
  * percentage shown to users: 79.999 % is `ok` even though it displays as 80.00.
  */
-import { nanoToChf, percentage } from '../../money/chf.ts';
+import { nanoToChf, percentage } from '../money/chf.ts';
 
 export type BudgetStatus = 'ok' | 'warning' | 'exceeded' | 'no_limit';
 

@@ -9,7 +9,7 @@
  * connection (keys, limits, reservations) wait for the group's transaction (busy_timeout).
  */
 import { Worker } from 'node:worker_threads';
-import type { Batch } from './sqlite-group-write.ts';
+import type { DeadlinedBatch } from './group-write.ts';
 
 interface Reply {
   /** Sent once, when the thread has opened its connection. */
@@ -43,7 +43,7 @@ export class SqliteWriterThread {
   }
 
   /** Writes the group in one transaction; resolves, per batch, with the indexes of the new events. */
-  write(batches: readonly Batch[]): Promise<number[][]> {
+  write(batches: readonly DeadlinedBatch[]): Promise<number[][]> {
     if (this.closed) return Promise.reject(new Error('the database is closed'));
     if (this.inFlight) return Promise.reject(new Error('the SQLite writer is already writing a group'));
     const worker = this.worker ?? this.start();
@@ -69,7 +69,7 @@ export class SqliteWriterThread {
   }
 
   private start(): Worker {
-    const worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), {
+    const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
       workerData: { file: this.file },
       // Not the parent's flags (a test runner's, say): the thread only writes.
       execArgv: [],

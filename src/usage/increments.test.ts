@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rollupIncrements, type UsageEvent } from './rollups.ts';
+import type { UsageEvent } from './event.ts';
+import { rollupIncrements } from './increments.ts';
+import type { RollupRow, RollupTable } from './rollups.ts';
+
+/** The increments of one rollup, by table. */
+function rowsOf(events: UsageEvent[], table: RollupTable): RollupRow[] {
+  return rollupIncrements(events).find((r) => r.rollup.table === table)!.rows;
+}
 
 const event = (id: string, apiKeyId: string | null, model: string, at: string, cost: bigint): UsageEvent => ({
   organizationId: 'org_a',
@@ -14,16 +21,23 @@ const event = (id: string, apiKeyId: string | null, model: string, at: string, c
 });
 
 describe('rollupIncrements', () => {
-  const increments = rollupIncrements([
+  const events = [
     event('1', 'apikey_k', 'gpt-4o', '2025-10-31T23:59:59.999Z', 5n),
     event('2', 'apikey_k', 'gpt-4o', '2025-11-01T00:00:00.000Z', 7n),
     event('3', null, 'gpt-4o', '2025-11-01T12:00:00.000Z', 11n),
     event('4', 'apikey_k', 'gpt-4o', '2025-11-01T13:00:00.000Z', 13n),
-  ]);
+  ];
 
   it('sums all usage per organization, model and month, across the month boundary', () => {
     assert.deepEqual(
-      increments.orgModelMonth.map((r) => [r.month, r.model, r.requests, r.costNano, r.neurons, r.synapses]),
+      rowsOf(events, 'rollup_org_model_month').map((r) => [
+        r.time,
+        ...r.values,
+        r.requests,
+        r.costNano,
+        r.neurons,
+        r.synapses,
+      ]),
       [
         [202510, 'gpt-4o', 1n, 5n, 10n, 2n],
         [202511, 'gpt-4o', 3n, 31n, 30n, 6n],
@@ -32,7 +46,7 @@ describe('rollupIncrements', () => {
   });
   it('keeps only programmatic usage per key and month', () => {
     assert.deepEqual(
-      increments.keyModelMonth.map((r) => [r.month, r.apiKeyId, r.requests, r.costNano]),
+      rowsOf(events, 'rollup_key_model_month').map((r) => [r.time, r.values[0], r.requests, r.costNano]),
       [
         [202510, 'apikey_k', 1n, 5n],
         [202511, 'apikey_k', 2n, 20n],
@@ -41,7 +55,7 @@ describe('rollupIncrements', () => {
   });
   it('keeps web usage under the empty key in the daily rollup, sorted by key', () => {
     assert.deepEqual(
-      increments.keyDay.map((r) => [r.day, r.apiKeyId, r.requests, r.costNano]),
+      rowsOf(events, 'rollup_key_day').map((r) => [r.time, r.values[0], r.requests, r.costNano]),
       [
         [20251031, 'apikey_k', 1n, 5n],
         [20251101, '', 1n, 11n],
@@ -62,8 +76,7 @@ describe('rollupIncrements with sums past 2^53', () => {
     it(`sums exactly: ${name}`, () => {
       const events = costs.map((cost, i) => event(String(i), 'apikey_k', 'm', '2025-11-01T00:00:00Z', cost));
       const expected = costs.reduce((a, b) => a + b, 0n);
-      const { orgMonth, orgModelMonth, keyModelMonth, keyDay } = rollupIncrements(events);
-      for (const rows of [orgMonth, orgModelMonth, keyModelMonth, keyDay]) {
+      for (const { rows } of rollupIncrements(events)) {
         assert.deepEqual(
           rows.map((r) => [r.requests, r.costNano]),
           [[BigInt(costs.length), expected]],
@@ -79,15 +92,18 @@ describe('rollupIncrements per organization and month', () => {
       ...event(`${organizationId}/${model}/${at}`, null, model, at, cost),
       organizationId,
     });
-    const { orgMonth } = rollupIncrements([
-      of('org_a', 'm2', '2025-11-03T00:00:00Z', 1n),
-      of('org_a_b', 'm1', '2025-11-03T00:00:00Z', 2n),
-      of('org_a', 'm1', '2025-11-04T00:00:00Z', 4n),
-      of('org_a', 'm3', '2025-10-04T00:00:00Z', 8n),
-      of('org_a_b', 'm9', '2025-11-30T00:00:00Z', 16n),
-    ]);
+    const orgMonth = rowsOf(
+      [
+        of('org_a', 'm2', '2025-11-03T00:00:00Z', 1n),
+        of('org_a_b', 'm1', '2025-11-03T00:00:00Z', 2n),
+        of('org_a', 'm1', '2025-11-04T00:00:00Z', 4n),
+        of('org_a', 'm3', '2025-10-04T00:00:00Z', 8n),
+        of('org_a_b', 'm9', '2025-11-30T00:00:00Z', 16n),
+      ],
+      'rollup_org_month',
+    );
     assert.deepEqual(
-      orgMonth.map((r) => [r.organizationId, r.month, r.requests, r.costNano, r.neurons]),
+      orgMonth.map((r) => [r.organizationId, r.time, r.requests, r.costNano, r.neurons]),
       [
         ['org_a', 202510, 1n, 8n, 10n],
         ['org_a', 202511, 2n, 5n, 20n],
@@ -99,15 +115,18 @@ describe('rollupIncrements per organization and month', () => {
 
 describe('rollupIncrements with events out of time order', () => {
   it('puts each event on its own day, whatever came before it', () => {
-    const { keyDay } = rollupIncrements([
-      event('1', 'apikey_k', 'm', '2025-11-02T10:00:00.000Z', 1n),
-      event('2', 'apikey_k', 'm', '2025-11-01T23:59:59.999Z', 2n),
-      event('3', 'apikey_k', 'm', '2025-11-02T00:00:00.000Z', 4n),
-      event('4', 'apikey_k', 'm', '1969-12-31T12:00:00.000Z', 8n),
-      event('5', 'apikey_k', 'm', '2025-11-01T00:00:00.000Z', 16n),
-    ]);
+    const keyDay = rowsOf(
+      [
+        event('1', 'apikey_k', 'm', '2025-11-02T10:00:00.000Z', 1n),
+        event('2', 'apikey_k', 'm', '2025-11-01T23:59:59.999Z', 2n),
+        event('3', 'apikey_k', 'm', '2025-11-02T00:00:00.000Z', 4n),
+        event('4', 'apikey_k', 'm', '1969-12-31T12:00:00.000Z', 8n),
+        event('5', 'apikey_k', 'm', '2025-11-01T00:00:00.000Z', 16n),
+      ],
+      'rollup_key_day',
+    );
     assert.deepEqual(
-      keyDay.map((r) => [r.day, r.requests, r.costNano]),
+      keyDay.map((r) => [r.time, r.requests, r.costNano]),
       [
         [19691231, 1n, 8n],
         [20251101, 2n, 18n],

@@ -14,7 +14,8 @@
  */
 import type { PostgresPool } from 'kysely';
 import pg from 'pg';
-import { endsSession, postgresTypes } from './dialect.ts';
+import { endsSession } from '../failures.ts';
+import { postgresTypes } from './types.ts';
 
 export interface PostgresPoolOptions {
   url: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
-import { databaseUnavailable, endsSession } from './dialect.ts';
+import { databaseUnavailable, endsSession } from './failures.ts';
 
 const withCode = (code: string, message = 'error') => Object.assign(new Error(message), { code });
 

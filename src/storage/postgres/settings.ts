@@ -5,7 +5,7 @@
  * refreshed, so reads slow down as they grow.
  */
 import { sql } from 'kysely';
-import type { Db } from './schema.ts';
+import type { Db } from '../schema.ts';
 
 const EXPECTED_ON = ['autovacuum', 'track_counts'] as const;
 

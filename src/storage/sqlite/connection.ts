@@ -1,6 +1,6 @@
 /**
  * How every SQLite connection of this service is set up: the server's own and the ingestion
- * writer's (a thread of its own, see batch-writer.ts), both on one file.
+ * writer's (a thread of its own, see group-commit.ts), both on one file.
  */
 import SQLite from 'better-sqlite3';
 
@@ -27,7 +27,7 @@ export function connectSqlite(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT
   // Checkpoint every ~40 MiB of WAL instead of ~4 MiB: a batch dirties hundreds of rollup pages,
   // and the same hot pages are then copied into the database once per checkpoint, not per batch.
   sqlite.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-  // Ingestion writes on a connection of its own (see batch-writer.ts); the other waits its turn,
+  // Ingestion writes on a connection of its own (see group-commit.ts); the other waits its turn,
   // at most this long, after which the write fails with SQLITE_BUSY.
   sqlite.pragma(`busy_timeout = ${Math.max(0, Math.round(busyTimeoutMs))}`);
   sqlite.pragma('foreign_keys = ON');

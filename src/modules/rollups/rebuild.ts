@@ -1,0 +1,161 @@
+/**
+ * Rollups recomputed from raw events, one UTC month at a time, with SQL GROUP BY, for every
+ * rollup ROLLUPS describes. Repricing rebuilds the months it changed with this, and `verify`
+ * compares the stored rollups with it.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Db } from '../../storage/schema.ts';
+import { toBigInt, toNumber } from '../../storage/values.ts';
+import { addMonths, type YearMonth } from '../../time/calendar.ts';
+import type { Counters } from '../../usage/counters.ts';
+import {
+  type COUNTER_COLUMN_LIST,
+  countsSql,
+  keyColumns,
+  ROLLUPS,
+  type RollupDescriptor,
+  type RollupRow,
+  type RollupRows,
+} from '../../usage/rollups.ts';
+
+/** A month's epoch-ms bounds [start, end). */
+export function monthBounds(month: YearMonth): [number, number] {
+  const next = addMonths(month, 1);
+  return [Date.UTC(month.year, month.month - 1, 1), Date.UTC(next.year, next.month - 1, 1)];
+}
+
+/** The rollups are written through Kysely with their table chosen at run time, which it cannot type. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+const untyped = (db: Db) => db as unknown as Kysely<any>;
+
+type CounterRow = Record<(typeof COUNTER_COLUMN_LIST)[number], unknown>;
+
+function countersOfRow(row: CounterRow): Counters {
+  return {
+    requests: toBigInt(row.requests),
+    neurons: toBigInt(row.neurons),
+    synapses: toBigInt(row.synapses),
+    costNano: toBigInt(row.cost_nano),
+  };
+}
+
+/** The row as the rollup stores it, or as a query aliased it (`time`, `d0`, `d1`, …). */
+function toRollupRow(rollup: RollupDescriptor, row: Record<string, unknown>, columns: string[]): RollupRow {
+  return {
+    organizationId: String(row.organization_id),
+    time: toNumber(row[columns[0]!]),
+    values: rollup.dimensions.map((_, i) => String(row[columns[i + 1]!])),
+    ...countersOfRow(row as CounterRow),
+  };
+}
+
+/** One rollup of one month as the raw events say it should be, for some organizations or all. */
+async function recomputeRollup(
+  db: Db,
+  rollup: RollupDescriptor,
+  month: YearMonth,
+  organizationIds?: readonly string[],
+): Promise<RollupRow[]> {
+  const [start, end] = monthBounds(month);
+  const dimensions = rollup.dimensions.map((d, i) => sql.raw(d.sql).as(`d${i}`));
+  let query = untyped(db)
+    .selectFrom('usage_events')
+    .select([
+      'organization_id',
+      sql.raw(rollup.grain.keySql(month)).as('time'),
+      ...dimensions,
+      sql<bigint>`count(*)`.as('requests'),
+      sql<bigint>`sum(neurons)`.as('neurons'),
+      sql<bigint>`sum(synapses)`.as('synapses'),
+      sql<bigint>`sum(cost_nano)`.as('cost_nano'),
+    ])
+    .where('occurred_at', '>=', BigInt(start))
+    .where('occurred_at', '<', BigInt(end));
+  if (organizationIds) query = query.where('organization_id', 'in', organizationIds);
+  const only = countsSql(rollup);
+  if (only) query = query.where(sql.raw<boolean>(only));
+  // By position: PostgreSQL must see the key expressions themselves, not their parameters.
+  const rows = await query.groupBy(keyColumns(rollup).map((_, i) => sql.raw(String(i + 1)))).execute();
+  const aliases = ['time', ...rollup.dimensions.map((_, i) => `d${i}`)];
+  return rows.map((row) => toRollupRow(rollup, row, aliases));
+}
+
+/** One rollup of one month as stored. */
+async function storedRollup(
+  db: Db,
+  rollup: RollupDescriptor,
+  month: YearMonth,
+  organizationIds?: readonly string[],
+): Promise<RollupRow[]> {
+  const [first, last] = rollup.grain.keysOfMonth(month);
+  let query = untyped(db)
+    .selectFrom(rollup.table)
+    .selectAll()
+    .where(rollup.grain.column, '>=', first)
+    .where(rollup.grain.column, '<=', last);
+  if (organizationIds) query = query.where('organization_id', 'in', organizationIds);
+  const rows = await query.execute();
+  const columns = [rollup.grain.column, ...rollup.dimensions.map((d) => d.column)];
+  return rows.map((row) => toRollupRow(rollup, row, columns));
+}
+
+/** Every rollup of one month as the raw events say it should be, for some organizations or all. */
+export async function recomputeMonth(
+  db: Db,
+  month: YearMonth,
+  organizationIds?: readonly string[],
+): Promise<RollupRows> {
+  return Promise.all(
+    ROLLUPS.map(async (rollup) => ({
+      rollup,
+      rows: organizationIds?.length === 0 ? [] : await recomputeRollup(db, rollup, month, organizationIds),
+    })),
+  );
+}
+
+/** Every rollup of one month as stored, for some organizations or all. */
+export async function storedMonth(db: Db, month: YearMonth, organizationIds?: readonly string[]): Promise<RollupRows> {
+  return Promise.all(
+    ROLLUPS.map(async (rollup) => ({
+      rollup,
+      rows: organizationIds?.length === 0 ? [] : await storedRollup(db, rollup, month, organizationIds),
+    })),
+  );
+}
+
+const INSERT_CHUNK = 1000;
+
+/**
+ * Replaces the month's rollup rows of these organizations with the ones recomputed from their
+ * events. Run it inside the transaction that changed the events.
+ */
+export async function rebuildMonth(db: Db, month: YearMonth, organizationIds: readonly string[]): Promise<void> {
+  if (organizationIds.length === 0) return;
+  const rebuilt = await recomputeMonth(db, month, organizationIds);
+  for (const { rollup, rows } of rebuilt) {
+    const [first, last] = rollup.grain.keysOfMonth(month);
+    await untyped(db)
+      .deleteFrom(rollup.table)
+      .where('organization_id', 'in', organizationIds)
+      .where(rollup.grain.column, '>=', first)
+      .where(rollup.grain.column, '<=', last)
+      .execute();
+    const columns = keyColumns(rollup);
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      await untyped(db)
+        .insertInto(rollup.table)
+        .values(
+          rows.slice(i, i + INSERT_CHUNK).map((row) => ({
+            ...Object.fromEntries(
+              columns.map((column, c) => [column, [row.organizationId, row.time, ...row.values][c]]),
+            ),
+            requests: row.requests,
+            neurons: row.neurons,
+            synapses: row.synapses,
+            cost_nano: row.costNano,
+          })),
+        )
+        .execute();
+    }
+  }
+}

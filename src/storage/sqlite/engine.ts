@@ -1,0 +1,175 @@
+/**
+ * The embedded engine: one SQLite file (WAL), this process's connection for everything but
+ * ingestion, and a writer thread with a connection of its own for ingestion (group-commit.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type SQLite from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely';
+import type { DatabaseConfig } from '../../config.ts';
+import type { CostSource } from '../../usage/event.ts';
+import { deadlineAfter, withRetry } from '../retry.ts';
+import type { Database, Db } from '../schema.ts';
+import { pruneEndedReservations, reservationRow } from '../statements.ts';
+import type { Batch, CostUpdate, Storage, StorageOptions } from '../storage.ts';
+import { connectSqlite, DEFAULT_BUSY_TIMEOUT_MS } from './connection.ts';
+import { GroupCommit, type WriteGroup } from './group-commit.ts';
+import { sqliteGroupWrite } from './group-write.ts';
+import { writableProblem } from './readiness.ts';
+import { SqliteWriterThread } from './writer-thread-client.ts';
+
+/** The SQLite storage, with its connection for the tests that look at the file itself. */
+export interface SqliteStorage extends Storage {
+  readonly connection: SQLite.Database;
+}
+
+export function openSqliteStorage(
+  config: Extract<DatabaseConfig, { kind: 'sqlite' }>,
+  options: StorageOptions,
+): SqliteStorage {
+  const { timeoutMs } = options;
+  if (config.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(config.path)), { recursive: true });
+  const connection = connectSqlite(config.path, timeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: reusingStatements(connection) }),
+  });
+  // data_version moves when another connection (the ingestion writer, a replica, the CLI)
+  // commits; total_changes() when this one writes.
+  const marker = connection.prepare("select (select data_version from pragma_data_version) || '/' || total_changes()");
+  marker.pluck();
+  const transaction: Storage['transaction'] = (work) =>
+    withRetry(() => db.transaction().execute(work), deadlineAfter(timeoutMs));
+
+  // The writer thread for a database file; an in-memory database exists only on this
+  // connection, so its groups are written here, in turn with the other transactions.
+  const thread = connection.memory ? undefined : new SqliteWriterThread(connection.name);
+  let writeGroup: WriteGroup;
+  if (thread) {
+    // Retried as transactions are, within the earliest deadline of the group.
+    writeGroup = (batches) =>
+      withRetry(
+        () => thread.write(batches),
+        Math.min(...batches.map((batch) => batch.deadline ?? Number.POSITIVE_INFINITY)),
+      );
+  } else {
+    let write: ReturnType<typeof sqliteGroupWrite> | undefined;
+    writeGroup = (batches) =>
+      transaction(async () => {
+        // Prepared on first use, once the migrations have created the tables.
+        write ??= sqliteGroupWrite(connection);
+        return write(batches);
+      });
+  }
+  const groups = new GroupCommit(writeGroup);
+
+  return {
+    engine: 'sqlite',
+    db,
+    connection,
+    transaction,
+    withoutTimeout: (work) => work(db),
+    writeBatch: (batch: Batch) =>
+      groups.submit(timeoutMs === undefined ? batch : { ...batch, deadline: deadlineAfter(timeoutMs) }),
+    // Transactions begin immediate, so each holds SQLite's single write lock already: every
+    // other writer, in any process, waits until it ends.
+    forUpdate: (query) => query,
+    // In process, two statements cost no more than one.
+    insertReservation: async (trx, reservation, pruneBefore) => {
+      await pruneEndedReservations(trx, reservation.organizationId, pruneBefore).execute();
+      await trx.insertInto('reservations').values(reservationRow(reservation)).execute();
+    },
+    updateEventCosts,
+    // One writer at a time: the repricing transaction holds the write lock already.
+    holdIngestion: async () => {},
+    changeMarker: async () => marker.get() as string,
+    writableProblem: () => writableProblem(db, connection),
+    settingWarnings: async () => [],
+    poolStats: () => undefined,
+    onConnectionLost: () => () => {},
+    prepareMigrations: async () => undefined,
+    start: async () => {
+      await thread?.open();
+    },
+    close: async () => {
+      await thread?.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** Rows per statement: a CASE over n ids costs n comparisons per row, so n stays small. */
+const CASE_CHUNK = 100;
+
+/** No array parameters in SQLite: one CASE per column, a hundred events per statement. */
+async function updateEventCosts(trx: Db, organizationId: string, updates: readonly CostUpdate[]): Promise<void> {
+  for (let i = 0; i < updates.length; i += CASE_CHUNK) {
+    const part = updates.slice(i, i + CASE_CHUNK);
+    const cost = sql<bigint>`case ${sql.join(
+      part.map((u) => sql`when id = ${u.id} then ${u.costNano}`),
+      sql` `,
+    )} end`;
+    const source = sql<CostSource>`case ${sql.join(
+      part.map((u) => sql`when id = ${u.id} then ${u.costSource}`),
+      sql` `,
+    )} end`;
+    await trx
+      .updateTable('usage_events')
+      .set({ cost_nano: cost, cost_source: source })
+      .where('organization_id', '=', organizationId)
+      .where(
+        'id',
+        'in',
+        part.map((u) => u.id),
+      )
+      .execute();
+  }
+}
+
+/**
+ * Transactions that take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting out
+ * busy_timeout while ingestion's writer commits. Every transaction here writes; begun deferred,
+ * one that read first would fail (SQLITE_BUSY_SNAPSHOT) whenever the writer committed meanwhile,
+ * which under steady ingestion is most of the time.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver() {
+    return new (class extends SqliteDriver {
+      override async beginTransaction(connection: DatabaseConnection) {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      }
+    })(this.settings);
+  }
+}
+
+/** Statements kept per SQL text; preparing one anew cost about as much as running a small query. */
+const MAX_STATEMENTS = 500;
+
+/** better-sqlite3 as Kysely sees it, but preparing each distinct statement only once. */
+function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      const cached = statements.get(text);
+      // A statement still iterating (a streamed query) cannot run again until it is done.
+      if (cached && !cached.busy) return cached;
+      const statement = sqlite.prepare(text);
+      if (statements.size >= MAX_STATEMENTS) statements.clear();
+      statements.set(text, statement);
+      return statement;
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * The rollups: counters summed at the grain one family of queries needs, so that no query
+ * reads raw events. Each rollup is described once, here, as data: the engines' batch writers,
+ * the rebuild from raw events, `verify` and the table types all go through ROLLUPS. A new
+ * grain is an entry here, a migration that creates its table, and the query that reads it.
+ */
+import type { ColumnType } from 'kysely';
+import { DAY_MS, dayKeyOf, dayKeyRange, monthKey, monthKeyOf, type YearMonth } from '../time/calendar.ts';
+import { COUNTER_COLUMNS, type CounterColumn, type Counters } from './counters.ts';
+import { NO_API_KEY, type UsageEvent } from './event.ts';
+
+/** The time buckets of a rollup, keyed by integers that sort and range-scan alike on both engines. */
+export interface Grain {
+  /** The rollup column holding the bucket's key. */
+  column: 'month' | 'day';
+  /** The key of the bucket that holds `ms`: yyyymm, yyyymmdd. */
+  keyOf(ms: number): number;
+  /** The key is the same for every time in an aligned span of this many ms (a UTC day for a month). */
+  steadyMs: number;
+  /** The first and last key of the buckets inside one UTC month. */
+  keysOfMonth(month: YearMonth): [number, number];
+  /** The month (yyyymm) of a bucket's key. */
+  monthOfKey(key: number): number;
+  /**
+   * SQL computing the key from `occurred_at` for events of one month, in integer arithmetic
+   * both engines do alike (epoch time has no leap seconds). Literals only: PostgreSQL must see
+   * the same expression in SELECT and GROUP BY.
+   */
+  keySql(month: YearMonth): string;
+}
+
+export const MONTH = {
+  column: 'month',
+  keyOf: monthKeyOf,
+  steadyMs: DAY_MS,
+  keysOfMonth: (month) => [monthKey(month), monthKey(month)],
+  monthOfKey: (key) => key,
+  keySql: (month) => String(monthKey(month)),
+} as const satisfies Grain;
+
+export const DAY = {
+  column: 'day',
+  keyOf: dayKeyOf,
+  steadyMs: DAY_MS,
+  keysOfMonth: dayKeyRange,
+  monthOfKey: (key) => Math.floor(key / 100),
+  keySql: (month) =>
+    `(occurred_at - ${Date.UTC(month.year, month.month - 1, 1)}) / ${DAY_MS} + ${monthKey(month) * 100 + 1}`,
+} as const satisfies Grain;
+
+/** A key column of a rollup besides the organization and the time bucket. */
+export interface Dimension {
+  column: 'api_key_id' | 'model';
+  /** The event's value; never null, as primary keys cannot hold null. */
+  of(event: UsageEvent): string;
+  /** The same value in SQL over the columns of `usage_events`. */
+  sql: string;
+}
+
+export const MODEL = { column: 'model', of: (e) => e.model, sql: 'model' } as const satisfies Dimension;
+
+export const API_KEY = {
+  column: 'api_key_id',
+  of: (e) => e.apiKeyId ?? NO_API_KEY,
+  sql: `coalesce(api_key_id, '${NO_API_KEY}')`,
+} as const satisfies Dimension;
+
+export interface RollupDescriptor {
+  table: string;
+  grain: Grain;
+  /** Key columns after `organization_id` and the grain's column, in primary-key order. */
+  dimensions: readonly Dimension[];
+  /** Which events count: all of them, or only those made with an API key (programmatic usage). */
+  counts: 'all' | 'with_api_key';
+}
+
+/**
+ * Every rollup, in the order batches write them. Every writer writes them in this order, each in
+ * key order, so concurrent batches lock rows in one order and cannot deadlock one another. The
+ * organization's month comes last: every batch of an organization shares that row, so it is
+ * held for the shortest time, and its CHECK constraints (the monthly maximum, see
+ * modules/ingestion/month-limits.ts) fail the whole write past a bound.
+ */
+export const ROLLUPS = [
+  /** All usage per key (`''` for the web app) and day: the daily series. */
+  { table: 'rollup_key_day', grain: DAY, dimensions: [API_KEY], counts: 'all' },
+  /** Programmatic usage per key, model and month: the key routes, limits and the budget check. */
+  { table: 'rollup_key_model_month', grain: MONTH, dimensions: [API_KEY, MODEL], counts: 'with_api_key' },
+  /** All usage per model and month: the usage summary, top models, monthly and yearly series. */
+  { table: 'rollup_org_model_month', grain: MONTH, dimensions: [MODEL], counts: 'all' },
+  /** All usage per month: the organization's total, which holds the monthly maximum. */
+  { table: 'rollup_org_month', grain: MONTH, dimensions: [], counts: 'all' },
+] as const satisfies readonly RollupDescriptor[];
+
+export type Rollup = (typeof ROLLUPS)[number];
+export type RollupTable = Rollup['table'];
+
+/** The primary key of a rollup: organization, time bucket, then its dimensions. */
+export function keyColumns(rollup: RollupDescriptor): string[] {
+  return ['organization_id', rollup.grain.column, ...rollup.dimensions.map((d) => d.column)];
+}
+
+/** The counter columns, in the order every rollup table declares them. */
+export const COUNTER_COLUMN_LIST: readonly CounterColumn[] = Object.values(COUNTER_COLUMNS);
+
+export function countsEvent(rollup: RollupDescriptor, event: UsageEvent): boolean {
+  return rollup.counts === 'all' || event.apiKeyId !== null;
+}
+
+/** SQL over `usage_events` that keeps the events a rollup counts, or undefined when it counts all. */
+export function countsSql(rollup: RollupDescriptor): string | undefined {
+  return rollup.counts === 'all' ? undefined : 'api_key_id is not null';
+}
+
+type Int64 = ColumnType<bigint, bigint | number, bigint | number>;
+
+/** A rollup table's row type, derived from its descriptor (storage/schema.ts lists them). */
+export type RollupRowOf<R extends RollupDescriptor> = { organization_id: string } & {
+  [C in R['grain']['column']]: number;
+} & { [C in R['dimensions'][number]['column']]: string } & { [C in CounterColumn]: Int64 };
+
+/** One row of a rollup with its counters: a batch's increment, a stored row or a recomputed one. */
+export interface RollupRow extends Counters {
+  organizationId: string;
+  /** The grain's key: yyyymm, yyyymmdd. */
+  time: number;
+  /** One value per dimension, in the descriptor's order. */
+  values: string[];
+}
+
+/** Rows per rollup, in the order of ROLLUPS. */
+export type RollupRows = ReadonlyArray<{ rollup: RollupDescriptor; rows: RollupRow[] }>;
+
+/** The row's key as one text (for maps and comparisons): `org_a/202511/gpt-4o`. */
+export function rowKey(row: Pick<RollupRow, 'organizationId' | 'time' | 'values'>): string {
+  return [row.organizationId, row.time, ...row.values].join('/');
+}
