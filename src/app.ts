@@ -22,6 +22,7 @@ import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
 import { seriesRoutes } from './modules/analytics/series.routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { registerAuth } from './modules/auth/auth.plugin.ts';
+import { meRoutes } from './modules/auth/me.routes.ts';
 import type { Access } from './modules/auth/principal.ts';
 import { ingestionRoutes } from './modules/ingestion/ingestion.routes.ts';
 import { limitsRoutes } from './modules/limits/limits.routes.ts';
@@ -150,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRateLimit(app, { perMinute: deps.config.rateLimitPerMinute ?? 0, clock: deps.clock });
   await app.register(healthRoutes, deps);
   await app.register(orgRoutes, deps);
+  await app.register(meRoutes, deps);
   await app.register(apiKeyRoutes, deps);
   await app.register(adminKeyRoutes, deps);
   await app.register(ingestionRoutes, deps);
