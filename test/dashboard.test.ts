@@ -42,6 +42,7 @@ for (const dialect of DIALECTS) {
     let context: BrowserContext;
     let page: Page;
     const requested: string[] = [];
+    const consoleErrors: string[] = [];
 
     before(async () => {
       if (!CHROMIUM) throw new Error(`CI=true, but none of ${BROWSERS.join(', ')} is on PATH`);
@@ -56,6 +57,9 @@ for (const dialect of DIALECTS) {
       });
       page = context.pages()[0] ?? (await context.newPage());
       page.on('request', (request) => requested.push(request.url()));
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
     });
 
     after(async () => {
@@ -128,6 +132,11 @@ for (const dialect of DIALECTS) {
       assert.equal(await text(`key-status-${gateway!.id}`), 'warning');
       assert.equal(await text(`key-status-${staging!.id}`), 'no_limit');
 
+      assert.deepEqual(
+        consoleErrors.filter((e) => /Content Security Policy|404|stylesheet/i.test(e)),
+        [],
+        'the stylesheet and icon load under the CSP',
+      );
       fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
       await page.screenshot({
         path: path.join(SCREENSHOT_DIR, dialect === 'sqlite' ? 'dashboard.png' : `dashboard-${dialect}.png`),
@@ -143,6 +152,48 @@ for (const dialect of DIALECTS) {
         local: Object.keys((globalThis as any).localStorage).length,
       }));
       assert.deepEqual(stored, { session: demo.read_key, local: 0 });
+    });
+
+    it('accepts a well-formed organization id and refuses a malformed one', async () => {
+      const errorsBefore = consoleErrors.length;
+      const validity = async (value: string) => {
+        await page.fill('#org-id', value);
+        return page.$eval('#org-id', (input: any) => ({
+          valid: input.validity.valid,
+          patternMismatch: input.validity.patternMismatch,
+        }));
+      };
+      assert.deepEqual(await validity('org_Ab9_x-'), { valid: true, patternMismatch: false });
+      for (const bad of ['org_bad id', 'organization', 'org_', 'apikey_abc', `org_${'a'.repeat(65)}`]) {
+        assert.deepEqual(await validity(bad), { valid: false, patternMismatch: true }, bad);
+      }
+      assert.deepEqual(consoleErrors.slice(errorsBefore), [], 'the pattern compiles');
+    });
+
+    it('serves its icon, which the page links and its Content-Security-Policy allows', async () => {
+      const ico = await fetch(`${server.baseUrl}/favicon.ico`);
+      assert.equal(ico.status, 200);
+      assert.equal(ico.headers.get('content-type'), 'image/x-icon');
+      assert.deepEqual([...new Uint8Array(await ico.arrayBuffer()).slice(0, 4)], [0, 0, 1, 0], 'an ICO file');
+      const errorsBefore = consoleErrors.length;
+      const loaded = await page.evaluate(async () => {
+        const doc = (globalThis as any).document;
+        const links = [...doc.querySelectorAll('link[rel="icon"]')].map((l: any) => l.href);
+        const sizes = [];
+        for (const src of [...links, '/favicon.ico']) {
+          const image = new (globalThis as any).Image();
+          image.src = src;
+          await image.decode();
+          sizes.push(image.naturalWidth);
+        }
+        return { links, sizes };
+      });
+      assert.equal(loaded.links.length, 1);
+      assert.ok(
+        loaded.sizes.every((w: number) => w > 0),
+        JSON.stringify(loaded),
+      );
+      assert.deepEqual(consoleErrors.slice(errorsBefore), []);
     });
 
     it('shows the API error when the key is wrong', async () => {
