@@ -24,6 +24,8 @@ const PUBLIC_ROUTES = [
   'GET /dashboard',
   'GET /dashboard/dashboard.css',
   'GET /dashboard/dashboard.js',
+  'GET /dashboard/charts.js',
+  'GET /dashboard/format.js',
   'GET /dashboard/assets/chart.umd.js',
   'GET /dashboard/favicon.svg',
   'GET /favicon.ico',

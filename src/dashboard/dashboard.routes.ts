@@ -1,5 +1,5 @@
 /**
- * The dashboard: a static page, its stylesheet, script and icon, served by the API
+ * The dashboard: a static page, its stylesheet, script modules and icon, served by the API
  * process. The page asks for an organization id and an API key, then reads everything through
  * the public API with that key, so it can show nothing the key could not read itself. Chart.js
  * is served from the installed package: the dashboard works on machines without internet access.
@@ -29,7 +29,9 @@ const ASSETS: Record<string, { file: string; type: string; summary: string }> = 
     type: 'text/css; charset=utf-8',
     summary: "The dashboard's stylesheet",
   },
-  '/dashboard/dashboard.js': script('dashboard.js', "The dashboard's script"),
+  '/dashboard/dashboard.js': script('dashboard.js', "The dashboard's script (an ES module)"),
+  '/dashboard/charts.js': script('charts.js', "The dashboard's charts (an ES module)"),
+  '/dashboard/format.js': script('format.js', 'How the dashboard writes CHF, counts and months (an ES module)'),
   '/dashboard/assets/chart.umd.js': {
     file: chartJsFile,
     type: JS,
