@@ -22,6 +22,7 @@ import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
 import { seriesRoutes } from './modules/analytics/series.routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { registerAuth } from './modules/auth/auth.plugin.ts';
+import { meRoutes } from './modules/auth/me.routes.ts';
 import type { Access } from './modules/auth/principal.ts';
 import { ingestionRoutes } from './modules/ingestion/ingestion.routes.ts';
 import { limitsRoutes } from './modules/limits/limits.routes.ts';
@@ -145,6 +146,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   registerRateLimit(app, ctx.rateLimiter);
   await app.register(healthRoutes, ctx);
   await app.register(orgRoutes, ctx);
+  await app.register(meRoutes, ctx);
   await app.register(apiKeyRoutes, ctx);
   await app.register(adminKeyRoutes, ctx);
   await app.register(ingestionRoutes, ctx);

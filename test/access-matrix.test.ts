@@ -22,8 +22,13 @@ const PUBLIC_ROUTES = [
   'GET /healthz',
   'GET /readyz',
   'GET /dashboard',
+  'GET /dashboard/dashboard.css',
   'GET /dashboard/dashboard.js',
+  'GET /dashboard/charts.js',
+  'GET /dashboard/format.js',
   'GET /dashboard/assets/chart.umd.js',
+  'GET /dashboard/favicon.svg',
+  'GET /favicon.ico',
 ];
 /** The interactive API reference and its static assets (@fastify/swagger-ui), left out of the document. */
 const PUBLIC_HIDDEN_PREFIX = 'GET /docs';

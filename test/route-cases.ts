@@ -188,6 +188,7 @@ export const ROUTE_CASES: RouteCase[] = [
     body: (c) => ({ organization_id: c.orgId, api_key_id: c.apiKeyId, estimated_cost: 0.01 }),
     needs: 'write:usage',
   },
+  { method: 'GET', route: '/v1/me', path: () => '/v1/me', needs: 'authenticated' },
   {
     method: 'GET',
     route: '/v1/pricing',

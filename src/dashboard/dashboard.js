@@ -1,15 +1,18 @@
-// The dashboard's browser code: reads an organization's usage through the public API with
-// the key the user typed (kept in sessionStorage only) and draws it with Chart.js.
-/* global Chart */
+// The dashboard's browser code: reads an organization's usage through the public API with the
+// key the user typed (kept in sessionStorage only) and draws it. It asks GET /v1/me first, so
+// that it only requests what the key may read. The month shown is kept in the URL (?month=).
+import { drawDaily, drawModels, drawMonthly } from './charts.js';
+import { addMonths, chf, integer, monthQuery, monthText, parseMonth, percent } from './format.js';
 
 const STORAGE = { org: 'freddy.orgId', key: 'freddy.apiKey' };
-const chf = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const integer = new Intl.NumberFormat('en-US');
-const COLORS = ['#2f6fdf', '#e8833a', '#3aa776', '#c4453c', '#8a63d2', '#8c6d46', '#d46fb3', '#7f8793'];
-const charts = {};
-
 const $ = (id) => document.getElementById(id);
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+/**
+ * What the page is showing; `month` and `today` come from the server's clock. `loads` counts
+ * loads begun, so that only the latest one draws.
+ */
+const view = { org: '', key: '', canListKeys: false, today: '', month: undefined, monthly: undefined, loads: 0 };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -23,8 +26,8 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, key) {
-  const response = await fetch(path, { headers: { 'X-API-Key': key, Accept: 'application/json' } });
+async function api(path) {
+  const response = await fetch(path, { headers: { 'X-API-Key': view.key, Accept: 'application/json' } });
   const body = await response.json().catch(() => undefined);
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
@@ -35,173 +38,190 @@ function showMessage(text) {
   $('message').classList.toggle('shown', Boolean(text));
 }
 
-function cell(text, className) {
+function setState(state) {
+  document.body.dataset.state = state;
+  if (view.month) document.body.dataset.month = monthText(view.month);
+}
+
+function cell(content, className) {
   const td = document.createElement('td');
-  td.textContent = text;
+  td.append(...[content].flat());
   if (className) td.className = className;
   return td;
 }
 
-function drawChart(id, config) {
-  charts[id]?.destroy();
-  charts[id] = new Chart($(id), {
-    ...config,
-    options: { responsive: true, maintainAspectRatio: false, animation: false, ...config.options },
-  });
+function span(text, className) {
+  const element = document.createElement('span');
+  element.textContent = text;
+  element.className = className;
+  return element;
+}
+
+/** Why the page cannot show this organization with this key, before asking anything else. */
+function refusal(me, org) {
+  if (me.kind !== 'api_key') return undefined;
+  if (me.organization_id !== org) return `This key belongs to organization ${me.organization_id}, not ${org}.`;
+  if (!me.scopes.includes('read:usage')) return 'This key cannot read usage: it needs the read:usage scope.';
+  return undefined;
 }
 
 function renderSummary(summary) {
-  byTestId('total-cost').textContent = chf.format(summary.totalCost);
-  byTestId('total-requests').textContent = integer.format(summary.totalRequests);
-  byTestId('average-cost').textContent = chf.format(summary.averageCostPerRequest);
-  byTestId('current-month-cost').textContent = chf.format(summary.currentMonth.cost);
+  byTestId('total-cost').textContent = chf(summary.totalCost);
+  byTestId('total-requests').textContent = integer(summary.totalRequests);
+  // Finer than the API's 2 decimals, from the same exact total.
+  byTestId('average-cost').textContent = chf(summary.totalRequests ? summary.totalCost / summary.totalRequests : 0);
+  byTestId('current-month-cost').textContent = chf(summary.currentMonth.cost);
   byTestId('top-model').textContent = summary.topModels[0]?.model ?? '–';
   $('time-range').textContent = `All-time figures from ${summary.timeRange.start} to ${summary.timeRange.end} (UTC).`;
-  drawChart('models-chart', {
-    type: 'doughnut',
-    data: {
-      labels: summary.topModels.map((m) => m.model),
-      datasets: [{ data: summary.topModels.map((m) => m.cost), backgroundColor: COLORS }],
-    },
-    options: {
-      plugins: {
-        legend: { position: 'right' },
-        tooltip: {
-          callbacks: {
-            label: (c) => ` ${c.label}: CHF ${chf.format(c.raw)} (${summary.topModels[c.dataIndex].percentage} %)`,
-          },
-        },
-      },
-    },
-  });
-}
-
-function renderMonthly(monthly) {
-  drawChart('monthly-chart', {
-    type: 'bar',
-    data: {
-      labels: monthly.data.map((m) => `${m.month_name.slice(0, 3)} ${m.year}`),
-      datasets: [{ label: 'Cost (CHF)', data: monthly.data.map((m) => m.total_cost_chf), backgroundColor: COLORS[0] }],
-    },
-    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
-  });
-}
-
-function renderDaily(daily) {
-  $('daily-title').textContent =
-    `Daily usage, ${daily.summary.year}-${String(daily.summary.month).padStart(2, '0')} (UTC)`;
-  drawChart('daily-chart', {
-    type: 'bar',
-    data: {
-      labels: daily.data.map((d) => d.day_of_month),
-      datasets: [
-        {
-          type: 'bar',
-          label: 'Cost (CHF)',
-          data: daily.data.map((d) => d.total_cost_chf),
-          backgroundColor: COLORS[0],
-          yAxisID: 'cost',
-        },
-        {
-          type: 'line',
-          label: 'Requests',
-          data: daily.data.map((d) => d.total_requests),
-          borderColor: COLORS[1],
-          backgroundColor: COLORS[1],
-          yAxisID: 'requests',
-          pointRadius: 2,
-        },
-      ],
-    },
-    options: {
-      scales: {
-        cost: { position: 'left', beginAtZero: true, title: { display: true, text: 'CHF' } },
-        requests: {
-          position: 'right',
-          beginAtZero: true,
-          grid: { drawOnChartArea: false },
-          title: { display: true, text: 'requests' },
-        },
-      },
-    },
-  });
+  drawModels(summary);
 }
 
 /**
- * The organization's keys: the key list needs manage:keys, so a read-only key falls back to the
- * keys with a limit (usage limits) and the keys that spent this month (top keys).
+ * The keys to show for the month: with manage:keys every key of the organization, otherwise
+ * those with a limit; in both cases also those that spent in the month (deleted ones included).
  */
-async function findKeyIds(org, key, now) {
-  try {
-    const list = await api(`/v1/organizations/${org}/api-keys?page_size=100`, key);
-    return { ids: list.api_keys.map((k) => k.id), complete: list.pagination.total_pages <= 1 };
-  } catch (error) {
-    if (error.status !== 403) throw error;
+async function findKeyIds(org, month) {
+  const top = api(`/v1/analytics/${org}/api-keys/top/${month.month}/${month.year}?limit=100`);
+  if (view.canListKeys) {
+    const [list, spent] = await Promise.all([api(`/v1/organizations/${org}/api-keys?page_size=100`), top]);
+    const ids = [...list.api_keys.map((k) => k.id), ...spent.top_keys.map((k) => k.api_key_id)];
+    return { ids: [...new Set(ids)], complete: list.pagination.total_pages <= 1 };
   }
-  const month = now.getUTCMonth() + 1;
-  const year = now.getUTCFullYear();
-  const [limits, top] = await Promise.all([
-    api(`/v1/analytics/usage/limits/${org}?year=${year}&month=${month}`, key),
-    api(`/v1/analytics/${org}/api-keys/top/${month}/${year}?limit=100`, key),
-  ]);
-  const ids = [...new Set([...limits.api_key_limits.map((k) => k.id), ...top.top_keys.map((k) => k.api_key_id)])];
-  return { ids, complete: false };
+  const [limits, spent] = await Promise.all([api(`/v1/analytics/usage/limits/${org}?${monthQuery(month)}`), top]);
+  const ids = [...limits.api_key_limits.map((k) => k.id), ...spent.top_keys.map((k) => k.api_key_id)];
+  return { ids: [...new Set(ids)], complete: false };
 }
 
-async function renderKeys(org, key, now) {
-  const { ids, complete } = await findKeyIds(org, key, now);
-  const query = `month=${now.getUTCMonth() + 1}&year=${now.getUTCFullYear()}`;
-  const usages = await Promise.all(ids.map((id) => api(`/v1/analytics/api-keys/usage/${org}/${id}?${query}`, key)));
+function keyRow(u) {
+  const tr = document.createElement('tr');
+  tr.dataset.keyId = u.apiKeyId;
+  const status = span(u.limit.status, `status status-${u.limit.status}`);
+  status.dataset.testid = `key-status-${u.apiKeyId}`;
+  const limit = u.limit;
+  tr.append(
+    cell([span(u.apiKeyName, 'key-name'), document.createElement('br'), span(u.apiKeyId, 'key-id muted')], 'key'),
+    cell(integer(u.usage.totalRequests), 'num wide'),
+    cell(chf(u.usage.totalCost), 'num'),
+    cell(limit.monthlyLimit === null ? '–' : chf(limit.monthlyLimit), 'num wide'),
+    cell(limit.utilizationPercentage === null ? '–' : percent(limit.utilizationPercentage, u.usage.totalCost), 'num'),
+    cell(status),
+  );
+  for (const [i, name] of ['key', 'requests', 'cost', 'limit', 'used', 'status'].entries()) {
+    tr.children[i].dataset.col = name;
+  }
+  return tr;
+}
+
+async function loadKeys(org, month) {
+  const { ids, complete } = await findKeyIds(org, month);
+  const query = monthQuery(month);
+  const usages = await Promise.all(ids.map((id) => api(`/v1/analytics/api-keys/usage/${org}/${id}?${query}`)));
   usages.sort((a, b) => b.usage.totalCost - a.usage.totalCost || a.apiKeyId.localeCompare(b.apiKeyId));
-  const rows = usages.map((u) => {
-    const tr = document.createElement('tr');
-    tr.dataset.keyId = u.apiKeyId;
-    const status = document.createElement('span');
-    status.className = `status status-${u.limit.status}`;
-    status.dataset.testid = `key-status-${u.apiKeyId}`;
-    status.textContent = u.limit.status;
-    const statusCell = document.createElement('td');
-    statusCell.append(status);
-    tr.append(
-      cell(u.apiKeyName),
-      cell(u.apiKeyId, 'muted'),
-      cell(integer.format(u.usage.totalRequests), 'num'),
-      cell(chf.format(u.usage.totalCost), 'num'),
-      cell(u.limit.monthlyLimit === null ? '–' : chf.format(u.limit.monthlyLimit), 'num'),
-      cell(u.limit.utilizationPercentage === null ? '–' : `${u.limit.utilizationPercentage.toFixed(2)} %`, 'num'),
-      statusCell,
-    );
-    return tr;
-  });
-  $('keys').replaceChildren(...rows);
-  $('keys-note').textContent = complete
+  return { rows: usages.map(keyRow), complete };
+}
+
+/** The chosen month's daily series and key budgets; `daily` when already fetched. */
+async function fetchMonth(month, daily) {
+  const org = encodeURIComponent(view.org);
+  const [day, keys] = await Promise.all([
+    daily ?? api(`/v1/analytics/usage/daily/${org}?${monthQuery(month)}`),
+    loadKeys(org, month),
+  ]);
+  return { day, keys };
+}
+
+function renderMonth(month, { day, keys }) {
+  const label = monthText(month);
+  $('daily-title').textContent = `Daily usage, ${label} (UTC)`;
+  $('daily-totals').textContent = `CHF ${chf(day.totalCost)} in ${integer(day.totalRequests)} requests`;
+  drawDaily(day, view.today);
+  $('keys-title').textContent = `API key budgets, ${label}`;
+  $('keys').replaceChildren(...keys.rows);
+  $('keys-note').textContent = keys.complete
     ? ''
-    : 'Listing every key needs a key with manage:keys; shown are the keys with a limit or with usage this month.';
+    : view.canListKeys
+      ? 'Shown are the first 100 keys and the keys with usage in this month.'
+      : `Listing every key needs a key with manage:keys; shown are the keys with a limit or with usage in ${label}.`;
+  drawMonthly(view.monthly, month);
+  setPicker(month);
+}
+
+function setPicker(month) {
+  const current = view.today.slice(0, 7);
+  $('month').max = current;
+  $('month').value = monthText(month);
+  $('month-next').disabled = monthText(month) >= current;
+  $('month-prev').disabled = monthText(month) <= $('month').min;
+}
+
+async function chooseMonth(month) {
+  if (!view.today) return;
+  if (!month) return setPicker(view.month);
+  const ticket = ++view.loads;
+  view.month = month;
+  const url = new URL(window.location.href);
+  url.searchParams.set('month', monthText(month));
+  window.history.replaceState(null, '', url);
+  setState('loading');
+  showMessage('');
+  try {
+    const shown = await fetchMonth(month);
+    // A later choice is on its way: this one is not drawn.
+    if (ticket !== view.loads) return;
+    renderMonth(month, shown);
+    setState('ready');
+  } catch (error) {
+    if (ticket === view.loads) fail(error);
+  }
+}
+
+/** The month in the URL, if it is one the API serves (from 2000). */
+function monthFromUrl() {
+  const month = parseMonth(new URL(window.location.href).searchParams.get('month'));
+  return month && month.year >= 2000 ? month : undefined;
+}
+
+function fail(error) {
+  setState('error');
+  if (error.status === 401) sessionStorage.removeItem(STORAGE.key);
+  showMessage(`Could not load the dashboard: ${error.message}`);
 }
 
 async function load(orgId, key) {
+  const ticket = ++view.loads;
+  Object.assign(view, { org: orgId, key, month: monthFromUrl() });
   const org = encodeURIComponent(orgId);
-  document.body.dataset.state = 'loading';
+  setState('loading');
   showMessage('');
-  const now = new Date();
   try {
+    const me = await api('/v1/me');
+    const refused = refusal(me, orgId);
+    if (ticket !== view.loads) return;
+    if (refused) {
+      setState('error');
+      showMessage(refused);
+      return;
+    }
+    view.canListKeys = me.kind === 'admin' || me.scopes.includes('manage:keys');
+    // Without a chosen month the server's current one, as it answers the daily series.
     const [summary, monthly, daily] = await Promise.all([
-      api(`/v1/analytics/usage/summary/${org}`, key),
-      api(`/v1/analytics/usage/monthly/${org}?months=12`, key),
-      api(`/v1/analytics/usage/daily/${org}?year=${now.getUTCFullYear()}&month=${now.getUTCMonth() + 1}`, key),
+      api(`/v1/analytics/usage/summary/${org}`),
+      api(`/v1/analytics/usage/monthly/${org}?months=12`),
+      api(`/v1/analytics/usage/daily/${org}${view.month ? `?${monthQuery(view.month)}` : ''}`),
     ]);
+    view.today = summary.timeRange.end;
+    view.monthly = monthly;
+    view.month = { year: daily.summary.year, month: daily.summary.month };
     $('intro').hidden = true;
     $('content').hidden = false;
     $('sign-out').hidden = false;
     renderSummary(summary);
-    renderMonthly(monthly);
-    renderDaily(daily);
-    await renderKeys(org, key, now);
-    document.body.dataset.state = 'ready';
+    const shown = await fetchMonth(view.month, daily);
+    if (ticket !== view.loads) return;
+    renderMonth(view.month, shown);
+    setState('ready');
   } catch (error) {
-    document.body.dataset.state = 'error';
-    if (error.status === 401) sessionStorage.removeItem(STORAGE.key);
-    showMessage(`Could not load the dashboard: ${error.message}`);
+    if (ticket === view.loads) fail(error);
   }
 }
 
@@ -223,6 +243,9 @@ function start() {
     sessionStorage.removeItem(STORAGE.key);
     window.location.reload();
   });
+  $('month').addEventListener('change', () => chooseMonth(parseMonth($('month').value)));
+  $('month-prev').addEventListener('click', () => chooseMonth(addMonths(view.month, -1)));
+  $('month-next').addEventListener('click', () => chooseMonth(addMonths(view.month, 1)));
   if (org && key) load(org, key);
 }
 

@@ -1,8 +1,8 @@
 /**
- * The dashboard: a static page and its script, served by the API process. The page asks for
- * an organization id and an API key, then reads everything through the public API with that
- * key, so it can show nothing the key could not read itself. Chart.js is served from the
- * installed package: the dashboard works on machines without internet access.
+ * The dashboard: a static page, its stylesheet, script modules and icon, served by the API
+ * process. The page asks for an organization id and an API key, then reads everything through
+ * the public API with that key, so it can show nothing the key could not read itself. Chart.js
+ * is served from the installed package: the dashboard works on machines without internet access.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,10 +10,13 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { fromRoot } from '../project-root.ts';
 
-// The page and its script are not compiled: they are served from the sources.
+// The page and its files are not compiled: they are served from the sources.
 const here = fromRoot('src', 'dashboard');
 // The CommonJS entry sits next to the UMD build in chart.js's dist folder.
 const chartJsFile = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
+
+const JS = 'text/javascript; charset=utf-8';
+const script = (name: string, summary: string) => ({ file: path.join(here, name), type: JS, summary });
 
 const ASSETS: Record<string, { file: string; type: string; summary: string }> = {
   '/dashboard': {
@@ -21,17 +24,37 @@ const ASSETS: Record<string, { file: string; type: string; summary: string }> = 
     type: 'text/html; charset=utf-8',
     summary: 'The dashboard page (HTML): summary, top models, monthly and daily usage, key budgets',
   },
-  '/dashboard/dashboard.js': {
-    file: path.join(here, 'dashboard.js'),
-    type: 'text/javascript; charset=utf-8',
-    summary: "The dashboard's script",
+  '/dashboard/dashboard.css': {
+    file: path.join(here, 'dashboard.css'),
+    type: 'text/css; charset=utf-8',
+    summary: "The dashboard's stylesheet",
   },
+  '/dashboard/dashboard.js': script('dashboard.js', "The dashboard's script (an ES module)"),
+  '/dashboard/charts.js': script('charts.js', "The dashboard's charts (an ES module)"),
+  '/dashboard/format.js': script('format.js', 'How the dashboard writes CHF, counts and months (an ES module)'),
   '/dashboard/assets/chart.umd.js': {
     file: chartJsFile,
-    type: 'text/javascript; charset=utf-8',
+    type: JS,
     summary: 'Chart.js, served from the installed package',
   },
+  '/dashboard/favicon.svg': {
+    file: path.join(here, 'favicon.svg'),
+    type: 'image/svg+xml',
+    summary: "The dashboard's icon",
+  },
+  // favicon.svg rendered at 16, 32 and 48 px, for browsers that ask for /favicon.ico.
+  '/favicon.ico': {
+    file: path.join(here, 'favicon.ico'),
+    type: 'image/x-icon',
+    summary: 'The icon browsers ask for by default',
+  },
 };
+
+// Only this origin's files and API: a key typed into the page cannot leak elsewhere, and
+// nothing inline runs or styles the page.
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   for (const [url, asset] of Object.entries(ASSETS)) {
@@ -51,11 +74,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
           .type(asset.type)
           .header('cache-control', 'no-cache')
           .header('x-content-type-options', 'nosniff')
-          // Only this origin's scripts and API: a key typed into the page cannot leak elsewhere.
-          .header(
-            'content-security-policy',
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
-          )
+          .header('content-security-policy', CONTENT_SECURITY_POLICY)
           .send(body),
     );
   }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { authenticate } from './authenticate.ts';
-import { type Access, canActOn, hasAccess, type Principal } from './principal.ts';
+import { canActOn, hasAccess } from './principal.ts';
 import type { PrincipalCache } from './principal-cache.ts';
 
 export function presentedSecret(request: FastifyRequest): string | undefined {
