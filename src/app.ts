@@ -143,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(request)));
 
-  await registerOpenApi(app);
+  await registerOpenApi(app, { rateLimited: (deps.config.rateLimitPerMinute ?? 0) > 0 });
   registerMetrics(app, deps.storage);
   registerAuth(app, deps);
   registerNulCheck(app);

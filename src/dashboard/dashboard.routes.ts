@@ -15,21 +15,24 @@ const here = fromRoot('src', 'dashboard');
 // The CommonJS entry sits next to the UMD build in chart.js's dist folder.
 const chartJsFile = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
 
-const ASSETS: Record<string, { file: string; type: string; summary: string }> = {
+const ASSETS: Record<string, { file: string; type: string; summary: string; operationId: string }> = {
   '/dashboard': {
     file: path.join(here, 'page.html'),
     type: 'text/html; charset=utf-8',
     summary: 'The dashboard page (HTML): summary, top models, monthly and daily usage, key budgets',
+    operationId: 'getDashboard',
   },
   '/dashboard/dashboard.js': {
     file: path.join(here, 'dashboard.js'),
     type: 'text/javascript; charset=utf-8',
     summary: "The dashboard's script",
+    operationId: 'getDashboardScript',
   },
   '/dashboard/assets/chart.umd.js': {
     file: chartJsFile,
     type: 'text/javascript; charset=utf-8',
     summary: 'Chart.js, served from the installed package',
+    operationId: 'getChartJs',
   },
 };
 
@@ -42,6 +45,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       {
         schema: {
           summary: asset.summary,
+          operationId: asset.operationId,
           description: 'Public: the page asks for a key and calls the API with it from the browser.',
           tags: ['dashboard'],
         },

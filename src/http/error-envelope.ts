@@ -154,7 +154,8 @@ export const ErrorEnvelope = Type.Object(
 /**
  * Response schemas for the errors a route can answer with, for its declaration. A route that can
  * fail internally (500) can also be unavailable (503: shutting down, the database connection
- * lost or its time limit reached), so 503 comes with 500.
+ * lost or its time limit reached), so 503 comes with 500. The OpenAPI document adds what follows
+ * from the route's access on its own (401, 403, 429, 500, 503: see http/openapi-operations.ts).
  */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   const all = statuses.includes(500) ? [...new Set([...statuses, 503])] : statuses;
