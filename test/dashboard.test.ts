@@ -5,62 +5,37 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createDemo, type DemoResult } from '../src/cli/demo.ts';
 import { fromRoot } from '../src/project-root.ts';
+import { type Browser, launchBrowser, SKIP_WITHOUT_BROWSER } from './browser.ts';
 import { DIALECTS, startTestServer, type TestServer } from './harness.ts';
 
-/** The first of these browsers on PATH; under CI=true a missing one fails the suite instead of skipping it. */
-const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome'];
-const CHROMIUM = findOnPath(BROWSERS);
-const IN_CI = process.env.CI === 'true';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT_DIR = fromRoot('test-results');
 
 const chf = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const integer = new Intl.NumberFormat('en-US');
 
 for (const dialect of DIALECTS) {
-  describe(`dashboard in Chromium [${dialect}]`, {
-    skip: !CHROMIUM && !IN_CI && `none of ${BROWSERS.join(', ')} is on PATH`,
-  }, () => {
+  describe(`dashboard in Chromium [${dialect}]`, { skip: SKIP_WITHOUT_BROWSER }, () => {
     let server: TestServer;
     let demo: DemoResult;
-    let userDataDir: string;
-    let context: BrowserContext;
+    let browser: Browser;
     let page: Page;
     const requested: string[] = [];
 
     before(async () => {
-      if (!CHROMIUM) throw new Error(`CI=true, but none of ${BROWSERS.join(', ')} is on PATH`);
       server = await startTestServer(dialect);
       demo = await createDemo(server.storage, { seed: 42, months: 6, now: Date.now() });
-      userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-chromium-'));
-      context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: CHROMIUM,
-        args: CHROMIUM_ARGS,
-        headless: true,
-        viewport: { width: 1280, height: 900 },
-      });
-      page = context.pages()[0] ?? (await context.newPage());
+      browser = await launchBrowser();
+      page = browser.context.pages()[0] ?? (await browser.context.newPage());
       page.on('request', (request) => requested.push(request.url()));
     });
 
     after(async () => {
-      await context?.close();
-      fs.rmSync(userDataDir, { recursive: true, force: true });
+      await browser?.close();
       await server?.close();
     });
 
@@ -153,18 +128,4 @@ for (const dialect of DIALECTS) {
       assert.match((await page.textContent('#message')) ?? '', /INVALID_API_KEY/);
     });
   });
-}
-
-function findOnPath(names: string[]): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const name of names) {
-    for (const dir of dirs) {
-      const file = path.join(dir, name);
-      try {
-        fs.accessSync(file, fs.constants.X_OK);
-        return file;
-      } catch {}
-    }
-  }
-  return undefined;
 }

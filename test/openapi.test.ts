@@ -237,6 +237,17 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it('points the /docs page at /openapi.json', async () => {
+      const page = await server.request('GET', '/docs/');
+      const initializer = page.text.match(/src="([^"]*swagger-initializer\.js)"/)?.[1];
+      assert.ok(initializer, page.text);
+      const script = await server.request('GET', new URL(initializer, `${server.baseUrl}/docs/`).pathname);
+      assert.equal(script.status, 200);
+      // Swagger UI loads the first of `urls` and ignores `url` (the plugin's own copy at /docs/json).
+      const config = JSON.parse(script.text.match(/const config = (\{.*\})\n/)![1]!);
+      assert.deepEqual(config.urls, [{ url: '/openapi.json', name: 'Freddy Analytics API' }]);
+    });
+
     it('serves an interactive reference at /docs from local assets', async () => {
       const page = await server.request('GET', '/docs/');
       assert.equal(page.status, 200);

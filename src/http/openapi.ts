@@ -64,7 +64,9 @@ export async function registerOpenApi(app: FastifyInstance, options: OperationOp
 
   await app.register(swaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { url: OPENAPI_PATH, docExpansion: 'list', deepLinking: true },
+    // The plugin points Swagger UI at a copy of the document under /docs (`url`); a list of
+    // documents (`urls`) takes precedence, so the page loads the one at /openapi.json.
+    uiConfig: { urls: [{ url: OPENAPI_PATH, name: 'Freddy Analytics API' }], docExpansion: 'list', deepLinking: true },
   });
 }
 
