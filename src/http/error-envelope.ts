@@ -194,8 +194,10 @@ export function notFound(request: Pick<FastifyRequest, 'method' | 'url'>): AppEr
   return new AppError('NOT_FOUND', { systemMessage: `No route ${request.method} ${request.url.split('?')[0]}` });
 }
 
+type RequestLine = Pick<FastifyRequest, 'method' | 'url'> & Partial<Pick<FastifyRequest, 'headers'>>;
+
 /** Maps anything thrown while handling a request to an AppError. */
-export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method' | 'url'>): AppError {
+export function toAppError(error: unknown, request: RequestLine): AppError {
   if (error instanceof AppError) return error;
   const unavailable = databaseUnavailable(error);
   if (unavailable) return unavailable;
@@ -210,7 +212,7 @@ export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method
     case 413:
       return new AppError('PAYLOAD_TOO_LARGE', { systemMessage: fastifyError.message });
     case 415:
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', { systemMessage: fastifyError.message });
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', { systemMessage: unsupportedMediaType(request.headers) });
     case 400:
       // Body-parser failures: malformed JSON, empty JSON body, bad content-length.
       return new AppError('INVALID_REQUEST', {
@@ -228,6 +230,13 @@ export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method
       }
       return new AppError('INTERNAL_ERROR');
   }
+}
+
+/** Says what the body must be, and what was sent instead (cut short: it is the client's text). */
+function unsupportedMediaType(headers: RequestLine['headers']): string {
+  const sent = headers?.['content-type'];
+  const what = sent ? `Content-Type ${JSON.stringify(sent.slice(0, 100))}` : 'no Content-Type';
+  return `The body must be JSON, sent with Content-Type: application/json; this request has ${what}`;
 }
 
 function isClientError(status: unknown): boolean {
