@@ -12,10 +12,10 @@ import { ErrorEnvelope, notFound, sendError, toAppError } from './http/error-env
 import { frameworkErrors } from './http/framework-errors.ts';
 import { healthRoutes } from './http/health.routes.ts';
 import { registerMetrics } from './http/metrics.ts';
-import { registerNulCheck } from './http/nul-characters.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { serializerCompiler } from './http/serializer.ts';
+import { registerTextChecks } from './http/text-input.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { adminKeyRoutes } from './modules/admin-keys/admin-keys.routes.ts';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
@@ -146,7 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app, { rateLimited: (deps.config.rateLimitPerMinute ?? 0) > 0 });
   registerMetrics(app, deps.storage);
   registerAuth(app, deps);
-  registerNulCheck(app);
+  registerTextChecks(app);
   registerRateLimit(app, { perMinute: deps.config.rateLimitPerMinute ?? 0, clock: deps.clock });
   await app.register(healthRoutes, deps);
   await app.register(orgRoutes, deps);

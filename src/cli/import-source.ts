@@ -1,16 +1,19 @@
 /**
  * Reads usage events from an NDJSON or CSV file as a stream, one line (or CSV record) at a
  * time, so that a file of any size is imported in constant memory. Each line is checked
- * against the same schema as a POST /v1/usage/events event; a bad line is yielded with its
- * line number and reason instead of ending the import.
+ * against the same schema as a POST /v1/usage/events event, and against the same rule for text
+ * (valid UTF-8, no lone surrogates, no NUL; see src/text/storable-text.ts) with the same reasons; a
+ * bad line is yielded with its line number and reason instead of ending the import.
  */
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
-import readline from 'node:readline';
+import { Readable } from 'node:stream';
 import type { Static } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'csv-parse';
 import { UsageEventInput } from '../modules/ingestion/ingestion.schemas.ts';
+import { TEXT_REASONS, unstorableText } from '../text/storable-text.ts';
 
 export type ImportFormat = 'ndjson' | 'csv';
 
@@ -48,8 +51,57 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 }
 
 function checked(line: number, value: unknown): ImportLine {
+  const text = unstorableText(value, 'event');
+  if (text.length > 0) return { line, error: text.map((e) => `${e.field} ${e.reason}`).join('; ') };
   if (checkEvent(value)) return { line, event: value };
   return { line, error: describe(checkEvent.errors) };
+}
+
+const NOT_UTF8 = `event ${TEXT_REASONS.utf8}`;
+
+/** Whole lines of a file as read, and which of them are not valid UTF-8. */
+interface Lines {
+  /** Each line with its '\n' (the file's last line may have none). */
+  bytes: Buffer;
+  /** The number of the first line. */
+  first: number;
+  /** Numbers of the lines that are not valid UTF-8, ascending. */
+  notUtf8: number[];
+}
+
+/**
+ * The file's whole lines, chunk by chunk, each chunk checked for valid UTF-8 before anything
+ * decodes it (a decoder would silently replace invalid bytes). A line ends at the byte '\n',
+ * which cannot be part of a multi-byte UTF-8 character, so lines are found without decoding;
+ * only a chunk that is not valid UTF-8 as a whole is checked line by line.
+ */
+async function* linesOf(input: fs.ReadStream): AsyncGenerator<Lines> {
+  let first = 1;
+  let partial: Buffer[] = [];
+  const lines = (bytes: Buffer): Lines => {
+    const notUtf8: number[] = [];
+    let count = 0;
+    const whole = isUtf8(bytes);
+    for (let start = 0; start < bytes.length; count++) {
+      const end = bytes.indexOf(10, start);
+      const next = end === -1 ? bytes.length : end + 1;
+      if (!whole && !isUtf8(bytes.subarray(start, next))) notUtf8.push(first + count);
+      start = next;
+    }
+    const result = { bytes, first, notUtf8 };
+    first += count;
+    return result;
+  };
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    const end = chunk.lastIndexOf(10) + 1;
+    if (end === 0) {
+      partial.push(chunk);
+      continue;
+    }
+    yield lines(partial.length > 0 ? Buffer.concat([...partial, chunk.subarray(0, end)]) : chunk.subarray(0, end));
+    partial = end < chunk.length ? [chunk.subarray(end)] : [];
+  }
+  if (partial.length > 0) yield lines(Buffer.concat(partial));
 }
 
 /** Yields every non-blank line of the file; `onProgress` gets the bytes read so far. */
@@ -65,18 +117,26 @@ export async function* readEvents(
 }
 
 async function* ndjsonLines(input: fs.ReadStream): AsyncGenerator<ImportLine> {
-  let line = 0;
-  for await (const text of readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-    line += 1;
-    if (text.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      yield { line, error: `not valid JSON (${(error as Error).message})` };
-      continue;
+  for await (const { bytes, first, notUtf8 } of linesOf(input)) {
+    // Decoded at once; a line that is not valid UTF-8 is reported, never read.
+    const texts = bytes.toString('utf8').split('\n');
+    if (bytes.at(-1) === 10) texts.pop();
+    for (const [i, text] of texts.entries()) {
+      const line = first + i;
+      if (notUtf8.includes(line)) {
+        yield { line, error: NOT_UTF8 };
+        continue;
+      }
+      if (text.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        yield { line, error: `not valid JSON (${(error as Error).message})` };
+        continue;
+      }
+      yield checked(line, value);
     }
-    yield checked(line, value);
   }
 }
 
@@ -93,9 +153,29 @@ function eventOfRecord(record: Record<string, string>): Record<string, unknown> 
 }
 
 async function* csvRecords(input: fs.ReadStream): AsyncGenerator<ImportLine> {
+  // A record is bad if one of its lines was not valid UTF-8. Lines are checked before the parser
+  // reads them, so those of a record are known by the time it is parsed.
+  const notUtf8: number[] = [];
+  const checkedLines = Readable.from(
+    (async function* () {
+      for await (const lines of linesOf(input)) {
+        notUtf8.push(...lines.notUtf8);
+        yield lines.bytes;
+      }
+    })(),
+  );
+  /** Whether a line up to `last` (a record's last line) was not valid UTF-8; each such line counts once. */
+  const brokenUpTo = (last: number) => {
+    let broken = false;
+    while (notUtf8.length > 0 && notUtf8[0]! <= last) {
+      notUtf8.shift();
+      broken = true;
+    }
+    return broken;
+  };
   // Records the parser could not read (wrong column count, broken quotes) are reported in order with the rest.
   const skipped: ImportLine[] = [];
-  const parser = input.pipe(
+  const parser = checkedLines.pipe(
     parse({
       columns: true,
       trim: true,
@@ -104,6 +184,7 @@ async function* csvRecords(input: fs.ReadStream): AsyncGenerator<ImportLine> {
       skip_records_with_error: true,
       on_skip: (error) => {
         const line = (error as { lines?: number } | undefined)?.lines ?? 0;
+        brokenUpTo(line);
         skipped.push({ line, error: `bad CSV row (${error?.message ?? 'unreadable'})` });
         return undefined;
       },
@@ -114,7 +195,7 @@ async function* csvRecords(input: fs.ReadStream): AsyncGenerator<ImportLine> {
     info: { lines: number };
   }>) {
     yield* skipped.splice(0);
-    yield checked(info.lines, eventOfRecord(record));
+    yield brokenUpTo(info.lines) ? { line: info.lines, error: NOT_UTF8 } : checked(info.lines, eventOfRecord(record));
   }
   yield* skipped.splice(0);
 }

@@ -112,9 +112,31 @@ export function databaseUnavailable(error: unknown): AppError | undefined {
   return undefined;
 }
 
+/**
+ * The CHECK constraint an insert or update violated, if that is why it failed: PostgreSQL names
+ * it in the error (check_violation), SQLite in the message ("CHECK constraint failed: <name>").
+ */
+export function violatedCheckConstraint(error: unknown): string | undefined {
+  const { code, constraint, message } = (error ?? {}) as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (code === '23514') return typeof constraint === 'string' ? constraint : undefined;
+  if (code === 'SQLITE_CONSTRAINT_CHECK' && typeof message === 'string') {
+    return /CHECK constraint failed: (\w+)/.exec(message)?.[1];
+  }
+  return undefined;
+}
+
 /** SERVICE_UNAVAILABLE for work given up at its deadline, by the database or while it waited its turn. */
 export function timeLimitReached(): AppError {
   return new AppError('SERVICE_UNAVAILABLE', {
     systemMessage: 'The database did not answer within the time limit of a request',
   });
+}
+
+/**
+ * SQLite's sum() of integers fails past 2^63 ("integer overflow") rather than turn to a float;
+ * PostgreSQL sums bigint as numeric and does not overflow.
+ */
+export function isSumOverflow(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'SQLITE_ERROR' && message === 'integer overflow';
 }

@@ -7,6 +7,7 @@ import * as reservations from './migrations/2026_11_23_0003_reservations.ts';
 import * as openReservations from './migrations/2026_11_23_0004_open_reservations.ts';
 import * as adminKeyState from './migrations/2026_12_01_0001_admin_key_state.ts';
 import * as apiKeyDeletedAt from './migrations/2026_12_01_0002_api_key_deleted_at.ts';
+import * as organizationMonth from './migrations/2026_12_02_0001_organization_month.ts';
 import type { Database } from './schema.ts';
 
 /** Every migration has this shape: `up` told the dialect, `down` not. */
@@ -19,6 +20,7 @@ const STEPS: Record<string, Step> = {
   '2026_11_23_0004_open_reservations': openReservations,
   '2026_12_01_0001_admin_key_state': adminKeyState,
   '2026_12_01_0002_api_key_deleted_at': apiKeyDeletedAt,
+  '2026_12_02_0001_organization_month': organizationMonth,
 };
 
 /** Every migration's name, in order. */

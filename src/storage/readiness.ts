@@ -54,6 +54,7 @@ const COLUMNS: Columns = {
     occurred_at: true,
     received_at: true,
   },
+  rollup_org_month: { organization_id: true, month: true, ...COUNTERS },
   rollup_org_model_month: { organization_id: true, month: true, model: true, ...COUNTERS },
   rollup_key_model_month: { organization_id: true, month: true, api_key_id: true, model: true, ...COUNTERS },
   rollup_key_day: { organization_id: true, day: true, api_key_id: true, ...COUNTERS },

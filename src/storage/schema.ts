@@ -5,6 +5,7 @@ import type {
   RollupKeyDayTable,
   RollupKeyModelMonthTable,
   RollupOrgModelMonthTable,
+  RollupOrgMonthTable,
   UsageEventsTable,
 } from '../modules/ingestion/usage.table.ts';
 import type { ReservationsTable } from '../modules/limits/reservations.table.ts';
@@ -16,6 +17,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   admin_keys: AdminKeysTable;
   usage_events: UsageEventsTable;
+  rollup_org_month: RollupOrgMonthTable;
   rollup_org_model_month: RollupOrgModelMonthTable;
   rollup_key_model_month: RollupKeyModelMonthTable;
   rollup_key_day: RollupKeyDayTable;

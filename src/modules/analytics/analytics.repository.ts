@@ -1,6 +1,6 @@
 /** Reads of the rollups. Every query is bounded by its organization and never reads raw events. */
 import { sql } from 'kysely';
-import { toBigInt, toNullableNumber } from '../../storage/dialect.ts';
+import { isSumOverflow, toBigInt, toNullableNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import type { Counters } from '../ingestion/rollups.ts';
 
@@ -40,11 +40,57 @@ export interface UsageOverview {
  * organization's model-month rows; the first day is an uncorrelated subquery, evaluated once.
  */
 export async function usageOverview(db: Db, organizationId: string, month: number): Promise<UsageOverview> {
+  let rows: OverviewRow[];
+  try {
+    rows = await overviewRows(db, organizationId, month, false);
+  } catch (error) {
+    // All-time totals can pass 2^63, where SQLite's sum() fails (one month cannot: month-limits.ts).
+    if (!isSumOverflow(error)) throw error;
+    rows = await overviewRows(db, organizationId, month, true);
+  }
+  let requests = 0n;
+  let costNano = 0n;
+  for (const row of rows) {
+    requests += row.monthRequests;
+    costNano += row.monthCostNano;
+  }
+  return {
+    models: rows.map((row) => row.totals),
+    currentMonth: { requests, costNano },
+    // Every event adds to both rollups, so there is a first day exactly when there are rows.
+    firstDay: rows[0]?.firstDay ?? null,
+  };
+}
+
+interface OverviewRow {
+  totals: ModelTotals;
+  monthRequests: bigint;
+  monthCostNano: bigint;
+  firstDay: number | null;
+}
+
+const HALF = 4_294_967_296n;
+
+/**
+ * Each model's all-time totals, its usage in `month`, and the first day used. `split` sums the
+ * high and the low 32 bits of each value apart, sums no number of 64-bit values can overflow.
+ */
+async function overviewRows(db: Db, organizationId: string, month: number, split: boolean): Promise<OverviewRow[]> {
+  const wide = (column: 'neurons' | 'synapses' | 'cost_nano') =>
+    split
+      ? [
+          sql<bigint>`sum(${sql.ref(column)} >> 32)`.as(`${column}_high`),
+          sql<bigint>`sum(${sql.ref(column)} & 4294967295)`.as(column),
+        ]
+      : [sql<bigint>`sum(${sql.ref(column)})`.as(column)];
   const rows = await db
     .selectFrom('rollup_org_model_month')
     .select((eb) => [
       'model',
-      ...COUNTER_SUMS,
+      sql<bigint>`sum(requests)`.as('requests'),
+      ...wide('neurons'),
+      ...wide('synapses'),
+      ...wide('cost_nano'),
       sql<bigint>`sum(case when month = ${month} then requests else 0 end)`.as('month_requests'),
       sql<bigint>`sum(case when month = ${month} then cost_nano else 0 end)`.as('month_cost_nano'),
       eb
@@ -56,18 +102,23 @@ export async function usageOverview(db: Db, organizationId: string, month: numbe
     .where('organization_id', '=', organizationId)
     .groupBy('model')
     .execute();
-  let requests = 0n;
-  let costNano = 0n;
-  for (const row of rows) {
-    requests += toBigInt(row.month_requests);
-    costNano += toBigInt(row.month_cost_nano);
-  }
-  return {
-    models: rows.map((row) => ({ model: row.model, ...toCounters(row) })),
-    currentMonth: { requests, costNano },
-    // Every event adds to both rollups, so there is a first day exactly when there are rows.
-    firstDay: toNullableNumber(rows[0]?.first_day),
-  };
+  return rows.map((row) => {
+    const halves = row as unknown as Record<string, unknown>;
+    const whole = (column: 'neurons' | 'synapses' | 'cost_nano') =>
+      (split ? toBigInt(halves[`${column}_high`]) * HALF : 0n) + toBigInt(halves[column]);
+    return {
+      totals: {
+        model: row.model,
+        requests: toBigInt(row.requests),
+        neurons: whole('neurons'),
+        synapses: whole('synapses'),
+        costNano: whole('cost_nano'),
+      },
+      monthRequests: toBigInt(row.month_requests),
+      monthCostNano: toBigInt(row.month_cost_nano),
+      firstDay: toNullableNumber(row.first_day),
+    };
+  });
 }
 
 /** Programmatic usage of one month: all keys, or one key. */

@@ -18,6 +18,7 @@ export interface SqliteEventWriter {
 }
 
 const ROLLUP_KEYS = {
+  rollup_org_month: ['organization_id', 'month'],
   rollup_org_model_month: ['organization_id', 'month', 'model'],
   rollup_key_model_month: ['organization_id', 'month', 'api_key_id', 'model'],
   rollup_key_day: ['organization_id', 'day', 'api_key_id'],
@@ -58,6 +59,7 @@ export function sqliteEventWriter(db: SQLite.Database): SqliteEventWriter {
   const orgModelMonth = upsert('rollup_org_model_month');
   const keyModelMonth = upsert('rollup_key_model_month');
   const keyDay = upsert('rollup_key_day');
+  const orgMonth = upsert('rollup_org_month');
   return {
     insertNewEvents(events, receivedAt) {
       const inserted: number[] = [];
@@ -85,6 +87,8 @@ export function sqliteEventWriter(db: SQLite.Database): SqliteEventWriter {
         keyModelMonth.run(r.organizationId, r.month, r.apiKeyId, r.model, ...counterValues(r));
       }
       for (const r of increments.keyDay) keyDay.run(r.organizationId, r.day, r.apiKeyId, ...counterValues(r));
+      // Last, as on PostgreSQL; its CHECK constraints fail the transaction past a monthly bound.
+      for (const r of increments.orgMonth) orgMonth.run(r.organizationId, r.month, ...counterValues(r));
     },
   };
 }

@@ -6,12 +6,14 @@ import type { Static } from '@sinclair/typebox';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
+import { isStorableText, textReason } from '../../text/storable-text.ts';
 import { EARLIEST_EVENT_MS, MAX_EVENT_FUTURE_MS, parseIsoTime } from '../../time/calendar.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
 import { writeBatch } from './batch-writer.ts';
 import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
 import { existingReferences } from './known-references.ts';
+import { monthLimitError } from './month-limits.ts';
 import type { UsageEvent } from './rollups.ts';
 
 export type UsageEventInput = Static<typeof UsageEventSchema>;
@@ -46,7 +48,14 @@ export async function ingestUsage(
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
 
   const unique = firstOfEachId(events);
-  const accepted = await writeBatch(storage, { events: unique, reservations: reservationIds(inputs), receivedAt: now });
+  const accepted = await writeBatch(storage, {
+    events: unique,
+    reservations: reservationIds(inputs),
+    receivedAt: now,
+  }).catch(async (error: unknown) => {
+    // A monthly bound (month-limits.ts) failed the write as a whole: a 400 naming the events.
+    throw (await monthLimitError(storage.db, error, events)) ?? error;
+  });
   const unpriced = accepted.filter((e) => e.costSource === 'unpriced').map((e) => e.id);
   return {
     accepted: accepted.length,
@@ -66,6 +75,9 @@ function reservationIds(inputs: readonly UsageEventInput[]): Array<[string, stri
 
 /** An input event as stored, its cost and time parsed; what is wrong with it goes to `reject`. */
 export function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
+  // Checked at the edge too (HTTP, CLI import); here so that no caller can store two ids as one.
+  if (!isStorableText(input.id)) reject(index, 'id', textReason(input.id));
+  if (!isStorableText(input.model)) reject(index, 'model', textReason(input.model));
   // Without a stated cost the event is priced from the sheet after validation (priceUnstatedCosts).
   const costNano = input.cost === undefined ? 0n : parseChf(input.cost);
   if (costNano === undefined) reject(index, 'cost', 'must be a non-negative decimal CHF amount');

@@ -26,7 +26,9 @@ function upsertFrom(table: RollupTable, source: RawBuilder<unknown>) {
  * transaction, the rollup rows that concurrent batches share stayed locked while the
  * transaction waited for this process to send its next statement; most of ingestion was then
  * spent waiting for those locks. Each rollup is written in key order, and the statement always
- * writes the tables in the same order, so concurrent batches cannot deadlock one another.
+ * writes the tables in the same order, so concurrent batches cannot deadlock one another. The
+ * organization-month rows come last: every batch of an organization shares them, and their CHECK
+ * constraints fail the whole statement past a monthly bound (see month-limits.ts).
  */
 export async function writeBatchInOneStatement(
   db: Db,
@@ -35,8 +37,7 @@ export async function writeBatchInOneStatement(
   receivedAt: number,
 ): Promise<UsageEvent[]> {
   if (events.length === 0 && reservations.length === 0) return [];
-  const byKey = new Map(events.map((e) => [`${e.organizationId}/${e.id}`, e]));
-  const { rows } = await sql<{ organization_id: string; id: string }>`
+  const { rows } = await sql<{ ord: bigint }>`
     with input as (
       select * from unnest(${sql.join([
         texts(events.map((e) => e.organizationId)),
@@ -50,7 +51,7 @@ export async function writeBatchInOneStatement(
         int8s(events.map((e) => e.occurredAt)),
         int4s(events.map((e) => monthKeyOf(e.occurredAt))),
         int4s(events.map((e) => dayKeyOf(e.occurredAt))),
-      ])}) as u(o, i, k, m, n, s, c, src, t, month, day)
+      ])}) with ordinality as u(o, i, k, m, n, s, c, src, t, month, day, ord)
     ),
     inserted as (
       insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
@@ -76,12 +77,17 @@ export async function writeBatchInOneStatement(
       sql`select o, month, m, count(*), sum(n), sum(s), sum(c) from new_events
         group by 1, 2, 3 order by 1, 2, 3`,
     )}),
+    org_month as (${upsertFrom(
+      'rollup_org_month',
+      sql`select o, month, count(*), sum(n), sum(s), sum(c) from new_events group by 1, 2 order by 1, 2`,
+    )}),
     settled as (
       -- The reported cost now counts instead of the estimate the gateway reserved.
       update reservations set settled_at = ${receivedAt}
       from unnest(${texts(reservations.map(([org]) => org))}, ${texts(reservations.map(([, id]) => id))}) as r(o, i)
       where reservations.organization_id = r.o and reservations.id = r.i and reservations.settled_at is null
     )
-    select organization_id, id from inserted`.execute(db);
-  return rows.map((row) => byKey.get(`${row.organization_id}/${row.id}`)!);
+    select ord from new_events order by ord`.execute(db);
+  // By position in `events`, not by the stored key: an answer that cannot fail once committed.
+  return rows.map((row) => events[Number(row.ord) - 1]!);
 }

@@ -6,11 +6,25 @@ import { type Kysely, sql } from 'kysely';
 import { toBigInt, toNumber } from '../../storage/dialect.ts';
 import type { Db } from '../../storage/schema.ts';
 import { addMonths, DAY_MS, monthKey, type YearMonth } from '../../time/calendar.ts';
-import type { Counters, KeyDay, KeyModelMonth, OrgModelMonth, RollupIncrements } from './rollups.ts';
+import {
+  type Counters,
+  type KeyDay,
+  type KeyModelMonth,
+  type OrgModelMonth,
+  organizationMonths,
+  type RollupIncrements,
+} from './rollups.ts';
 import { applyRollupIncrements } from './usage.repository.ts';
 import { NO_API_KEY } from './usage.table.ts';
 
-export const ROLLUP_TABLES = ['rollup_org_model_month', 'rollup_key_model_month', 'rollup_key_day'] as const;
+export const ROLLUP_TABLES = [
+  'rollup_org_month',
+  'rollup_org_model_month',
+  'rollup_key_model_month',
+  'rollup_key_day',
+] as const;
+
+const NO_ROWS = (): RollupIncrements => ({ orgMonth: [], orgModelMonth: [], keyModelMonth: [], keyDay: [] });
 
 /** A month's epoch-ms bounds [start, end). */
 export function monthBounds(month: YearMonth): [number, number] {
@@ -35,15 +49,15 @@ const SUMS = [
 ] as const;
 
 /**
- * The three rollups of one month as the raw events say they should be, for the given
- * organizations (all when `organizationIds` is undefined).
+ * The rollups of one month as the raw events say they should be, for the given organizations
+ * (all when `organizationIds` is undefined).
  */
 export async function recomputeMonth(
   db: Db,
   month: YearMonth,
   organizationIds?: readonly string[],
 ): Promise<RollupIncrements> {
-  if (organizationIds?.length === 0) return { orgModelMonth: [], keyModelMonth: [], keyDay: [] };
+  if (organizationIds?.length === 0) return NO_ROWS();
   const [start, end] = monthBounds(month);
   const key = monthKey(month);
   let events = db
@@ -72,12 +86,9 @@ export async function recomputeMonth(
       .groupBy(['organization_id', day, apiKey])
       .execute(),
   ]);
-  const orgModelMonth: OrgModelMonth[] = byModel.map((r) => ({
-    organizationId: r.organization_id,
-    month: key,
-    model: r.model,
-    ...counters(r),
-  }));
+  const orgModelMonth: OrgModelMonth[] = byModel
+    .map((r) => ({ organizationId: r.organization_id, month: key, model: r.model, ...counters(r) }))
+    .sort((a, b) => compareText(a.organizationId, b.organizationId));
   const keyModelMonth: KeyModelMonth[] = byKeyModel.map((r) => ({
     organizationId: r.organization_id,
     month: key,
@@ -91,17 +102,21 @@ export async function recomputeMonth(
     apiKeyId: r.key_or_web,
     ...counters(r),
   }));
-  return { orgModelMonth, keyModelMonth, keyDay };
+  // Each organization's month from its model rows, as ingestion sums it.
+  return { orgMonth: organizationMonths(orgModelMonth), orgModelMonth, keyModelMonth, keyDay };
 }
 
-/** The three rollups of one month as stored. */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The rollups of one month as stored. */
 export async function storedMonth(
   db: Db,
   month: YearMonth,
   organizationIds?: readonly string[],
 ): Promise<RollupIncrements> {
-  if (organizationIds?.length === 0) return { orgModelMonth: [], keyModelMonth: [], keyDay: [] };
+  if (organizationIds?.length === 0) return NO_ROWS();
   const key = monthKey(month);
+  let org = db.selectFrom('rollup_org_month').selectAll().where('month', '=', key);
   let orgModel = db.selectFrom('rollup_org_model_month').selectAll().where('month', '=', key);
   let keyModel = db.selectFrom('rollup_key_model_month').selectAll().where('month', '=', key);
   let keyDay = db
@@ -110,12 +125,14 @@ export async function storedMonth(
     .where('day', '>=', key * 100)
     .where('day', '<', key * 100 + 100);
   if (organizationIds) {
+    org = org.where('organization_id', 'in', organizationIds);
     orgModel = orgModel.where('organization_id', 'in', organizationIds);
     keyModel = keyModel.where('organization_id', 'in', organizationIds);
     keyDay = keyDay.where('organization_id', 'in', organizationIds);
   }
-  const [a, b, c] = await Promise.all([orgModel.execute(), keyModel.execute(), keyDay.execute()]);
+  const [o, a, b, c] = await Promise.all([org.execute(), orgModel.execute(), keyModel.execute(), keyDay.execute()]);
   return {
+    orgMonth: o.map((r) => ({ organizationId: r.organization_id, month: key, ...counters(r) })),
     orgModelMonth: a.map((r) => ({ organizationId: r.organization_id, month: key, model: r.model, ...counters(r) })),
     keyModelMonth: b.map((r) => ({
       organizationId: r.organization_id,
@@ -143,7 +160,7 @@ export async function rebuildMonth(db: Db, month: YearMonth, organizationIds: re
   if (organizationIds.length === 0) return;
   const rebuilt = await recomputeMonth(db, month, organizationIds);
   const key = monthKey(month);
-  // The three tables share their counters; Kysely cannot type a table chosen at run time.
+  // The tables share their counters; Kysely cannot type a table chosen at run time.
   // biome-ignore lint/suspicious/noExplicitAny: see above
   const untyped = db as unknown as Kysely<any>;
   for (const table of ROLLUP_TABLES) {
@@ -154,9 +171,10 @@ export async function rebuildMonth(db: Db, month: YearMonth, organizationIds: re
         : query.where('month', '=', key);
     await query.execute();
   }
-  const longest = Math.max(rebuilt.orgModelMonth.length, rebuilt.keyModelMonth.length, rebuilt.keyDay.length);
+  const longest = Math.max(...Object.values(rebuilt).map((rows) => rows.length));
   for (let i = 0; i < longest; i += INSERT_CHUNK) {
     await applyRollupIncrements(db, {
+      orgMonth: rebuilt.orgMonth.slice(i, i + INSERT_CHUNK),
       orgModelMonth: rebuilt.orgModelMonth.slice(i, i + INSERT_CHUNK),
       keyModelMonth: rebuilt.keyModelMonth.slice(i, i + INSERT_CHUNK),
       keyDay: rebuilt.keyDay.slice(i, i + INSERT_CHUNK),

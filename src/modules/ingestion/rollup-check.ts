@@ -11,7 +11,7 @@ import { recomputeMonth, storedMonth } from './rebuild.ts';
 import type { Counters, RollupIncrements } from './rollups.ts';
 
 export interface RollupDifference {
-  table: 'rollup_org_model_month' | 'rollup_key_model_month' | 'rollup_key_day';
+  table: 'rollup_org_month' | 'rollup_org_model_month' | 'rollup_key_model_month' | 'rollup_key_day';
   /** The row's key columns, e.g. `org_a/202511/gpt-4o`. */
   key: string;
   stored: Counters | null;
@@ -40,6 +40,9 @@ export async function checkRollups(db: Db, organizationId?: string): Promise<Rol
 
 function compare(stored: RollupIncrements, expected: RollupIncrements): RollupDifference[] {
   return [
+    ...compareRows('rollup_org_month', stored.orgMonth, expected.orgMonth, (r) =>
+      [r.organizationId, r.month].join('/'),
+    ),
     ...compareRows('rollup_org_model_month', stored.orgModelMonth, expected.orgModelMonth, (r) =>
       [r.organizationId, r.month, r.model].join('/'),
     ),
@@ -93,15 +96,20 @@ async function monthRange(db: Db, organizationId?: string): Promise<{ first: Yea
   let months = db
     .selectFrom('rollup_org_model_month')
     .select([sql<number>`min(month)`.as('first'), sql<number>`max(month)`.as('last')]);
+  let totals = db
+    .selectFrom('rollup_org_month')
+    .select([sql<number>`min(month)`.as('first'), sql<number>`max(month)`.as('last')]);
   if (organizationId !== undefined) {
     events = events.where('organization_id', '=', organizationId);
     rollups = rollups.where('organization_id', '=', organizationId);
     months = months.where('organization_id', '=', organizationId);
+    totals = totals.where('organization_id', '=', organizationId);
   }
-  const [e, r, m] = await Promise.all([
+  const [e, r, m, t] = await Promise.all([
     events.executeTakeFirst(),
     rollups.executeTakeFirst(),
     months.executeTakeFirst(),
+    totals.executeTakeFirst(),
   ]);
   const keys = [toNullableNumber(e?.first), toNullableNumber(e?.last)]
     .filter((ms): ms is number => ms !== null)
@@ -109,7 +117,7 @@ async function monthRange(db: Db, organizationId?: string): Promise<{ first: Yea
   for (const day of [toNullableNumber(r?.first), toNullableNumber(r?.last)]) {
     if (day !== null) keys.push(Math.floor(day / 100));
   }
-  for (const month of [toNullableNumber(m?.first), toNullableNumber(m?.last)]) {
+  for (const month of [m?.first, m?.last, t?.first, t?.last].map(toNullableNumber)) {
     if (month !== null) keys.push(month);
   }
   if (keys.length === 0) return null;

@@ -62,8 +62,8 @@ describe('rollupIncrements with sums past 2^53', () => {
     it(`sums exactly: ${name}`, () => {
       const events = costs.map((cost, i) => event(String(i), 'apikey_k', 'm', '2025-11-01T00:00:00Z', cost));
       const expected = costs.reduce((a, b) => a + b, 0n);
-      const { orgModelMonth, keyModelMonth, keyDay } = rollupIncrements(events);
-      for (const rows of [orgModelMonth, keyModelMonth, keyDay]) {
+      const { orgMonth, orgModelMonth, keyModelMonth, keyDay } = rollupIncrements(events);
+      for (const rows of [orgMonth, orgModelMonth, keyModelMonth, keyDay]) {
         assert.deepEqual(
           rows.map((r) => [r.requests, r.costNano]),
           [[BigInt(costs.length), expected]],
@@ -71,6 +71,30 @@ describe('rollupIncrements with sums past 2^53', () => {
       }
     });
   }
+});
+
+describe('rollupIncrements per organization and month', () => {
+  it('sums every model of an organization and month into one row, organizations apart', () => {
+    const of = (organizationId: string, model: string, at: string, cost: bigint) => ({
+      ...event(`${organizationId}/${model}/${at}`, null, model, at, cost),
+      organizationId,
+    });
+    const { orgMonth } = rollupIncrements([
+      of('org_a', 'm2', '2025-11-03T00:00:00Z', 1n),
+      of('org_a_b', 'm1', '2025-11-03T00:00:00Z', 2n),
+      of('org_a', 'm1', '2025-11-04T00:00:00Z', 4n),
+      of('org_a', 'm3', '2025-10-04T00:00:00Z', 8n),
+      of('org_a_b', 'm9', '2025-11-30T00:00:00Z', 16n),
+    ]);
+    assert.deepEqual(
+      orgMonth.map((r) => [r.organizationId, r.month, r.requests, r.costNano, r.neurons]),
+      [
+        ['org_a', 202510, 1n, 8n, 10n],
+        ['org_a', 202511, 2n, 5n, 20n],
+        ['org_a_b', 202511, 2n, 18n, 20n],
+      ],
+    );
+  });
 });
 
 describe('rollupIncrements with events out of time order', () => {

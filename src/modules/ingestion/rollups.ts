@@ -27,6 +27,7 @@ export interface Counters {
   costNano: bigint;
 }
 
+export type OrgMonth = Counters & { organizationId: string; month: number };
 export type OrgModelMonth = Counters & { organizationId: string; month: number; model: string };
 export type KeyModelMonth = Counters & {
   organizationId: string;
@@ -37,6 +38,7 @@ export type KeyModelMonth = Counters & {
 export type KeyDay = Counters & { organizationId: string; day: number; apiKeyId: string };
 
 export interface RollupIncrements {
+  orgMonth: OrgMonth[];
   orgModelMonth: OrgModelMonth[];
   keyModelMonth: KeyModelMonth[];
   keyDay: KeyDay[];
@@ -119,11 +121,30 @@ export function rollupIncrements(events: readonly UsageEvent[]): RollupIncrement
     }
     daySum.add(n, s, c);
   }
+  const orgModelMonthRows = sorted(orgModelMonth);
   return {
-    orgModelMonth: sorted(orgModelMonth),
+    orgMonth: organizationMonths(orgModelMonthRows),
+    orgModelMonth: orgModelMonthRows,
     keyModelMonth: sorted(keyModelMonth),
     keyDay: sorted(keyDay),
   };
+}
+
+/**
+ * The organization-month totals of model-month rows sorted by key (the rows of one organization
+ * and month are then adjacent): one pass over the rows, not over the events.
+ */
+export function organizationMonths(rows: readonly OrgModelMonth[]): OrgMonth[] {
+  const totals: OrgMonth[] = [];
+  let last: OrgMonth | undefined;
+  for (const row of rows) {
+    if (last?.organizationId !== row.organizationId || last.month !== row.month) {
+      last = { organizationId: row.organizationId, month: row.month, ...emptyCounters() };
+      totals.push(last);
+    }
+    addCounters(last, row);
+  }
+  return totals;
 }
 
 /**

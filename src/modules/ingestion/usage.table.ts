@@ -34,6 +34,15 @@ export interface RollupCounters {
   cost_nano: Int64;
 }
 
+/**
+ * All usage per organization and month. Every row of the other rollups is part of one of these,
+ * and its CHECK constraints bound what an organization may use in a month (see month-limits.ts).
+ */
+export interface RollupOrgMonthTable extends RollupCounters {
+  organization_id: string;
+  month: number; // yyyymm
+}
+
 /** All usage (with or without key) per organization, model and month: summary, top models. */
 export interface RollupOrgModelMonthTable extends RollupCounters {
   organization_id: string;

@@ -13,6 +13,7 @@ import { randomToken } from '../../ids.ts';
 import { ChfAmount, nanoToChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
 import { isoSeconds, monthKeyOf } from '../../time/calendar.ts';
+import { MAX_MONTH_COST_NANO } from '../ingestion/month-limits.ts';
 import { lockOrganization } from '../orgs/orgs.repository.ts';
 import { budgetUsage } from './limits.repository.ts';
 import { insertReservation } from './reservations.repository.ts';
@@ -44,14 +45,18 @@ export async function authorizeSpend(storage: Storage, request: AuthorizeRequest
     }
     const remaining: Record<BudgetTier, number | null> = { organization: null, api_keys: null, api_key: null };
     for (const [tier, limit, spent, reserved] of tiers) {
-      if (limit === null) continue;
-      const left = limit - spent - reserved;
+      // No organization may use more in a month, limit or not (month-limits.ts); this also
+      // keeps the sum of its open reservations within 64 bits.
+      const ceiling =
+        tier === 'organization' && (limit === null || limit > MAX_MONTH_COST_NANO) ? MAX_MONTH_COST_NANO : limit;
+      if (ceiling === null) continue;
+      const left = ceiling - spent - reserved;
       if (left <= 0n || estimatedNano > left) {
         throw new AppError('USAGE_LIMIT_EXCEEDED', {
           systemMessage: `The estimated cost does not fit the ${tier} monthly limit`,
           details: {
             tier,
-            limit: new ChfAmount(limit),
+            limit: new ChfAmount(ceiling),
             spent: new ChfAmount(spent),
             reserved: new ChfAmount(reserved),
             estimated_cost: new ChfAmount(estimatedNano),
@@ -60,7 +65,7 @@ export async function authorizeSpend(storage: Storage, request: AuthorizeRequest
           },
         });
       }
-      remaining[tier] = nanoToChf(left - estimatedNano);
+      if (limit !== null) remaining[tier] = nanoToChf(left - estimatedNano);
     }
 
     const reservation = {

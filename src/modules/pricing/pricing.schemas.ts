@@ -81,7 +81,10 @@ export const RepriceResponse = Type.Object(
     examined: Type.Integer({ description: 'Events priced from the sheet, or unpriced, in the range' }),
     changed: Type.Integer(),
     unpriced: Type.Integer({ description: 'Events still without a price' }),
-    skipped: Type.Integer({ description: 'Events whose computed cost exceeds 1000000 CHF, left unchanged' }),
+    skipped: Type.Integer({
+      description:
+        'Events left unchanged: their computed cost exceeds 1000000 CHF, or their new costs would take their organization past 1000000000 CHF in a month',
+    }),
   },
   { title: 'RepriceResult', description: 'What repricing changed' },
 );

@@ -7,7 +7,9 @@ import { sql } from 'kysely';
 import { MAX_EVENT_COST_NANO } from '../../money/chf.ts';
 import type { Storage } from '../../storage/database.ts';
 import { monthKeyOf, type YearMonth } from '../../time/calendar.ts';
+import { MAX_MONTH_COST_NANO } from '../ingestion/month-limits.ts';
 import { monthBounds, rebuildMonth } from '../ingestion/rebuild.ts';
+import { monthTotals } from '../ingestion/usage.repository.ts';
 import type { CostSource } from '../ingestion/usage.table.ts';
 import { eventCostNano } from './cost.ts';
 import { PriceSheet } from './price-sheet.ts';
@@ -39,7 +41,10 @@ export interface RepriceResult {
   changed: number;
   /** Events that still have no price. */
   unpriced: number;
-  /** Events left as they were because their computed cost exceeds what one event may cost. */
+  /**
+   * Events left as they were because their computed cost exceeds what one event may cost, or
+   * their new costs would take their organization's month past what it may use in a month.
+   */
   skipped: number;
 }
 
@@ -73,6 +78,8 @@ export async function reprice(storage: Storage, request: RepriceRequest): Promis
       for (const organizationId of organizationIds) {
         const events = await repricableEvents(trx, organizationId, models, Math.max(from, start), Math.min(to, end));
         const updates: Array<{ id: string; costNano: bigint; costSource: CostSource }> = [];
+        let added = 0n;
+        let unpriced = 0;
         for (const event of events) {
           monthCounts.examined++;
           const price = sheet.priceAt(event.model, event.occurredAt);
@@ -82,11 +89,19 @@ export async function reprice(storage: Storage, request: RepriceRequest): Promis
             continue;
           }
           const costSource: CostSource = price ? 'sheet' : 'unpriced';
-          if (!price) monthCounts.unpriced++;
+          if (!price) unpriced++;
           if (costNano !== event.costNano || costSource !== event.costSource) {
             updates.push({ id: event.id, costNano, costSource });
+            added += costNano - event.costNano;
           }
         }
+        if (added > 0n && (await monthTotals(trx, organizationId, monthKey)).costNano + added > MAX_MONTH_COST_NANO) {
+          // New costs past what the organization may use in the month: its events stay as they were.
+          monthCounts.skipped += updates.length;
+          monthCounts.unpriced += events.filter((e) => e.costSource === 'unpriced').length;
+          continue;
+        }
+        monthCounts.unpriced += unpriced;
         if (updates.length > 0) {
           await updateEventCosts(trx, storage.dialect, organizationId, updates);
           touched.push(organizationId);
