@@ -139,7 +139,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
 
   app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound(request)));
 
-  await registerOpenApi(app);
+  await registerOpenApi(app, { rateLimited: (ctx.config.rateLimitPerMinute ?? 0) > 0 });
   registerMetrics(app, ctx);
   registerAuth(app, ctx);
   registerTextChecks(app);

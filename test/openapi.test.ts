@@ -1,32 +1,116 @@
 /**
- * The OpenAPI document: valid OpenAPI 3.1, complete (every registered route with its method),
- * honest about authentication and errors, and its examples match both the schemas they
- * illustrate and the real answers of their routes. On both engines, since the examples are
- * compared with answers read from the database.
+ * The OpenAPI document: valid OpenAPI 3.1, clean under redocly's recommended lint rules,
+ * complete (every registered route with its method), honest about authentication and errors,
+ * with named body schemas and stable operation ids for client generators, and examples that
+ * match both the schemas they illustrate and the real answers of their routes. On both
+ * engines, since the examples are compared with answers read from the database.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { sql } from 'kysely';
 import { openApiPath } from '../src/http/openapi.ts';
 import { RESPONSE_EXAMPLES } from '../src/http/openapi-examples.ts';
-import { CHF, DIALECTS, ingest, makeApiKey, makeOrg, startTestServer, type TestServer } from './harness.ts';
+import { appOver, CHF, DIALECTS, ingest, makeApiKey, makeOrg, startTestServer, type TestServer } from './harness.ts';
 
+type Media = { schema?: { $ref?: string }; example?: unknown };
 type Operation = {
+  operationId?: string;
+  summary?: string;
   security?: Array<Record<string, string[]>>;
   parameters?: unknown[];
-  requestBody?: unknown;
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string }; example?: unknown }> }>;
+  requestBody?: { content: Record<string, Media> };
+  responses: Record<string, { description?: string; content?: Record<string, Media> }>;
 };
 type Document = {
   openapi: string;
+  servers?: Array<{ url: string }>;
   paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
 const ENVELOPE_REF = '#/components/schemas/ErrorEnvelope';
+const API_KEY_SECURITY = [{ ApiKey: [] }, { ApiKeyAlternative: [] }];
+
+/**
+ * Client generators name their methods after these: changing one breaks the clients built
+ * from the document. Routes without a declared `operationId` get one from their summary, so
+ * to reword a summary and keep the id, declare the id in the route.
+ */
+const OPERATION_IDS: Record<string, string> = {
+  'GET /openapi.json': 'getOpenApiDocument',
+  'GET /metrics': 'getMetrics',
+  'GET /healthz': 'getHealth',
+  'GET /readyz': 'getReadiness',
+  'POST /v1/organizations': 'createOrganization',
+  'GET /v1/organizations': 'listOrganizations',
+  'GET /v1/organizations/{org_id}': 'getOrganization',
+  'PATCH /v1/organizations/{org_id}': 'renameOrganization',
+  'POST /v1/organizations/{org_id}/api-keys': 'createApiKey',
+  'GET /v1/organizations/{org_id}/api-keys': 'listApiKeys',
+  'GET /v1/organizations/{org_id}/api-keys/{key_id}': 'getApiKey',
+  'PATCH /v1/organizations/{org_id}/api-keys/{key_id}': 'updateApiKey',
+  'DELETE /v1/organizations/{org_id}/api-keys/{key_id}': 'deleteApiKey',
+  'POST /v1/organizations/{org_id}/api-keys/{key_id}/activate': 'activateApiKey',
+  'POST /v1/organizations/{org_id}/api-keys/{key_id}/deactivate': 'deactivateApiKey',
+  'GET /v1/admin-keys': 'listPlatformAdminKeys',
+  'POST /v1/admin-keys': 'createPlatformAdminKey',
+  'GET /v1/admin-keys/{key_id}': 'getPlatformAdminKey',
+  'DELETE /v1/admin-keys/{key_id}': 'deletePlatformAdminKey',
+  'POST /v1/admin-keys/{key_id}/rotate': 'rotatePlatformAdminKey',
+  'POST /v1/usage/events': 'reportUsageEvents',
+  'GET /v1/analytics/usage/summary/{org_id}': 'getUsageSummary',
+  'GET /v1/analytics/api-keys/summary/{org_id}': 'getApiKeyUsageSummary',
+  'GET /v1/analytics/api-keys/usage/{org_id}/{api_key_id}': 'getApiKeyUsage',
+  'GET /v1/pricing': 'getPriceSheet',
+  'PUT /v1/pricing/models/{model}': 'addPrice',
+  'GET /v1/pricing/unpriced': 'listModelsWithoutPrice',
+  'POST /v1/pricing/reprice': 'repriceStoredEvents',
+  'GET /v1/analytics/usage/limits/{org_id}': 'getUsageLimits',
+  'PUT /v1/analytics/usage/limits/{org_id}': 'updateUsageLimits',
+  'POST /v1/usage/authorize': 'authorizeSpend',
+  'GET /v1/analytics/usage/daily/{org_id}': 'getDailyUsage',
+  'GET /v1/analytics/usage/monthly/{org_id}': 'getMonthlyUsage',
+  'GET /v1/analytics/usage/yearly/{org_id}': 'getYearlyUsage',
+  'GET /v1/analytics/api-keys/daily/{org_id}': 'getDailyApiKeyUsage',
+  'GET /v1/analytics/{org_id}/api-keys/top/{month}/{year}': 'getTopApiKeys',
+  'GET /dashboard': 'getDashboard',
+  'GET /dashboard/dashboard.css': 'getDashboardStylesheet',
+  'GET /dashboard/dashboard.js': 'getDashboardScript',
+  'GET /dashboard/charts.js': 'getDashboardCharts',
+  'GET /dashboard/format.js': 'getDashboardFormat',
+  'GET /dashboard/assets/chart.umd.js': 'getChartJs',
+  'GET /dashboard/favicon.svg': 'getDashboardIcon',
+  'GET /favicon.ico': 'getFavicon',
+  'GET /v1/me': 'describeCallingKey',
+};
+
+/** Body schemas of the routes as generators name them (a few of each kind; the test below checks that all are named). */
+const NAMED_BODIES: Record<string, { request?: string; response: string }> = {
+  'GET /v1/analytics/usage/summary/{org_id}': { response: 'UsageSummary' },
+  'GET /v1/analytics/api-keys/summary/{org_id}': { response: 'ApiKeysSummary' },
+  'GET /v1/analytics/api-keys/usage/{org_id}/{api_key_id}': { response: 'ApiKeyUsage' },
+  'POST /v1/usage/events': { request: 'UsageEventBatch', response: 'IngestResult' },
+  'POST /v1/organizations/{org_id}/api-keys': { request: 'NewApiKey', response: 'CreatedApiKey' },
+  'GET /v1/organizations/{org_id}/api-keys': { response: 'ApiKeyList' },
+  'GET /v1/analytics/usage/limits/{org_id}': { response: 'UsageLimits' },
+  'POST /v1/usage/authorize': { request: 'SpendRequest', response: 'SpendAuthorization' },
+  'GET /v1/pricing': { response: 'PriceSheet' },
+  'GET /v1/analytics/usage/daily/{org_id}': { response: 'DailyUsage' },
+};
+
+/** Operations of a document, as `METHOD /path`. */
+function operations(doc: Document): Array<[string, Operation]> {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, operation]): [string, Operation] => [
+      `${method.toUpperCase()} ${path}`,
+      operation,
+    ]),
+  );
+}
 
 for (const dialect of DIALECTS) {
   describe(`OpenAPI document [${dialect}]`, () => {
@@ -71,24 +155,102 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(Object.keys(envelope.properties), ['success', 'error']);
     });
 
-    it('marks every authenticated route with the security scheme and its error answers', () => {
-      for (const route of server.app.routeCatalog.filter((r) => !r.hidden)) {
-        const operation = doc.paths[openApiPath(route.url)]![route.method.toLowerCase()]!;
-        const name = `${route.method} ${route.url}`;
-        if (!route.access) {
-          assert.equal(operation.security, undefined, `${name} is public`);
-          continue;
-        }
-        assert.deepEqual(operation.security, [{ ApiKey: [] }, { ApiKeyAlternative: [] }], name);
-        const errors = ['401', '403', '500', '503'];
-        // Anything with input to validate can answer 400.
-        if (operation.parameters?.length || operation.requestBody) errors.push('400');
-        if (operation.requestBody) errors.push('413', '415');
-        for (const status of errors) {
-          const schema = operation.responses[status]?.content?.['application/json']?.schema;
-          assert.equal(schema?.$ref, ENVELOPE_REF, `${name} declares ${status} as the error envelope`);
+    it('has no errors under the recommended rules of redocly lint', async () => {
+      const problems = await lintFromString({
+        source: JSON.stringify(doc),
+        absoluteRef: `${server.baseUrl}/openapi.json`,
+        config: await createConfig({ extends: ['recommended'] }),
+      });
+      const line = (p: (typeof problems)[number]) => `${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`;
+      assert.deepEqual(problems.filter((p) => p.severity === 'error').map(line), []);
+      // The one warning left: the public routes take no input, so they have no 4xx answer to list.
+      const publicPaths = ['/openapi.json', '/metrics', '/healthz', '/readyz', '/dashboard', '/favicon.ico'];
+      for (const warning of problems.filter((p) => p.severity === 'warn')) {
+        assert.equal(warning.ruleId, 'operation-4xx-response', line(warning));
+        const path = decodeURIComponent(warning.location[0]!.pointer!.split('/')[2]!).replaceAll('~1', '/');
+        assert.ok(
+          publicPaths.some((p) => path.startsWith(p)),
+          line(warning),
+        );
+      }
+      assert.deepEqual(doc.servers, [{ url: '/', description: 'This server' }]);
+    });
+
+    it('gives every operation a summary, a stable unique operationId, and its success answer a description', () => {
+      const ids: Record<string, string> = {};
+      for (const [name, operation] of operations(doc)) {
+        ids[name] = operation.operationId ?? '';
+        assert.ok(operation.summary, `${name} has a summary`);
+        assert.match(ids[name], /^[a-z][A-Za-z0-9]*$/, `${name}: camelCase`);
+        for (const [status, response] of Object.entries(operation.responses)) {
+          assert.ok(response.description && response.description !== 'Default Response', `${name} ${status}`);
         }
       }
+      assert.deepEqual(ids, OPERATION_IDS);
+      assert.equal(new Set(Object.values(ids)).size, Object.keys(ids).length, 'operation ids are unique');
+    });
+
+    it('names every JSON body schema, so that generated clients get named types', () => {
+      const ref = (media: Media | undefined) => media?.schema?.$ref?.replace('#/components/schemas/', '');
+      for (const [name, operation] of operations(doc)) {
+        const bodies = [
+          ['request', operation.requestBody?.content['application/json']],
+          ...Object.entries(operation.responses)
+            .filter(([status]) => status.startsWith('2'))
+            .map(([status, response]) => [status, response.content?.['application/json']] as const),
+        ] as const;
+        for (const [which, media] of bodies) {
+          if (!media) continue;
+          const component = ref(media);
+          assert.ok(component && component in doc.components.schemas, `${name} ${which}: ${JSON.stringify(media)}`);
+          assert.match(component, /^[A-Z][A-Za-z]+$/);
+        }
+        const expected = NAMED_BODIES[name];
+        if (expected) {
+          const success = Object.entries(operation.responses).find(([status]) => status.startsWith('2'))![1];
+          assert.equal(ref(success.content?.['application/json']), expected.response, name);
+          if (expected.request) assert.equal(ref(operation.requestBody?.content['application/json']), expected.request);
+        }
+      }
+      // Nested shared shapes are named too.
+      const list = doc.components.schemas.ApiKeyList as { properties: Record<string, any> };
+      assert.equal(list.properties.api_keys.items.$ref, '#/components/schemas/ApiKey');
+      assert.equal(list.properties.pagination.$ref, '#/components/schemas/Pagination');
+    });
+
+    it('lists on each operation its security and the error answers it can give, and no others', () => {
+      checkSecurityAndErrors(server.app.routeCatalog, doc, { rateLimited: false });
+    });
+
+    it('lists 429 on every authenticated route when the rate limit is on', async () => {
+      const app = await appOver({
+        storage: server.storage,
+        config: {
+          bodyLimit: 1_048_576,
+          requestTimeoutMs: 30_000,
+          logLevel: 'silent',
+          reservationTtlSeconds: 300,
+          rateLimitPerMinute: 100,
+        },
+        clock: Date.now,
+      });
+      try {
+        const limited = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as Document;
+        checkSecurityAndErrors(app.routeCatalog, limited, { rateLimited: true });
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('points the /docs page at /openapi.json', async () => {
+      const page = await server.request('GET', '/docs/');
+      const initializer = page.text.match(/src="([^"]*swagger-initializer\.js)"/)?.[1];
+      assert.ok(initializer, page.text);
+      const script = await server.request('GET', new URL(initializer, `${server.baseUrl}/docs/`).pathname);
+      assert.equal(script.status, 200);
+      // Swagger UI loads the first of `urls` and ignores `url` (the plugin's own copy at /docs/json).
+      const config = JSON.parse(script.text.match(/const config = (\{.*\})\n/)![1]!);
+      assert.deepEqual(config.urls, [{ url: '/openapi.json', name: 'Freddy Analytics API' }]);
     });
 
     it('serves an interactive reference at /docs from local assets', async () => {
@@ -151,6 +313,52 @@ for (const dialect of DIALECTS) {
       assert.equal(checked, Object.values(RESPONSE_EXAMPLES).flatMap((e) => Object.keys(e)).length);
     });
   });
+}
+
+/**
+ * What an operation must say: public routes need no key and can only be refused while the
+ * server shuts down (503); authenticated routes list the API key schemes, 401, 500 and 503,
+ * 403 when a key can be refused (a scope, a platform admin key, or an organization in the
+ * path), and 429 when the rate limit is on (or the route declares its own, the spend limit).
+ * Whatever takes input can answer 400, and a body 413 and 415.
+ */
+function checkSecurityAndErrors(
+  catalog: TestServer['app']['routeCatalog'],
+  doc: Document,
+  options: { rateLimited: boolean },
+): void {
+  for (const route of catalog.filter((r) => !r.hidden)) {
+    const operation = doc.paths[openApiPath(route.url)]![route.method.toLowerCase()]!;
+    const name = `${route.method} ${route.url}`;
+    const statuses = Object.keys(operation.responses);
+    const errors = statuses.filter((status) => Number(status) >= 400);
+    for (const status of errors) {
+      const media = operation.responses[status]!.content?.['application/json'];
+      assert.equal(media?.schema?.$ref, ENVELOPE_REF, `${name} declares ${status} as the error envelope`);
+    }
+    if (!route.access) {
+      assert.deepEqual(operation.security, [], `${name} is public`);
+      assert.ok(errors.includes('503'), `${name}: 503 while shutting down`);
+      for (const status of ['401', '403', '429'])
+        assert.ok(!errors.includes(status), `${name} cannot answer ${status}`);
+      continue;
+    }
+    assert.deepEqual(operation.security, API_KEY_SECURITY, name);
+    const expected = ['401', '500', '503'];
+    const refusable = !('authenticated' in route.access) || route.url.includes(':org_id');
+    if (refusable) expected.push('403');
+    if (operation.parameters?.length || operation.requestBody) expected.push('400');
+    if (operation.requestBody) expected.push('413', '415');
+    for (const status of expected) assert.ok(errors.includes(status), `${name} declares ${status}`);
+    assert.equal(errors.includes('403'), refusable, `${name}: 403 only where a key can be refused`);
+    const spendLimited = name === 'POST /v1/usage/authorize';
+    assert.equal(errors.includes('429'), options.rateLimited || spendLimited, `${name}: 429`);
+    if (errors.includes('429')) {
+      const description = operation.responses['429']!.description!;
+      assert.equal(/RATE_LIMIT_EXCEEDED/.test(description), options.rateLimited, `${name}: ${description}`);
+      assert.equal(/USAGE_LIMIT_EXCEEDED/.test(description), spendLimited, `${name}: ${description}`);
+    }
+  }
 }
 
 /** Real answers, by route and status, for every example. */

@@ -1,11 +1,12 @@
 /**
  * Realistic, reproducible demo usage: a dozen models used with a skewed mix, more traffic on
  * weekdays than at weekends, steady growth from month to month, and a share of web-app usage
- * made without an API key. The same seed gives the same events for the same days.
+ * made without an API key. The same seed gives the same events for the same days. Events
+ * state no cost: they are priced from the price sheet, as a gateway's would be, so every model
+ * here has a price in the default sheet (test/demo.test.ts checks it).
  */
 
 import type { UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
-import { divideHalfEven, NANO_PER_CHF } from '../money/chf.ts';
 import { seededRandom } from '../seeded-random.ts';
 import { DAY_MS } from '../time/calendar.ts';
 
@@ -13,24 +14,21 @@ interface DemoModel {
   model: string;
   /** Relative share of requests. */
   weight: number;
-  /** CHF per 1M neurons and per 1M synapses. */
-  neuronPrice: number;
-  synapsePrice: number;
 }
 
 export const DEMO_MODELS: readonly DemoModel[] = [
-  { model: 'gpt-4o-mini', weight: 30, neuronPrice: 1.5, synapsePrice: 6 },
-  { model: 'gpt-4o', weight: 16, neuronPrice: 25, synapsePrice: 100 },
-  { model: 'claude-3-5-sonnet', weight: 12, neuronPrice: 30, synapsePrice: 150 },
-  { model: 'claude-3-5-haiku', weight: 9, neuronPrice: 8, synapsePrice: 40 },
-  { model: 'llama-3.1-70b', weight: 7, neuronPrice: 8.8, synapsePrice: 8.8 },
-  { model: 'mistral-large', weight: 6, neuronPrice: 20, synapsePrice: 60 },
-  { model: 'gemini-1.5-pro', weight: 5, neuronPrice: 12.5, synapsePrice: 50 },
-  { model: 'gemini-1.5-flash', weight: 5, neuronPrice: 0.75, synapsePrice: 3 },
-  { model: 'o1-mini', weight: 4, neuronPrice: 30, synapsePrice: 120 },
-  { model: 'llama-3.1-8b', weight: 3, neuronPrice: 1.8, synapsePrice: 1.8 },
-  { model: 'mistral-small', weight: 2, neuronPrice: 2, synapsePrice: 6 },
-  { model: 'o1', weight: 1, neuronPrice: 150, synapsePrice: 600 },
+  { model: 'gpt-4o-mini', weight: 30 },
+  { model: 'gpt-4o', weight: 16 },
+  { model: 'claude-sonnet-4', weight: 12 },
+  { model: 'claude-3-5-haiku', weight: 9 },
+  { model: 'llama-3.3-70b', weight: 7 },
+  { model: 'mistral-large', weight: 6 },
+  { model: 'gemini-2.5-pro', weight: 5 },
+  { model: 'gemini-2.5-flash', weight: 5 },
+  { model: 'o4-mini', weight: 4 },
+  { model: 'gpt-4.1-nano', weight: 3 },
+  { model: 'mistral-small', weight: 2 },
+  { model: 'o3', weight: 1 },
 ];
 
 /** Who made a demo request: an API key by its role, or the web app (no key). */
@@ -49,20 +47,6 @@ function pick<T>(random: () => number, items: readonly T[], weight: (item: T) =>
     if (point < 0) return item;
   }
   return items.at(-1)!;
-}
-
-/** Cost in nano-CHF of one request, rounded once, half to even. */
-function costNano(model: DemoModel, neurons: number, synapses: number): bigint {
-  const perMillion = (price: number) => BigInt(Math.round(price * 1e6)) * (NANO_PER_CHF / 1_000_000n);
-  return divideHalfEven(
-    BigInt(neurons) * perMillion(model.neuronPrice) + BigInt(synapses) * perMillion(model.synapsePrice),
-    1_000_000n,
-  );
-}
-
-function decimalChf(nano: bigint): string {
-  const text = nano.toString().padStart(10, '0');
-  return `${text.slice(0, -9)}.${text.slice(-9)}`;
 }
 
 /**
@@ -99,7 +83,6 @@ export function* demoEvents(seed: number, months: number, now: number): Generato
           model: model.model,
           neurons,
           synapses,
-          cost: decimalChf(costNano(model, neurons, synapses)),
           timestamp: new Date(time).toISOString(),
         },
       };

@@ -10,14 +10,12 @@ import { OPERATOR } from '../modules/auth/principal.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
 import { type IngestionContext, ingestUsage, type UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
 import { createOrganization } from '../modules/orgs/orgs.service.ts';
+import { loadPriceSheet } from '../modules/pricing/pricing.service.ts';
 import { nanoToChf } from '../money/chf.ts';
-
-import { monthKeyOf } from '../time/calendar.ts';
+import { addMonths, daysInMonth, monthKey, monthKeyOf, yearMonthOf } from '../time/calendar.ts';
 import { output, withContext } from './context.ts';
-import { type DemoSource, demoEvents } from './demo-usage.ts';
-
-/** The gateway key's limit is set so that this month's spend is at this share of it: warning level. */
-const GATEWAY_UTILIZATION_PERCENT = 87n;
+import { batchJob, monthlyLimitNano } from './demo-budget.ts';
+import { type DemoEventSpec, type DemoSource, demoEvents } from './demo-usage.ts';
 
 export interface DemoResult {
   organization_id: string;
@@ -48,23 +46,40 @@ export async function createDemo(
     web: null,
   };
 
-  let batch: UsageEventInput[] = [];
   let events = 0;
-  const flush = async () => {
-    await ingestUsage(ctx, OPERATOR, batch, now);
-    events += batch.length;
-    batch = [];
+  const store = async (specs: Iterable<DemoEventSpec>) => {
+    let batch: UsageEventInput[] = [];
+    const flush = async () => {
+      await ingestUsage(ctx, OPERATOR, batch, now);
+      events += batch.length;
+      batch = [];
+    };
+    for (const { source, event } of specs) {
+      batch.push({ ...event, organization_id: org.id, api_key_id: keyOf[source] });
+      if (batch.length === MAX_BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
   };
-  for (const { source, event } of demoEvents(options.seed, months, now)) {
-    batch.push({ ...event, organization_id: org.id, api_key_id: keyOf[source] });
-    if (batch.length === MAX_BATCH) await flush();
-  }
-  if (batch.length > 0) await flush();
+  await store(demoEvents(options.seed, months, now));
 
-  // A limit a little above this month's spend, rounded up to whole cents, puts the key at warning.
-  const spent = (await apiKeyMonthTotals(ctx.storage.db, org.id, monthKeyOf(now), gateway.apiKey.id)).costNano;
-  const cent = 10_000_000n;
-  const limitNano = ((spent * 100n) / GATEWAY_UTILIZATION_PERCENT / cent + 1n) * cent;
+  // The production key's limit fits a whole month of its usage; a batch job this month puts it
+  // at warning level, whatever the day (see demo-budget.ts).
+  const spentIn = async (month: number) =>
+    (await apiKeyMonthTotals(ctx.storage.db, org.id, month, gateway.apiKey.id)).costNano;
+  const thisMonth = yearMonthOf(now);
+  const pastMonthsNano: bigint[] = [];
+  for (let back = months - 1; back >= 1; back--)
+    pastMonthsNano.push(await spentIn(monthKey(addMonths(thisMonth, -back))));
+  const monthToDateNano = await spentIn(monthKeyOf(now));
+  const limitNano = monthlyLimitNano({
+    pastMonthsNano,
+    monthToDateNano,
+    dayOfMonth: new Date(now).getUTCDate(),
+    daysInMonth: daysInMonth(thisMonth),
+  });
+  const monthStart = Date.UTC(thisMonth.year, thisMonth.month - 1, 1);
+  const batchOptions = { seed: options.seed, limitNano, monthToDateNano, monthStart, now };
+  await store(batchJob(batchOptions, await loadPriceSheet(ctx.storage.db)));
   await changeApiKey(ctx.storage.db, org.id, gateway.apiKey.id, { monthlyLimitNano: limitNano }, OPERATOR);
 
   return {

@@ -16,37 +16,52 @@ const here = fromRoot('src', 'dashboard');
 const chartJsFile = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
 
 const JS = 'text/javascript; charset=utf-8';
-const script = (name: string, summary: string) => ({ file: path.join(here, name), type: JS, summary });
+const script = (name: string, summary: string, operationId: string) => ({
+  file: path.join(here, name),
+  type: JS,
+  summary,
+  operationId,
+});
 
-const ASSETS: Record<string, { file: string; type: string; summary: string }> = {
+/** Each file, with the operationId the OpenAPI document gives it (stable: clients may name it). */
+const ASSETS: Record<string, { file: string; type: string; summary: string; operationId: string }> = {
   '/dashboard': {
     file: path.join(here, 'page.html'),
     type: 'text/html; charset=utf-8',
     summary: 'The dashboard page (HTML): summary, top models, monthly and daily usage, key budgets',
+    operationId: 'getDashboard',
   },
   '/dashboard/dashboard.css': {
     file: path.join(here, 'dashboard.css'),
     type: 'text/css; charset=utf-8',
     summary: "The dashboard's stylesheet",
+    operationId: 'getDashboardStylesheet',
   },
-  '/dashboard/dashboard.js': script('dashboard.js', "The dashboard's script (an ES module)"),
-  '/dashboard/charts.js': script('charts.js', "The dashboard's charts (an ES module)"),
-  '/dashboard/format.js': script('format.js', 'How the dashboard writes CHF, counts and months (an ES module)'),
+  '/dashboard/dashboard.js': script('dashboard.js', "The dashboard's script (an ES module)", 'getDashboardScript'),
+  '/dashboard/charts.js': script('charts.js', "The dashboard's charts (an ES module)", 'getDashboardCharts'),
+  '/dashboard/format.js': script(
+    'format.js',
+    'How the dashboard writes CHF, counts and months (an ES module)',
+    'getDashboardFormat',
+  ),
   '/dashboard/assets/chart.umd.js': {
     file: chartJsFile,
     type: JS,
     summary: 'Chart.js, served from the installed package',
+    operationId: 'getChartJs',
   },
   '/dashboard/favicon.svg': {
     file: path.join(here, 'favicon.svg'),
     type: 'image/svg+xml',
     summary: "The dashboard's icon",
+    operationId: 'getDashboardIcon',
   },
   // favicon.svg rendered at 16, 32 and 48 px, for browsers that ask for /favicon.ico.
   '/favicon.ico': {
     file: path.join(here, 'favicon.ico'),
     type: 'image/x-icon',
     summary: 'The icon browsers ask for by default',
+    operationId: 'getFavicon',
   },
 };
 
@@ -65,6 +80,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       {
         schema: {
           summary: asset.summary,
+          operationId: asset.operationId,
           description: 'Public: the page asks for a key and calls the API with it from the browser.',
           tags: ['dashboard'],
         },

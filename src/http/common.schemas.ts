@@ -17,6 +17,17 @@ export const ApiKeyId = Type.String({
 
 export const OrgParams = Type.Object({ org_id: OrgId });
 
+/** Where a page of a list is: the same in every paginated answer. */
+export const Pagination = Type.Object(
+  {
+    page: Type.Integer(),
+    page_size: Type.Integer(),
+    total_count: Type.Integer(),
+    total_pages: Type.Integer(),
+  },
+  { title: 'Pagination' },
+);
+
 /** A CHF amount in a request: a JSON number or a decimal string ("12.50"). */
 export const ChfAmount = Type.Union(
   [Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*$' })],

@@ -154,7 +154,8 @@ export const ErrorEnvelope = Type.Object(
 /**
  * Response schemas for the errors a route can answer with, for its declaration. A route that can
  * fail internally (500) can also be unavailable (503: shutting down, the database connection
- * lost or its time limit reached), so 503 comes with 500.
+ * lost or its time limit reached), so 503 comes with 500. The OpenAPI document adds what follows
+ * from the route's access on its own (401, 403, 429, 500, 503: see http/openapi-operations.ts).
  */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   const all = statuses.includes(500) ? [...new Set([...statuses, 503])] : statuses;
@@ -193,8 +194,10 @@ export function notFound(request: Pick<FastifyRequest, 'method' | 'url'>): AppEr
   return new AppError('NOT_FOUND', { systemMessage: `No route ${request.method} ${request.url.split('?')[0]}` });
 }
 
+type RequestLine = Pick<FastifyRequest, 'method' | 'url'> & Partial<Pick<FastifyRequest, 'headers'>>;
+
 /** Maps anything thrown while handling a request to an AppError. */
-export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method' | 'url'>): AppError {
+export function toAppError(error: unknown, request: RequestLine): AppError {
   if (error instanceof AppError) return error;
   const unavailable = databaseUnavailable(error);
   if (unavailable) return unavailable;
@@ -209,7 +212,7 @@ export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method
     case 413:
       return new AppError('PAYLOAD_TOO_LARGE', { systemMessage: fastifyError.message });
     case 415:
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', { systemMessage: fastifyError.message });
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', { systemMessage: unsupportedMediaType(request.headers) });
     case 400:
       // Body-parser failures: malformed JSON, empty JSON body, bad content-length.
       return new AppError('INVALID_REQUEST', {
@@ -227,6 +230,13 @@ export function toAppError(error: unknown, request: Pick<FastifyRequest, 'method
       }
       return new AppError('INTERNAL_ERROR');
   }
+}
+
+/** Says what the body must be, and what was sent instead (cut short: it is the client's text). */
+function unsupportedMediaType(headers: RequestLine['headers']): string {
+  const sent = headers?.['content-type'];
+  const what = sent ? `Content-Type ${JSON.stringify(sent.slice(0, 100))}` : 'no Content-Type';
+  return `The body must be JSON, sent with Content-Type: application/json; this request has ${what}`;
 }
 
 function isClientError(status: unknown): boolean {

@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import { type ReadinessProblem, readinessProblem } from '../storage/readiness.ts';
 import { errorResponses } from './error-envelope.ts';
 
-const Health = Type.Object({ status: Type.String() });
+const Health = Type.Object({ status: Type.String() }, { title: 'Health' });
 
 const REASONS: Record<ReadinessProblem, string> = {
   unreachable: 'Database unreachable',
@@ -18,7 +18,14 @@ const REASONS: Record<ReadinessProblem, string> = {
 export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get(
     '/healthz',
-    { schema: { summary: 'The process is up', tags: ['operations'], response: { 200: Health } } },
+    {
+      schema: {
+        summary: 'The process is up',
+        operationId: 'getHealth',
+        tags: ['operations'],
+        response: { 200: Health },
+      },
+    },
     async () => ({ status: 'ok' }),
   );
 
@@ -27,6 +34,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
     {
       schema: {
         summary: 'The database is reachable and writable, and its schema current and intact',
+        operationId: 'getReadiness',
         description: `503 names the reason: ${Object.values(REASONS).join('; ')}.`,
         tags: ['operations'],
         response: { 200: Health, ...errorResponses(503) },

@@ -113,7 +113,13 @@ export function registerMetrics(app: FastifyInstance, ctx: Pick<AppContext, 'sto
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'] } },
+    {
+      schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        operationId: 'getMetrics',
+        tags: ['operations'],
+      },
+    },
     async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   );
 }

@@ -1,31 +1,39 @@
 /**
  * The OpenAPI 3.1 document at /openapi.json and its interactive reference at /docs. The
  * document is generated from the route declarations themselves (the schemas that validate
- * requests and shape responses), so it cannot drift from what the server does. A route that
- * declares `config.access` is marked as needing an API key.
+ * requests and shape responses), so it cannot drift from what the server does. What follows
+ * from the kind of route (security, error answers, operationId) is added by
+ * openapi-operations.ts; titled schemas become named components (openapi-components.ts).
  */
 import fs from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { fromRoot } from '../project-root.ts';
+import { hoistTitledSchemas } from './openapi-components.ts';
 import { RESPONSE_EXAMPLES } from './openapi-examples.ts';
+import { documentedSchema, type OperationOptions } from './openapi-operations.ts';
 
-/** Either header authenticates; the document lists both so generated clients can pick one. */
-export const API_KEY_SECURITY: Array<Record<string, string[]>> = [{ ApiKey: [] }, { ApiKeyAlternative: [] }];
+export const OPENAPI_PATH = '/openapi.json';
 
-const { version } = JSON.parse(fs.readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
+const { version, license } = JSON.parse(fs.readFileSync(fromRoot('package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+};
 
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, options: OperationOptions): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'Freddy Analytics API',
         version,
+        license: { name: license, identifier: license },
         description:
           'Usage metering, cost analytics and spend limits for AI API platforms. Money is CHF; months are UTC calendar months. Every non-2xx answer is the ErrorEnvelope.',
       },
+      // Relative: the server this document was fetched from, wherever it is deployed.
+      servers: [{ url: '/', description: 'This server' }],
       components: {
         securitySchemes: {
           ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key secret (`fak_…`)' },
@@ -40,22 +48,25 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     // Shared schemas (the ErrorEnvelope) become components named by their $id.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-    transform: ({ schema, url, route }) => {
-      if (!route.config?.access || !schema) return { schema, url };
-      return { schema: { ...schema, security: API_KEY_SECURITY }, url };
+    transform: ({ schema, url, route }) => ({ schema: schema && documentedSchema(schema, route, options), url }),
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return {};
+      hoistTitledSchemas(document.openapiObject);
+      return withExamples(document.openapiObject);
     },
-    transformObject: (document) => ('openapiObject' in document ? withExamples(document.openapiObject) : {}),
   });
 
   app.get(
-    '/openapi.json',
-    { schema: { summary: 'This OpenAPI 3.1 document', tags: ['operations'] } },
+    OPENAPI_PATH,
+    { schema: { summary: 'This OpenAPI 3.1 document', operationId: 'getOpenApiDocument', tags: ['operations'] } },
     async (_request, reply) => reply.type('application/json; charset=utf-8').send(app.swagger()),
   );
 
   await app.register(swaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { url: '/openapi.json', docExpansion: 'list', deepLinking: true },
+    // The plugin points Swagger UI at a copy of the document under /docs (`url`); a list of
+    // documents (`urls`) takes precedence, so the page loads the one at /openapi.json.
+    uiConfig: { urls: [{ url: OPENAPI_PATH, name: 'Freddy Analytics API' }], docExpansion: 'list', deepLinking: true },
   });
 }
 

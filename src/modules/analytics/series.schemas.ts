@@ -55,35 +55,38 @@ export const TopKeysQuery = Type.Object({
   ),
 });
 
-export const DailyUsageResponse = Type.Object({
-  organization_id: Type.String(),
-  period: Type.Literal('daily'),
-  data: Type.Array(
-    Type.Object({
-      date: IsoDate('The day'),
-      day_of_week: Type.String({ description: 'English weekday name, e.g. Monday' }),
-      day_of_month: Type.Integer(),
-      total_requests: Type.Integer(),
-      total_cost_chf: Chf('Cost of the day'),
-      total_synapses: Type.Integer(),
-      total_neurons: Type.Integer(),
-      has_data: Type.Boolean({ description: 'false on a day without usage (its numbers are 0)' }),
+export const DailyUsageResponse = Type.Object(
+  {
+    organization_id: Type.String(),
+    period: Type.Literal('daily'),
+    data: Type.Array(
+      Type.Object({
+        date: IsoDate('The day'),
+        day_of_week: Type.String({ description: 'English weekday name, e.g. Monday' }),
+        day_of_month: Type.Integer(),
+        total_requests: Type.Integer(),
+        total_cost_chf: Chf('Cost of the day'),
+        total_synapses: Type.Integer(),
+        total_neurons: Type.Integer(),
+        has_data: Type.Boolean({ description: 'false on a day without usage (its numbers are 0)' }),
+      }),
+      { description: 'Every calendar day of the month, in order' },
+    ),
+    totalRequests: Type.Integer(),
+    totalCost: Chf('Cost of the month'),
+    summary: Type.Object({
+      month: Type.Integer(),
+      year: Type.Integer(),
+      total_days: Type.Integer({ description: 'Days in the month' }),
+      average_cost_per_day: Type.Number({ description: 'Month cost / days in the month, CHF, 2 decimals' }),
+      peak_day: Type.Union([IsoDate('Day of the highest cost, the earliest on a tie'), Type.Null()], {
+        description: 'null when no day of the month cost anything',
+      }),
+      currency: Currency,
     }),
-    { description: 'Every calendar day of the month, in order' },
-  ),
-  totalRequests: Type.Integer(),
-  totalCost: Chf('Cost of the month'),
-  summary: Type.Object({
-    month: Type.Integer(),
-    year: Type.Integer(),
-    total_days: Type.Integer({ description: 'Days in the month' }),
-    average_cost_per_day: Type.Number({ description: 'Month cost / days in the month, CHF, 2 decimals' }),
-    peak_day: Type.Union([IsoDate('Day of the highest cost, the earliest on a tie'), Type.Null()], {
-      description: 'null when no day of the month cost anything',
-    }),
-    currency: Currency,
-  }),
-});
+  },
+  { title: 'DailyUsage', description: 'Usage of each day of one month' },
+);
 
 const PeriodTotals = {
   total_cost_chf: Chf('Cost of the period'),
@@ -93,87 +96,99 @@ const PeriodTotals = {
   growth_rate_percent: GrowthRate,
 };
 
-export const MonthlyUsageResponse = Type.Object({
-  organization_id: Type.String(),
-  period: Type.Literal('monthly'),
-  data: Type.Array(
-    Type.Object({
+export const MonthlyUsageResponse = Type.Object(
+  {
+    organization_id: Type.String(),
+    period: Type.Literal('monthly'),
+    data: Type.Array(
+      Type.Object({
+        month: Type.Integer(),
+        year: Type.Integer(),
+        month_name: Type.String({ description: 'English month name, e.g. January' }),
+        ...PeriodTotals,
+      }),
+      { description: 'One entry per month, oldest first, months without usage included' },
+    ),
+    totalRequests: Type.Integer(),
+    totalCost: Chf('Cost of all months listed'),
+    summary: Type.Object({
+      start_month: Type.String({ description: 'Oldest month listed, YYYY-MM' }),
+      end_month: Type.String({ description: 'Current month, YYYY-MM' }),
+      months_included: Type.Integer(),
+      currency: Currency,
+    }),
+  },
+  { title: 'MonthlyUsage', description: 'Usage of each of the last months' },
+);
+
+export const YearlyUsageResponse = Type.Object(
+  {
+    organization_id: Type.String(),
+    period: Type.Literal('yearly'),
+    data: Type.Array(Type.Object({ year: Type.Integer(), ...PeriodTotals }), {
+      description: 'One entry per year, oldest first, years without usage included',
+    }),
+    totalRequests: Type.Integer(),
+    totalCost: Chf('Cost of all years listed'),
+    summary: Type.Object({
+      start_year: Type.Integer(),
+      end_year: Type.Integer(),
+      years_included: Type.Integer(),
+      currency: Currency,
+    }),
+  },
+  { title: 'YearlyUsage', description: 'Usage of each of the last years' },
+);
+
+export const ApiKeysDailyResponse = Type.Object(
+  {
+    organization_id: Type.String(),
+    period: Type.Object({
+      year: Type.Integer(),
+      month: Type.Integer(),
+      startDate: IsoDate('First day of the month'),
+      endDate: IsoDate('Last day of the month'),
+      daysInMonth: Type.Integer(),
+      daysWithApiUsage: Type.Integer(),
+    }),
+    dailyUsage: Type.Array(
+      Type.Object({
+        date: IsoDate('The day'),
+        requests: Type.Integer(),
+        cost: Chf('API-key cost of the day'),
+        synapses: Type.Integer(),
+        neurons: Type.Integer(),
+      }),
+      { description: 'Every calendar day of the month, in order; 0 on days without API-key usage' },
+    ),
+    summary: ApiKeysSummaryResponse,
+  },
+  { title: 'ApiKeysDailyUsage', description: 'API-key usage of each day of one month' },
+);
+
+export const TopKeysResponse = Type.Object(
+  {
+    organization_id: Type.String(),
+    period: Type.Object({
+      type: Type.Literal('monthly'),
       month: Type.Integer(),
       year: Type.Integer(),
-      month_name: Type.String({ description: 'English month name, e.g. January' }),
-      ...PeriodTotals,
+      start_date: IsoDate('First day of the month'),
+      end_date: IsoDate('Last day of the month'),
     }),
-    { description: 'One entry per month, oldest first, months without usage included' },
-  ),
-  totalRequests: Type.Integer(),
-  totalCost: Chf('Cost of all months listed'),
-  summary: Type.Object({
-    start_month: Type.String({ description: 'Oldest month listed, YYYY-MM' }),
-    end_month: Type.String({ description: 'Current month, YYYY-MM' }),
-    months_included: Type.Integer(),
-    currency: Currency,
-  }),
-});
-
-export const YearlyUsageResponse = Type.Object({
-  organization_id: Type.String(),
-  period: Type.Literal('yearly'),
-  data: Type.Array(Type.Object({ year: Type.Integer(), ...PeriodTotals }), {
-    description: 'One entry per year, oldest first, years without usage included',
-  }),
-  totalRequests: Type.Integer(),
-  totalCost: Chf('Cost of all years listed'),
-  summary: Type.Object({
-    start_year: Type.Integer(),
-    end_year: Type.Integer(),
-    years_included: Type.Integer(),
-    currency: Currency,
-  }),
-});
-
-export const ApiKeysDailyResponse = Type.Object({
-  organization_id: Type.String(),
-  period: Type.Object({
-    year: Type.Integer(),
-    month: Type.Integer(),
-    startDate: IsoDate('First day of the month'),
-    endDate: IsoDate('Last day of the month'),
-    daysInMonth: Type.Integer(),
-    daysWithApiUsage: Type.Integer(),
-  }),
-  dailyUsage: Type.Array(
-    Type.Object({
-      date: IsoDate('The day'),
-      requests: Type.Integer(),
-      cost: Chf('API-key cost of the day'),
-      synapses: Type.Integer(),
-      neurons: Type.Integer(),
-    }),
-    { description: 'Every calendar day of the month, in order; 0 on days without API-key usage' },
-  ),
-  summary: ApiKeysSummaryResponse,
-});
-
-export const TopKeysResponse = Type.Object({
-  organization_id: Type.String(),
-  period: Type.Object({
-    type: Type.Literal('monthly'),
-    month: Type.Integer(),
-    year: Type.Integer(),
-    start_date: IsoDate('First day of the month'),
-    end_date: IsoDate('Last day of the month'),
-  }),
-  top_keys: Type.Array(
-    Type.Object({
-      api_key_id: Type.String(),
-      key_name: Type.String(),
-      total_requests: Type.Integer(),
-      total_cost: Chf('Cost of the key in the month'),
-      total_synapses: Type.Integer(),
-      total_neurons: Type.Integer(),
-    }),
-    { description: 'Keys with usage in the month by cost, then requests (both descending), then id' },
-  ),
-  total_keys: Type.Integer({ description: 'Keys with usage in the month, before the limit' }),
-  limit: Type.Integer(),
-});
+    top_keys: Type.Array(
+      Type.Object({
+        api_key_id: Type.String(),
+        key_name: Type.String(),
+        total_requests: Type.Integer(),
+        total_cost: Chf('Cost of the key in the month'),
+        total_synapses: Type.Integer(),
+        total_neurons: Type.Integer(),
+      }),
+      { description: 'Keys with usage in the month by cost, then requests (both descending), then id' },
+    ),
+    total_keys: Type.Integer({ description: 'Keys with usage in the month, before the limit' }),
+    limit: Type.Integer(),
+  },
+  { title: 'TopApiKeys', description: 'The API keys that cost the most in one month' },
+);

@@ -27,7 +27,9 @@ export function registerAuth(
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.access) return;
     const now = ctx.clock();
-    request.principal = await authenticate(ctx.storage.db, presentedSecret(request), now, principals);
+    const secret = presentedSecret(request);
+    if (!secret) throw missingKey(request);
+    request.principal = await authenticate(ctx.storage.db, secret, now, principals);
     // Bookkeeping only: a failed write must not fail the request it describes.
     await lastUsed.record(ctx.storage.db, request.principal, now).catch((err: unknown) => {
       request.log.warn({ err }, 'could not record last use of key');
@@ -72,6 +74,18 @@ function forgetChangedKeys(app: FastifyInstance, principals: PrincipalCache): vo
     const id = changedKey(request);
     if (id) principals.forgetKey(id);
     return payload;
+  });
+}
+
+/**
+ * 401 for a request without a key. Many clients send a key as `Authorization: Bearer …`, which
+ * this API does not read: the answer says where the key goes. The code stays
+ * AUTHENTICATION_REQUIRED, as no key was looked at (INVALID_API_KEY would say the key is wrong).
+ */
+function missingKey(request: FastifyRequest): AppError {
+  if (request.headers.authorization === undefined) return new AppError('AUTHENTICATION_REQUIRED');
+  return new AppError('AUTHENTICATION_REQUIRED', {
+    systemMessage: 'Send the API key in the X-API-Key header (or Api-Key); the Authorization header is not read',
   });
 }
 

@@ -19,7 +19,7 @@ export async function meRoutes(app: FastifyInstance, ctx: AppContext): Promise<v
         description:
           'Any valid key. An API key learns its organization, id, name and scopes; a platform admin key its id and name. Never the secret.',
         tags: ['auth'],
-        response: { 200: MeResponse, ...errorResponses(401, 403, 500) },
+        response: { 200: MeResponse, ...errorResponses(401, 500) },
       },
     },
     async (request) => {

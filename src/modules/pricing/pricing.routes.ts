@@ -54,7 +54,7 @@ export async function pricingRoutes(app: FastifyInstance, ctx: AppContext): Prom
           'CHF per 1M neurons and per 1M synapses of each model (or `*` pattern) in force now, or at `at`. Events that state no cost are priced from this sheet at their time.',
         tags: ['pricing'],
         querystring: PricingQuery,
-        response: { 200: PriceSheetResponse, ...errorResponses(400, 401, 403, 500) },
+        response: { 200: PriceSheetResponse, ...errorResponses(400, 401, 500) },
       },
     },
     async (request) => {

@@ -15,19 +15,25 @@ export const PricingQuery = Type.Object({
   ),
 });
 
-export const ModelPrice = Type.Object({
-  model: Type.String({ description: 'Model name, or a pattern where `*` matches any characters' }),
-  pattern: Type.Boolean(),
-  neurons_chf_per_million: Type.Number({ description: 'CHF per 1M neurons (input)' }),
-  synapses_chf_per_million: Type.Number({ description: 'CHF per 1M synapses (output)' }),
-  effective_from: Type.String({ format: 'date-time' }),
-});
+export const ModelPrice = Type.Object(
+  {
+    model: Type.String({ description: 'Model name, or a pattern where `*` matches any characters' }),
+    pattern: Type.Boolean(),
+    neurons_chf_per_million: Type.Number({ description: 'CHF per 1M neurons (input)' }),
+    synapses_chf_per_million: Type.Number({ description: 'CHF per 1M synapses (output)' }),
+    effective_from: Type.String({ format: 'date-time' }),
+  },
+  { title: 'ModelPrice', description: 'The price of a model (or `*` pattern) from a time on' },
+);
 
-export const PriceSheetResponse = Type.Object({
-  at: Type.String({ format: 'date-time' }),
-  currency: Type.Literal('CHF'),
-  models: Type.Array(ModelPrice),
-});
+export const PriceSheetResponse = Type.Object(
+  {
+    at: Type.String({ format: 'date-time' }),
+    currency: Type.Literal('CHF'),
+    models: Type.Array(ModelPrice),
+  },
+  { title: 'PriceSheet', description: 'The price of each model in force at one time' },
+);
 
 export const ModelParams = Type.Object({
   model: Type.String({ pattern: MODEL_KEY_PATTERN, description: 'Model name or `*` pattern (URL-encoded)' }),
@@ -41,20 +47,23 @@ export const SetPriceBody = Type.Object(
       Type.String({ format: 'date-time', description: 'From when the price applies (default: now)' }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'NewPrice' },
 );
 
-export const UnpricedResponse = Type.Object({
-  models: Type.Array(
-    Type.Object({
-      model: Type.String(),
-      first_seen: Type.String({ format: 'date-time' }),
-      last_seen: Type.String({ format: 'date-time' }),
-      event_count: Type.Integer(),
-      organization_count: Type.Integer(),
-    }),
-  ),
-});
+export const UnpricedResponse = Type.Object(
+  {
+    models: Type.Array(
+      Type.Object({
+        model: Type.String(),
+        first_seen: Type.String({ format: 'date-time' }),
+        last_seen: Type.String({ format: 'date-time' }),
+        event_count: Type.Integer(),
+        organization_count: Type.Integer(),
+      }),
+    ),
+  },
+  { title: 'UnpricedModels', description: 'Models of stored events that have no price at their time' },
+);
 
 export const RepriceBody = Type.Object(
   {
@@ -62,17 +71,20 @@ export const RepriceBody = Type.Object(
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive; default: all history' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive; default: now' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'RepriceRequest' },
 );
 
-export const RepriceResponse = Type.Object({
-  models: Type.Array(Type.String(), { description: 'Event models looked at' }),
-  months: Type.Array(Type.Integer(), { description: 'Months (yyyymm) whose rollups were rebuilt' }),
-  examined: Type.Integer({ description: 'Events priced from the sheet, or unpriced, in the range' }),
-  changed: Type.Integer(),
-  unpriced: Type.Integer({ description: 'Events still without a price' }),
-  skipped: Type.Integer({
-    description:
-      'Events left unchanged: their computed cost exceeds 1000000 CHF, or their new costs would take their organization past 1000000000 CHF in a month',
-  }),
-});
+export const RepriceResponse = Type.Object(
+  {
+    models: Type.Array(Type.String(), { description: 'Event models looked at' }),
+    months: Type.Array(Type.Integer(), { description: 'Months (yyyymm) whose rollups were rebuilt' }),
+    examined: Type.Integer({ description: 'Events priced from the sheet, or unpriced, in the range' }),
+    changed: Type.Integer(),
+    unpriced: Type.Integer({ description: 'Events still without a price' }),
+    skipped: Type.Integer({
+      description:
+        'Events left unchanged: their computed cost exceeds 1000000 CHF, or their new costs would take their organization past 1000000000 CHF in a month',
+    }),
+  },
+  { title: 'RepriceResult', description: 'What repricing changed' },
+);
