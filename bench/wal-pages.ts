@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type SQLite from 'better-sqlite3';
-import { firstOfEachId, type Reject, toUsageEvent } from '../src/modules/ingestion/ingestion.service.ts';
+import { firstOfEachId, type Reject, toUsageEvent } from '../src/modules/ingestion/event-input.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { connectSqlite, WRITER_CACHE_KIB } from '../src/storage/sqlite/connection.ts';
 import { sqliteGroupWrite } from '../src/storage/sqlite/group-write.ts';

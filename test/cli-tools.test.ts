@@ -138,7 +138,7 @@ forEachDialect('import, report and demo commands', (server) => {
       onBadLine: (line, reason) => bad.push(`${line}: ${reason}`),
     });
     assert.deepEqual(summary, { accepted: 1, duplicates: 0, badLines: 1 });
-    assert.match(bad[0]!, /^2: timestamp must match format "date-time"/);
+    assert.match(bad[0]!, /^2: timestamp must be an ISO-8601 time with a zone/);
     const stored = await server()
       .storage.db.selectFrom('usage_events')
       .select('occurred_at')

@@ -195,7 +195,7 @@ forEachDialect('POST /v1/usage/events', (server) => {
           },
         ],
       },
-      /timestamp must match format "date-time"/,
+      /timestamp must be an ISO-8601 time with a zone/,
     ],
     ['an array body', [1, 2], /body must be object/],
   ];
@@ -326,7 +326,7 @@ forEachDialect('POST /v1/usage/events', (server) => {
 
     const noon = await post({ events: [leap('noon', '2016-12-31T12:00:60Z')] }, server().adminKey);
     assertEnvelope(assert, noon, 400, 'INVALID_REQUEST');
-    assert.match(noon.body.error.system_message, /events\[0\]\.timestamp must match format "date-time"/);
+    assert.match(noon.body.error.system_message, /events\[0\]\.timestamp must be an ISO-8601 time with a zone/);
   });
 
   it('stamps an event without a timestamp with the time it arrives', async () => {

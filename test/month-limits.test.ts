@@ -11,7 +11,7 @@ import path from 'node:path';
 import { before, it } from 'node:test';
 import { importFile } from '../src/cli/import.ts';
 import { AppError } from '../src/errors.ts';
-import { toUsageEvent } from '../src/modules/ingestion/ingestion.service.ts';
+import { toUsageEvent } from '../src/modules/ingestion/event-input.ts';
 import { checkRollups } from '../src/modules/rollups/check.ts';
 import { toNumber } from '../src/storage/values.ts';
 import type { UsageEvent } from '../src/usage/event.ts';

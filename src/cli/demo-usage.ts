@@ -6,7 +6,7 @@
  * here has a price in the default sheet (test/demo.test.ts checks it).
  */
 
-import type { UsageEventInput } from '../modules/ingestion/ingestion.service.ts';
+import type { UsageEventInput } from '../modules/ingestion/event-input.ts';
 import { seededRandom } from '../seeded-random.ts';
 import { DAY_MS } from '../time/calendar.ts';
 

@@ -1,28 +1,20 @@
 /**
  * Reads usage events from an NDJSON or CSV file as a stream, one line (or CSV record) at a
- * time, so that a file of any size is imported in constant memory. Each line is checked
- * against the same schema as a POST /v1/usage/events event, and against the same rule for text
+ * time, so that a file of any size is imported in constant memory. Each line is checked as a
+ * POST /v1/usage/events event is (modules/ingestion/event-input.ts), and against the same rule for text
  * (valid UTF-8, no lone surrogates, no NUL; see src/text/storable-text.ts) with the same reasons; a
  * bad line is yielded with its line number and reason instead of ending the import.
  */
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
-import type { Static } from '@sinclair/typebox';
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormats from 'ajv-formats';
 import { parse } from 'csv-parse';
-import { UsageEventInput } from '../modules/ingestion/ingestion.schemas.ts';
+import { checkEventShape, type UsageEventInput } from '../modules/ingestion/event-input.ts';
 import { TEXT_REASONS, unstorableText } from '../text/storable-text.ts';
 
 export type ImportFormat = 'ndjson' | 'csv';
 
-export type ImportLine = { line: number; event: Static<typeof UsageEventInput> } | { line: number; error: string };
-
-// Body validation as the HTTP route does it: no coercion, every problem reported.
-const ajv = new Ajv({ allErrors: true, strict: false });
-addFormats.default(ajv, ['date-time']);
-const checkEvent = ajv.compile<Static<typeof UsageEventInput>>(UsageEventInput);
+export type ImportLine = { line: number; event: UsageEventInput } | { line: number; error: string };
 
 /** The format named by the file's extension, or undefined when it names none. */
 export function formatOfFile(file: string): ImportFormat | undefined {
@@ -32,29 +24,12 @@ export function formatOfFile(file: string): ImportFormat | undefined {
   return undefined;
 }
 
-// Fields that accept one of several forms: Ajv reports each failed form; one reason reads better.
-const UNION_REASONS: Record<string, string> = {
-  cost: 'must be a non-negative CHF amount (a number or a decimal string)',
-  api_key_id: 'must be an API key id (apikey_…) or null',
-};
-
-function describe(errors: ErrorObject[] | null | undefined): string {
-  const reasons = new Map<string, string[]>();
-  for (const e of errors ?? []) {
-    const field = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : 'event';
-    const reason = UNION_REASONS[field] ?? e.message ?? 'is invalid';
-    const list = reasons.get(field) ?? [];
-    if (!list.includes(reason)) list.push(reason);
-    reasons.set(field, list);
-  }
-  return [...reasons].map(([field, list]) => `${field} ${list.join(', ')}`).join('; ');
-}
-
 function checked(line: number, value: unknown): ImportLine {
   const text = unstorableText(value, 'event');
   if (text.length > 0) return { line, error: text.map((e) => `${e.field} ${e.reason}`).join('; ') };
-  if (checkEvent(value)) return { line, event: value };
-  return { line, error: describe(checkEvent.errors) };
+  const shape = checkEventShape(value);
+  if ('event' in shape) return { line, event: shape.event };
+  return { line, error: shape.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
 }
 
 const NOT_UTF8 = `event ${TEXT_REASONS.utf8}`;

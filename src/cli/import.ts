@@ -9,13 +9,9 @@ import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { AppError, type FieldError } from '../errors.ts';
 import { OPERATOR } from '../modules/auth/principal.ts';
+import type { UsageEventInput } from '../modules/ingestion/event-input.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
-import {
-  type IngestionContext,
-  type IngestResult,
-  ingestUsage,
-  type UsageEventInput,
-} from '../modules/ingestion/ingestion.service.ts';
+import { type IngestionContext, type IngestResult, ingestUsage } from '../modules/ingestion/ingestion.service.ts';
 import { withContext } from './context.ts';
 import { formatOfFile, type ImportFormat, readEvents } from './import-source.ts';
 

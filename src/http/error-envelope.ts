@@ -5,10 +5,11 @@
 
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
 import { databaseUnavailable } from '../storage/failures.ts';
 import { isoSeconds } from '../time/calendar.ts';
 import { writeWithMoney } from './serializer.ts';
+import { fieldErrors } from './validation.ts';
 
 interface CodeInfo {
   status: number;
@@ -252,36 +253,10 @@ const CONTEXT_MESSAGES: Record<string, string> = {
 
 function validationMessage(error: FastifyError) {
   const context = error.validationContext ?? 'body';
-  const issues = collapseAlternatives(error.validation ?? []);
-  const errors: FieldError[] = issues.map((issue) => {
-    const segments = issue.instancePath.split('/').filter(Boolean);
-    const missing = (issue.params as { missingProperty?: string }).missingProperty;
-    if (missing) segments.push(missing);
-    const field = segments.length ? formatPath(segments) : context === 'body' ? 'body' : context;
-    const reason = missing
-      ? 'is required'
-      : issue.keyword === 'anyOf'
-        ? `must be ${(issue.parentSchema as { description?: string } | undefined)?.description ?? 'of an allowed type'}`
-        : (issue.message ?? 'is invalid');
-    // Batch bodies (`events/3/...`) name the item's index so callers can find it.
-    const index = segments.length >= 2 && /^\d+$/.test(segments[1]!) ? Number(segments[1]) : undefined;
-    return index === undefined ? { field, reason } : { index, field, reason };
-  });
+  const errors = fieldErrors(error.validation ?? [], context);
   return {
     message: CONTEXT_MESSAGES[context] ?? 'Invalid request',
     systemMessage: errors.map((e) => `${e.field} ${e.reason}`).join('; ') || (error.message ?? 'Invalid request'),
     details: { errors },
   };
-}
-
-type Issue = NonNullable<FastifyError['validation']>[number] & { parentSchema?: unknown };
-
-/** Where a value matches none of a union's branches, report that once instead of once per branch. */
-function collapseAlternatives(issues: Issue[]): Issue[] {
-  const unions = new Set(issues.filter((i) => i.keyword === 'anyOf').map((i) => i.instancePath));
-  return issues.filter((i) => i.keyword === 'anyOf' || !unions.has(i.instancePath));
-}
-
-function formatPath(segments: string[]): string {
-  return segments.reduce((path, s) => (/^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s), '');
 }

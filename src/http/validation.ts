@@ -1,11 +1,15 @@
 /**
- * Request validation. Path, query and headers are coerced from text ("11" → 11); bodies are
- * not, so `"neurons": true` or `"neurons": "5"` is a 400 rather than a silent 1 or 5. Both
- * report every problem at once, so a bad batch lists each bad event.
+ * Validation against the route schemas, and how its failures read. Path, query and headers are
+ * coerced from text ("11" → 11); bodies are not, so `"neurons": true` or `"neurons": "5"` is a
+ * 400 rather than a silent 1 or 5. Every problem is reported at once, so a bad batch lists each
+ * bad event. Input that does not come through a route (the CLI import, a queue) is checked by
+ * bodyValidator with the same settings and the same messages.
  */
-import { Ajv, type Options, type SchemaValidateFunction } from 'ajv';
+import type { TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject, type Options, type SchemaValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import type { FieldError } from '../errors.ts';
 import { latestEventYear } from '../time/calendar.ts';
 import { CONTRACT_LAST_YEAR, LATEST_YEAR_KEYWORD } from './common.schemas.ts';
 
@@ -34,4 +38,51 @@ export function validatorCompiler(clock: () => number): FastifySchemaCompiler<un
   const coercing = makeAjv({ coerceTypes: true }, clock);
   const strict = makeAjv({ coerceTypes: false }, clock);
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
+}
+
+/** A strict (body) validator of `schema`, for input that does not come through a route. */
+export function bodyValidator<T>(schema: TSchema): (value: unknown) => { value: T } | { errors: FieldError[] } {
+  const check = makeAjv({ coerceTypes: false }, Date.now).compile<T>(schema);
+  return (value) => (check(value) ? { value } : { errors: fieldErrors(check.errors ?? [], 'body') });
+}
+
+type Issue = ErrorObject & { parentSchema?: unknown };
+
+/** What people read for a format the schemas use. */
+const FORMAT_REASONS: Record<string, string> = {
+  'date-time': 'must be an ISO-8601 time with a zone, e.g. 2026-12-01T09:30:00Z',
+  date: 'must be a date, YYYY-MM-DD',
+};
+
+/**
+ * Validation failures as the fields they concern (`events[3].neurons`) and why, in words for
+ * people; the item's index of a batch (`events/3/…`) too. `context` names the part of the
+ * request when the failure is about the whole of it.
+ */
+export function fieldErrors(raw: readonly ErrorObject[], context: string): FieldError[] {
+  return collapseAlternatives(raw as Issue[]).map((issue) => {
+    const segments = issue.instancePath.split('/').filter(Boolean);
+    const missing = (issue.params as { missingProperty?: string }).missingProperty;
+    if (missing) segments.push(missing);
+    const field = segments.length ? formatPath(segments) : context;
+    const format =
+      issue.keyword === 'format' ? FORMAT_REASONS[(issue.params as { format?: string }).format ?? ''] : undefined;
+    const reason = missing
+      ? 'is required'
+      : issue.keyword === 'anyOf'
+        ? `must be ${(issue.parentSchema as { description?: string } | undefined)?.description ?? 'of an allowed type'}`
+        : (format ?? issue.message ?? 'is invalid');
+    const index = segments.length >= 2 && /^\d+$/.test(segments[1]!) ? Number(segments[1]) : undefined;
+    return index === undefined ? { field, reason } : { index, field, reason };
+  });
+}
+
+/** Where a value matches none of a union's branches, report that once instead of once per branch. */
+function collapseAlternatives(issues: Issue[]): Issue[] {
+  const unions = new Set(issues.filter((i) => i.keyword === 'anyOf').map((i) => i.instancePath));
+  return issues.filter((i) => i.keyword === 'anyOf' || !unions.has(i.instancePath));
+}
+
+function formatPath(segments: string[]): string {
+  return segments.reduce((path, s) => (/^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s), '');
 }

@@ -2,20 +2,14 @@
  * Usage ingestion: a batch is validated as a whole, then its new events and their rollup
  * increments are written in one transaction. Retried event ids are acknowledged, not counted.
  */
-import type { Static } from '@sinclair/typebox';
 import type { AppContext } from '../../context.ts';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
-import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
-import { isStorableText, textReason } from '../../text/storable-text.ts';
-import { EARLIEST_EVENT_MS, MAX_EVENT_FUTURE_MS, parseIsoTime } from '../../time/calendar.ts';
 import type { UsageEvent } from '../../usage/event.ts';
 import type { KeyLifetime } from '../api-keys/api-keys.repository.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
 import { priceUnstatedCosts } from '../pricing/pricing.service.ts';
-import type { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
+import { firstOfEachId, type Reject, toUsageEvent, type UsageEventInput } from './event-input.ts';
 import { monthLimitError } from './month-limits.ts';
-
-export type UsageEventInput = Static<typeof UsageEventSchema>;
 
 export interface IngestResult {
   accepted: number;
@@ -64,46 +58,11 @@ export async function ingestUsage(
   };
 }
 
-export type Reject = (index: number, field: string, reason: string) => void;
-
 /** (organization, reservation) pairs named by the batch; settling is idempotent, so duplicates may name them too. */
 function reservationIds(inputs: readonly UsageEventInput[]): Array<[string, string]> {
   return inputs.flatMap(
     (i): Array<[string, string]> => (i.reservation_id ? [[i.organization_id, i.reservation_id]] : []),
   );
-}
-
-/** An input event as stored, its cost and time parsed; what is wrong with it goes to `reject`. */
-export function toUsageEvent(input: UsageEventInput, index: number, now: number, reject: Reject): UsageEvent {
-  // Checked at the edge too (HTTP, CLI import); here so that no caller can store two ids as one.
-  if (!isStorableText(input.id)) reject(index, 'id', textReason(input.id));
-  if (!isStorableText(input.model)) reject(index, 'model', textReason(input.model));
-  // Without a stated cost the event is priced from the sheet after validation (priceUnstatedCosts).
-  const costNano = input.cost === undefined ? 0n : parseChf(input.cost);
-  if (costNano === undefined) reject(index, 'cost', 'must be a non-negative decimal CHF amount');
-  else if (costNano > MAX_EVENT_COST_NANO) reject(index, 'cost', 'must not exceed 1000000 CHF');
-  let occurredAt = now;
-  if (input.timestamp !== undefined) {
-    occurredAt = parseIsoTime(input.timestamp);
-    if (!Number.isFinite(occurredAt)) {
-      reject(index, 'timestamp', 'must be an ISO-8601 date-time');
-    } else if (occurredAt < EARLIEST_EVENT_MS) {
-      reject(index, 'timestamp', 'must not be before 2000-01-01T00:00:00Z');
-    } else if (occurredAt > now + MAX_EVENT_FUTURE_MS) {
-      reject(index, 'timestamp', 'must not be more than 24 hours in the future');
-    }
-  }
-  return {
-    organizationId: input.organization_id,
-    id: input.id,
-    apiKeyId: input.api_key_id ?? null,
-    model: input.model,
-    neurons: BigInt(input.neurons),
-    synapses: BigInt(input.synapses),
-    costNano: costNano ?? 0n,
-    costSource: input.cost === undefined ? 'unpriced' : 'reported',
-    occurredAt,
-  };
 }
 
 /**
@@ -155,15 +114,4 @@ async function checkReferences(
 
 function isoMillis(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-/** The same id twice in one batch counts once: the first occurrence is kept. */
-export function firstOfEachId(events: UsageEvent[]): UsageEvent[] {
-  const seen = new Map<string, UsageEvent>();
-  for (const event of events) {
-    const key = `${event.organizationId}/${event.id}`;
-    if (!seen.has(key)) seen.set(key, event);
-  }
-  // Sorted so that concurrent batches insert ids in one order and cannot deadlock.
-  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
 }
