@@ -78,5 +78,19 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  await starting;
+  const { url } = await starting;
+  process.stderr.write(startupPointers(url));
+}
+
+/** Where a person who just started the server goes next, in a few lines on standard error. */
+export function startupPointers(url: string): string {
+  // Listening on every interface: the loopback address is the one to try from this machine.
+  const base = url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://127.0.0.1:');
+  return [
+    `freddy-analytics is serving ${base}`,
+    `  dashboard      ${base}/dashboard`,
+    `  API reference  ${base}/docs (OpenAPI: ${base}/openapi.json)`,
+    `  health         ${base}/healthz, readiness ${base}/readyz`,
+    '',
+  ].join('\n');
 }

@@ -21,6 +21,7 @@ const PUBLIC_ROUTES = [
   'GET /metrics',
   'GET /healthz',
   'GET /readyz',
+  'GET /',
   'GET /dashboard',
   'GET /dashboard/dashboard.css',
   'GET /dashboard/dashboard.js',

@@ -1,27 +1,14 @@
 /**
  * The gateway budget check: tiers, reservations, settlement by usage, expiry, and exactly-N
- * admission under concurrent requests (in process on both engines, and two server processes
- * sharing one PostgreSQL).
+ * admission under concurrent requests, in process on both engines (two server processes
+ * sharing one PostgreSQL: e2e/authorize-processes.test.ts).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { before, it } from 'node:test';
 import { CompiledQuery, sql } from 'kysely';
-import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { budgetUsageQuery } from '../src/modules/limits/limits.repository.ts';
-import { migrateToLatest } from '../src/storage/migrate.ts';
-import { openStorage } from '../src/storage/storage.ts';
 import { monthKeyOf } from '../src/time/calendar.ts';
-import {
-  assertEnvelope,
-  createTestDatabase,
-  DIALECTS,
-  forEachDialect,
-  makeApiKey,
-  makeOrg,
-  sqliteConnection,
-  type TestServer,
-} from './harness.ts';
+import { assertEnvelope, forEachDialect, makeApiKey, makeOrg, sqliteConnection, type TestServer } from './harness.ts';
 
 const CHF = 1_000_000_000n;
 let now = Date.now();
@@ -312,100 +299,3 @@ forEachDialect(
   },
   { clock: () => now },
 );
-
-/** Starts `node bin/freddy-analytics.js serve` and resolves with its URL once it listens. */
-function startServerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['bin/freddy-analytics.js', 'serve'], {
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${buffer}`)), 30_000);
-    child.stdout!.on('data', (chunk) => {
-      buffer += String(chunk);
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(buffer);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]! });
-      }
-    });
-    child.stderr!.on('data', (chunk) => {
-      buffer += String(chunk);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${buffer}`)));
-  });
-}
-
-// PostgreSQL only: several server processes share a database only there (SQLite serves one process).
-describe('POST /v1/usage/authorize across two server processes [postgres]', {
-  skip: !DIALECTS.includes('postgres'),
-}, () => {
-  const N = 9;
-  const M = 120;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  const children: ChildProcess[] = [];
-  let urls: string[] = [];
-  let admin: string;
-  let orgId: string;
-  let apiKeyId: string;
-
-  before(async () => {
-    database = await createTestDatabase('postgres');
-    const storage = openStorage(database.config);
-    try {
-      await migrateToLatest(storage);
-      admin = (await createAdminKey(storage.db, 'test admin', Date.now())).secret;
-      const server = { storage } as TestServer;
-      orgId = (await makeOrg(server)).id;
-      // Remaining budget 2.7 CHF covers exactly N = 9 requests estimated at 0.30 CHF.
-      apiKeyId = (await makeApiKey(server, orgId, { monthlyLimitNano: 2_700_000_000n })).id;
-    } finally {
-      await storage.close();
-    }
-    const started = await Promise.all([startServerProcess(database.env), startServerProcess(database.env)]);
-    for (const s of started) children.push(s.child);
-    urls = started.map((s) => s.url);
-  });
-
-  after(async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
-    await database?.drop();
-  });
-
-  it(`admits exactly ${N} of ${M} concurrent requests spread over both processes`, async () => {
-    const results = await Promise.all(
-      Array.from({ length: M }, async (_, i) => {
-        const response = await fetch(`${urls[i % 2]}/v1/usage/authorize`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': admin },
-          body: JSON.stringify({ organization_id: orgId, api_key_id: apiKeyId, estimated_cost: '0.30' }),
-        });
-        return { status: response.status, process: i % 2 };
-      }),
-    );
-    const admitted = results.filter((r) => r.status === 200);
-    assert.equal(admitted.length, N, JSON.stringify(results.map((r) => r.status)));
-    assert.equal(results.filter((r) => r.status === 429).length, M - N);
-    const storage = openStorage(database.config);
-    try {
-      const rows = await storage.db
-        .selectFrom('reservations')
-        .select('id')
-        .where('organization_id', '=', orgId)
-        .execute();
-      assert.equal(rows.length, N);
-    } finally {
-      await storage.close();
-    }
-  });
-});

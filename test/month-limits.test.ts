@@ -140,7 +140,7 @@ forEachDialect('monthly maximum of an organization', (server) => {
       onBadLine: (line, reason) => bad.push(`${line}: ${reason}`),
     });
     fs.rmSync(path.dirname(file), { recursive: true });
-    assert.deepEqual(imported, { accepted: 1, duplicates: 0, badLines: 1 });
+    assert.deepEqual(imported, { accepted: 1, duplicates: 0, badLines: 1, unpriced: new Map() });
     assert.match(bad[0]!, new RegExp(`^1: cost would take the usage of ${orgId} in 2025-06 past 1000000000 CHF`));
     // What adds nothing to the bounded counters still fits, and so does another month.
     const nothing = await post(june(orgId, 'zero', 1, () => ({})));

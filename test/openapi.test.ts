@@ -77,6 +77,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/analytics/usage/yearly/{org_id}': 'getYearlyUsage',
   'GET /v1/analytics/api-keys/daily/{org_id}': 'getDailyApiKeyUsage',
   'GET /v1/analytics/{org_id}/api-keys/top/{month}/{year}': 'getTopApiKeys',
+  'GET /': 'redirectToDashboard',
   'GET /dashboard': 'getDashboard',
   'GET /dashboard/dashboard.css': 'getDashboardStylesheet',
   'GET /dashboard/dashboard.js': 'getDashboardScript',
@@ -165,13 +166,13 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(problems.filter((p) => p.severity === 'error').map(line), []);
       // The one warning left: the public routes take no input, so they have no 4xx answer to list.
       const publicPaths = ['/openapi.json', '/metrics', '/healthz', '/readyz', '/dashboard', '/favicon.ico'];
+      const isPublic = (path: string) => path === '/' || publicPaths.some((p) => path.startsWith(p));
       for (const warning of problems.filter((p) => p.severity === 'warn')) {
-        assert.equal(warning.ruleId, 'operation-4xx-response', line(warning));
         const path = decodeURIComponent(warning.location[0]!.pointer!.split('/')[2]!).replaceAll('~1', '/');
-        assert.ok(
-          publicPaths.some((p) => path.startsWith(p)),
-          line(warning),
-        );
+        // `/` only redirects a browser to the dashboard: it has no 2xx answer either.
+        if (path === '/' && warning.ruleId === 'operation-2xx-response') continue;
+        assert.equal(warning.ruleId, 'operation-4xx-response', line(warning));
+        assert.ok(isPublic(path), line(warning));
       }
       assert.deepEqual(doc.servers, [{ url: '/', description: 'This server' }]);
     });

@@ -4,14 +4,11 @@
  * repriced, and the three seed endpoints and `verify` agree with the raw events.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { before, it } from 'node:test';
 import { checkRollups } from '../src/modules/rollups/check.ts';
 import { rebuildMonth } from '../src/modules/rollups/rebuild.ts';
-import { fromRoot } from '../src/project-root.ts';
 import { assertEnvelope, type EventInput, forEachDialect, makeApiKey, makeOrg } from './harness.ts';
 
-const CLI = fromRoot('bin', 'freddy-analytics.js');
 const MODEL = 'acme-reasoner';
 
 forEachDialect('price sheet, unpriced events and repricing', (server) => {
@@ -196,12 +193,9 @@ forEachDialect('price sheet, unpriced events and repricing', (server) => {
     const check = await checkRollups(server().storage.db, orgId);
     assert.deepEqual(check.differences, []);
     assert.equal(check.monthsChecked, 2);
-    const cli = runCli(server().database.env, ['verify', '--org', orgId]);
-    assert.equal(cli.status, 0, cli.stderr);
-    assert.match(cli.stdout, /2 month\(s\) checked, 0 difference\(s\)/);
   });
 
-  it('verify reports a rollup that disagrees with the events, and exits non-zero', async () => {
+  it('verify reports a rollup that disagrees with the events', async () => {
     await server()
       .storage.db.updateTable('rollup_key_day')
       .set({ cost_nano: 1n })
@@ -213,19 +207,8 @@ forEachDialect('price sheet, unpriced events and repricing', (server) => {
       check.differences.map((d) => [d.table, d.key, d.stored?.costNano, d.expected?.costNano]),
       [['rollup_key_day', `${orgId}/20251112/${apiKeyId}`, 1n, 11_000n]],
     );
-    const cli = runCli(server().database.env, ['verify', '--org', orgId]);
-    assert.equal(cli.status, 1);
-    assert.match(cli.stdout, /rollup_key_day .*20251112.* cost_nano=1;/);
 
     await server().storage.transaction((trx) => rebuildMonth(trx, { year: 2025, month: 11 }, [orgId]));
     assert.deepEqual((await checkRollups(server().storage.db, orgId)).differences, []);
   });
 });
-
-function runCli(env: Record<string, string>, args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'silent' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-}

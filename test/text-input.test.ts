@@ -167,8 +167,8 @@ forEachDialect('text that storage would change', (server) => {
       '5: event must be valid UTF-8',
       '3: event must be valid UTF-8',
     ]);
-    assert.deepEqual(fromNdjson, { accepted: 3, duplicates: 0, badLines: 3 });
-    assert.deepEqual(fromCsv, { accepted: 2, duplicates: 0, badLines: 1 });
+    assert.deepEqual(fromNdjson, { accepted: 3, duplicates: 0, badLines: 3, unpriced: new Map() });
+    assert.deepEqual(fromCsv, { accepted: 2, duplicates: 0, badLines: 1, unpriced: new Map() });
     const imported = (await storedIds(server(), orgId)).filter((id) => /^[iv]/.test(id));
     assert.deepEqual(imported, ['i1', 'i3', 'i\u00ff', 'v1', 'v2']);
   });

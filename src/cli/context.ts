@@ -2,6 +2,7 @@
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { type AppContext, openContext } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { ERROR_INFO } from '../http/error-envelope.ts';
 import { databaseUnavailable } from '../storage/failures.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 
@@ -22,12 +23,21 @@ export function output(json: boolean, value: Record<string, unknown>, lines: str
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${lines.join('\n')}\n`);
 }
 
+/** What went wrong and why, in one line: the code, the reason, and what the error names. */
+export function describeAppError(error: AppError): string {
+  const reason = error.systemMessage ?? (error.message || ERROR_INFO[error.code].message);
+  const named = Object.entries(error.details ?? {})
+    .filter(([, value]) => typeof value === 'string' || typeof value === 'number')
+    .map(([field, value]) => `${field} ${value}`);
+  return `${error.code}: ${reason}${named.length > 0 ? ` (${named.join(', ')})` : ''}`;
+}
+
 /** Turns a thrown error into one line on stderr and a non-zero exit. */
 export function fail(error: unknown): never {
   const unavailable = error instanceof AppError ? undefined : databaseUnavailable(error);
   const message =
     error instanceof AppError
-      ? `${error.code}: ${error.systemMessage ?? error.message}`
+      ? describeAppError(error)
       : unavailable
         ? // The driver's own words too: they say who ended the connection.
           `${unavailable.systemMessage} (${(error as Error).message})`

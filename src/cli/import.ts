@@ -12,7 +12,7 @@ import { OPERATOR } from '../modules/auth/principal.ts';
 import type { UsageEventInput } from '../modules/ingestion/event-input.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
 import { type IngestionContext, type IngestResult, ingestUsage } from '../modules/ingestion/ingestion.service.ts';
-import { withContext } from './context.ts';
+import { output, withContext } from './context.ts';
 import { formatOfFile, type ImportFormat, readEvents } from './import-source.ts';
 
 /** Exit code when the file had bad lines (the good ones are imported). */
@@ -22,6 +22,8 @@ export interface ImportSummary {
   accepted: number;
   duplicates: number;
   badLines: number;
+  /** Accepted events that stated no cost and whose model has no price (stored with cost 0), per model. */
+  unpriced: Map<string, number>;
 }
 
 export interface ImportOptions {
@@ -38,27 +40,31 @@ interface Pending {
 }
 
 export async function importFile(ctx: IngestionContext, file: string, options: ImportOptions): Promise<ImportSummary> {
-  const summary: ImportSummary = { accepted: 0, duplicates: 0, badLines: 0 };
-  const bad = (line: number, reason: string) => {
-    summary.badLines += 1;
-    options.onBadLine(line, reason);
-  };
+  const summary: ImportSummary = { accepted: 0, duplicates: 0, badLines: 0, unpriced: new Map() };
+  // Lines refused since the last batch was written: reported with the batch's own refusals, in
+  // file order, once it is written.
+  let refused: Array<{ line: number; reason: string }> = [];
   let batch: Pending[] = [];
   const flush = async () => {
-    const result = await ingestBatch(ctx, batch, bad);
+    const events = new Map(batch.map((p) => [p.event.id, p.event.model]));
+    const result = await ingestBatch(ctx, batch, (line, reason) => refused.push({ line, reason }));
     summary.accepted += result.accepted;
     summary.duplicates += result.duplicates;
+    for (const id of result.unpriced) {
+      const model = events.get(id) ?? 'unknown';
+      summary.unpriced.set(model, (summary.unpriced.get(model) ?? 0) + 1);
+    }
+    for (const { line, reason } of refused.sort((a, b) => a.line - b.line)) options.onBadLine(line, reason);
+    summary.badLines += refused.length;
+    refused = [];
     batch = [];
   };
   for await (const item of readEvents(file, options.format, options.onProgress)) {
-    if ('error' in item) {
-      bad(item.line, item.error);
-      continue;
-    }
-    batch.push(item);
+    if ('error' in item) refused.push({ line: item.line, reason: item.error });
+    else batch.push(item);
     if (batch.length >= (options.batchSize ?? MAX_BATCH)) await flush();
   }
-  if (batch.length > 0) await flush();
+  await flush();
   return summary;
 }
 
@@ -71,7 +77,7 @@ async function ingestBatch(
   ctx: IngestionContext,
   batch: Pending[],
   bad: (line: number, reason: string) => void,
-): Promise<Pick<IngestResult, 'accepted' | 'duplicates'>> {
+): Promise<IngestResult> {
   let pending = batch;
   while (pending.length > 0) {
     try {
@@ -88,7 +94,7 @@ async function ingestBatch(
       pending = pending.filter((_, index) => !rejected.has(index));
     }
   }
-  return { accepted: 0, duplicates: 0 };
+  return { accepted: 0, duplicates: 0, unpriced: [] };
 }
 
 /** Index → reason of each event a 400 names, or undefined when the error is not about single events. */
@@ -155,10 +161,28 @@ were imported), 1 the import could not run (unreadable file, database error).`,
         }),
       ).finally(() => bar?.stop());
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      process.stdout.write(
-        options.json
-          ? `${JSON.stringify({ file, accepted: summary.accepted, duplicates: summary.duplicates, bad_lines: summary.badLines, seconds: Number(seconds) })}\n`
-          : `Imported ${summary.accepted} events (${summary.duplicates} duplicates, ${summary.badLines} bad lines) from ${file} in ${seconds} s\n`,
+      const unpriced = [...summary.unpriced].sort(([a], [b]) => (a < b ? -1 : 1));
+      const unpricedCount = unpriced.reduce((sum, [, n]) => sum + n, 0);
+      const lines = [
+        `Imported ${summary.accepted} events (${summary.duplicates} duplicates, ${summary.badLines} bad lines) from ${file} in ${seconds} s`,
+        ...(unpricedCount > 0
+          ? [
+              `${unpricedCount} of them stated no cost and have no price (stored with cost 0): ${unpriced.map(([m, n]) => `${m} (${n})`).join(', ')}`,
+              'Add their prices (freddy-analytics prices set) and reprice them (freddy-analytics reprice).',
+            ]
+          : []),
+      ];
+      output(
+        Boolean(options.json),
+        {
+          file,
+          accepted: summary.accepted,
+          duplicates: summary.duplicates,
+          bad_lines: summary.badLines,
+          unpriced: { events: unpricedCount, models: Object.fromEntries(unpriced) },
+          seconds: Number(seconds),
+        },
+        lines,
       );
       if (summary.badLines > 0) process.exitCode = EXIT_BAD_LINES;
     });

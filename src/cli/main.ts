@@ -1,6 +1,8 @@
 /** The `freddy-analytics` command line. One file per command group. */
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { loadConfig } from '../config.ts';
+import { fromRoot } from '../project-root.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { openStorage } from '../storage/storage.ts';
 import { fail } from './context.ts';
@@ -13,10 +15,12 @@ import { reportCommand } from './report.ts';
 import { repriceCommand } from './reprice.ts';
 import { verifyCommand } from './verify.ts';
 
+const { version } = JSON.parse(fs.readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('freddy-analytics')
   .description('Usage metering, cost analytics and spend limits for AI API platforms')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version');
 
 program
   .command('serve')
@@ -40,5 +44,16 @@ verifyCommand(program);
 importCommand(program);
 reportCommand(program);
 demoCommand(program);
+
+/**
+ * A wrong argument prints one line saying what is wrong (commander's), then the usage of the
+ * command it was given to, not the whole help.
+ */
+function usageAfterErrors(command: Command, path: string[]): void {
+  const name = [...path, command.name()];
+  command.showHelpAfterError(`Usage: ${name.join(' ')} ${command.usage()}\n(${name.join(' ')} --help for more)`);
+  for (const sub of command.commands) usageAfterErrors(sub, name);
+}
+usageAfterErrors(program, []);
 
 program.parseAsync(process.argv).catch(fail);

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
+import { requireOrganization } from '../modules/orgs/orgs.service.ts';
 import { checkRollups, type RollupDifference } from '../modules/rollups/check.ts';
+import { repairRollups } from '../modules/rollups/repair.ts';
 import type { Counters } from '../usage/counters.ts';
 import { output, withContext } from './context.ts';
+
+const isoMonthOfKey = (key: number) => `${Math.floor(key / 100)}-${String(key % 100).padStart(2, '0')}`;
 
 function text(counters: Counters | null): string {
   if (!counters) return 'no row';
@@ -29,14 +33,37 @@ export function verifyCommand(program: Command): void {
     .command('verify')
     .description('Recompute every rollup from raw events and report differences (exit code 1 if any)')
     .option('--org <org_id>', 'only this organization')
+    .option(
+      '--repair',
+      'rebuild each month found different from its raw events (one transaction per month), then check again',
+    )
     .option('--json', 'print one JSON object')
-    .action(async (options: { org?: string; json?: boolean }) => {
-      const check = await withContext(({ storage }) => checkRollups(storage.db, options.org));
-      const { differences } = check;
-      output(Boolean(options.json), { months_checked: check.monthsChecked, differences: differences.map(json) }, [
-        ...differences.map((d) => `${d.table} ${d.key}: stored ${text(d.stored)}; from events ${text(d.expected)}`),
-        `${check.monthsChecked} month(s) checked, ${differences.length} difference(s)`,
-      ]);
-      if (differences.length > 0) process.exitCode = 1;
+    .action(async (options: { org?: string; repair?: boolean; json?: boolean }) => {
+      const result = await withContext(async ({ storage }) => {
+        if (options.org !== undefined) await requireOrganization(storage.db, options.org);
+        const check = await checkRollups(storage.db, options.org);
+        if (!options.repair || check.differences.length === 0) return { check, repaired: [] as number[] };
+        const repaired = await repairRollups(storage, check.differences);
+        return { check: await checkRollups(storage.db, options.org), before: check, repaired };
+      });
+      const { check, repaired } = result;
+      const found = result.before?.differences ?? check.differences;
+      const lines = found.map((d) => `${d.table} ${d.key}: stored ${text(d.stored)}; from events ${text(d.expected)}`);
+      if (options.repair && repaired.length > 0) {
+        lines.push(
+          `Rebuilt ${repaired.length} month(s) from the raw events: ${repaired.map(isoMonthOfKey).join(', ')}`,
+        );
+      }
+      lines.push(`${check.monthsChecked} month(s) checked, ${check.differences.length} difference(s)`);
+      output(
+        Boolean(options.json),
+        {
+          months_checked: check.monthsChecked,
+          differences: check.differences.map(json),
+          ...(options.repair ? { repaired_months: repaired.map(isoMonthOfKey), found: found.map(json) } : {}),
+        },
+        lines,
+      );
+      if (check.differences.length > 0) process.exitCode = 1;
     });
 }

@@ -72,6 +72,20 @@ const CONTENT_SECURITY_POLICY =
   "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+  // Someone who opens the server's address in a browser lands on the dashboard.
+  app.get(
+    '/',
+    {
+      schema: {
+        summary: 'Redirect to the dashboard',
+        operationId: 'redirectToDashboard',
+        description: 'Public: a browser opening the server lands on /dashboard.',
+        tags: ['dashboard'],
+        response: { 302: { type: 'null', description: 'Location: /dashboard' } },
+      },
+    },
+    async (_request, reply) => reply.redirect('/dashboard', 302),
+  );
   for (const [url, asset] of Object.entries(ASSETS)) {
     // Read once at start-up: the files are small and never change while the process runs.
     const body = fs.readFileSync(asset.file);

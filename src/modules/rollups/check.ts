@@ -13,6 +13,9 @@ import { recomputeMonth, storedMonth } from './rebuild.ts';
 
 export interface RollupDifference {
   table: RollupTable;
+  organizationId: string;
+  /** The month (yyyymm) the row belongs to. */
+  month: number;
   /** The row's key columns, e.g. `org_a/202511/gpt-4o` (`(web)` for usage without a key). */
   key: string;
   stored: Counters | null;
@@ -48,21 +51,36 @@ export async function checkMonth(
     storedMonth(db, month, organizationIds),
     recomputeMonth(db, month, organizationIds),
   ]);
-  return stored.flatMap(({ rollup, rows }, i) => compareRows(rollup.table as RollupTable, rows, expected[i]!.rows));
+  return stored.flatMap(({ rollup, rows }, i) =>
+    compareRows(rollup.table as RollupTable, rows, expected[i]!.rows).map((difference) => ({
+      ...difference,
+      month: monthKey(month),
+    })),
+  );
 }
 
 const shownKey = (row: RollupRow) => rowKey({ ...row, values: row.values.map((v) => v || '(web)') });
 
-function compareRows(table: RollupTable, stored: RollupRow[], expected: RollupRow[]): RollupDifference[] {
+function compareRows(
+  table: RollupTable,
+  stored: RollupRow[],
+  expected: RollupRow[],
+): Array<Omit<RollupDifference, 'month'>> {
   const storedByKey = new Map(stored.map((r) => [shownKey(r), r]));
   const expectedByKey = new Map(expected.map((r) => [shownKey(r), r]));
-  const differences: RollupDifference[] = [];
+  const differences: Array<Omit<RollupDifference, 'month'>> = [];
   for (const key of [...new Set([...storedByKey.keys(), ...expectedByKey.keys()])].sort()) {
     const s = storedByKey.get(key);
     const e = expectedByKey.get(key);
     // A stored row of zeros with no events is harmless (nothing to add up to), not a difference.
     if (s && e ? sameCounters(s, e) : isZero(s ?? e!)) continue;
-    differences.push({ table, key, stored: s ? countersOf(s) : null, expected: e ? countersOf(e) : null });
+    differences.push({
+      table,
+      organizationId: (s ?? e)!.organizationId,
+      key,
+      stored: s ? countersOf(s) : null,
+      expected: e ? countersOf(e) : null,
+    });
   }
   return differences;
 }

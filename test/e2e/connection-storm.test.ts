@@ -10,10 +10,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { seededRandom } from '../src/seeded-random.ts';
-import { openStorage } from '../src/storage/storage.ts';
-import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase, terminateBackends } from './harness.ts';
-import type { ServerProcess } from './process.ts';
+import { seededRandom } from '../../src/seeded-random.ts';
+import { openStorage } from '../../src/storage/storage.ts';
+import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase, terminateBackends } from '../harness.ts';
+import type { ServerProcess } from '../process.ts';
 import {
   assertExactlyOnce,
   bootstrap,
@@ -22,7 +22,7 @@ import {
   newStats,
   sendUntilAcknowledged,
   summaryOf,
-} from './streaming-clients.ts';
+} from '../streaming-clients.ts';
 
 const STORM_MS = Number(process.env.STORM_MS ?? 4_000);
 const SEED = Number(process.env.STORM_SEED ?? Date.now() % 1_000_000);

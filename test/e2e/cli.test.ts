@@ -1,8 +1,8 @@
 /** The command line against a real database on both engines, and the server process itself. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, DIALECTS, postgresSettingsOff, type TestDatabase } from './harness.ts';
-import { runCli, startServerProcess } from './process.ts';
+import { createTestDatabase, DIALECTS, postgresSettingsOff, type TestDatabase } from '../harness.ts';
+import { runCli, startServerProcess } from '../process.ts';
 
 for (const dialect of DIALECTS) {
   describe(`freddy-analytics CLI [${dialect}]`, () => {

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, DIALECTS, type TestDatabase } from './harness.ts';
-import { runCli, startServerProcess } from './process.ts';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../harness.ts';
+import { runCli, startServerProcess } from '../process.ts';
 
 const VIEW_FIELDS = ['created_at', 'deleted_at', 'id', 'key_name', 'key_prefix', 'last_used_at', 'state'];
 

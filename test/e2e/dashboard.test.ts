@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, chromium } from 'playwright-core';
-import { createDemo, type DemoResult } from '../src/cli/demo.ts';
-import { fromRoot } from '../src/project-root.ts';
+import { createDemo, type DemoResult } from '../../src/cli/demo.ts';
+import { fromRoot } from '../../src/project-root.ts';
 import {
   axisTicks,
   BROWSERS,
@@ -28,8 +28,8 @@ import {
   settled,
   signIn,
   tooltipLines,
-} from './dashboard-browser.ts';
-import { CHF, DIALECTS, ingest, makeApiKey, makeOrg, startTestServer, type TestServer } from './harness.ts';
+} from '../dashboard-browser.ts';
+import { CHF, DIALECTS, ingest, makeApiKey, makeOrg, startTestServer, type TestServer } from '../harness.ts';
 
 const IN_CI = process.env.CI === 'true';
 const SCREENSHOT_DIR = fromRoot('test-results');

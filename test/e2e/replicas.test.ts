@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { seededRandom } from '../src/seeded-random.ts';
-import { openStorage } from '../src/storage/storage.ts';
-import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase } from './harness.ts';
-import { type ServerProcess, startServerProcess } from './process.ts';
+import { seededRandom } from '../../src/seeded-random.ts';
+import { openStorage } from '../../src/storage/storage.ts';
+import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase } from '../harness.ts';
+import { type ServerProcess, startServerProcess } from '../process.ts';
 import {
   assertExactlyOnce,
   bootstrap,
@@ -19,7 +19,7 @@ import {
   newStats,
   sendUntilAcknowledged,
   summaryOf,
-} from './streaming-clients.ts';
+} from '../streaming-clients.ts';
 
 const REPLICAS = 3;
 const CLIENTS = 4;

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, launchBrowser, SKIP_WITHOUT_BROWSER } from './browser.ts';
-import { DIALECTS, startTestServer, type TestServer } from './harness.ts';
+import { type Browser, launchBrowser, SKIP_WITHOUT_BROWSER } from '../browser.ts';
+import { DIALECTS, startTestServer, type TestServer } from '../harness.ts';
 
 describe(`/docs in Chromium [${DIALECTS[0]}]`, { skip: SKIP_WITHOUT_BROWSER }, () => {
   let server: TestServer;

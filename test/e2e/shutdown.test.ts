@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStorage } from '../src/storage/storage.ts';
-import { createTestDatabase, DIALECTS } from './harness.ts';
-import { startServerProcess } from './process.ts';
+import { openStorage } from '../../src/storage/storage.ts';
+import { createTestDatabase, DIALECTS } from '../harness.ts';
+import { startServerProcess } from '../process.ts';
 
 const CLIENTS = 4;
 const BATCH_SIZE = 200;

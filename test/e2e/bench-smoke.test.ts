@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import type { EngineResult } from '../bench/report.ts';
-import { fromRoot } from '../src/project-root.ts';
-import { DIALECTS, POSTGRES_URL, postgresSettingsOff } from './harness.ts';
+import type { EngineResult } from '../../bench/report.ts';
+import { fromRoot } from '../../src/project-root.ts';
+import { DIALECTS, POSTGRES_URL, postgresSettingsOff } from '../harness.ts';
 
 // The compiled scripts, as `npm run bench` runs them.
 const RUN = fromRoot('dist', 'bench', 'run.js');

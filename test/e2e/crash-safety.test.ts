@@ -9,10 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { seededRandom } from '../src/seeded-random.ts';
-import { openStorage } from '../src/storage/storage.ts';
-import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase } from './harness.ts';
-import { type ServerProcess, startServerProcess } from './process.ts';
+import { seededRandom } from '../../src/seeded-random.ts';
+import { openStorage } from '../../src/storage/storage.ts';
+import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase } from '../harness.ts';
+import { type ServerProcess, startServerProcess } from '../process.ts';
 import {
   assertExactlyOnce,
   bootstrap,
@@ -21,7 +21,7 @@ import {
   newStats,
   sendUntilAcknowledged,
   summaryOf,
-} from './streaming-clients.ts';
+} from '../streaming-clients.ts';
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 10);
 const CLIENTS = 4;
