@@ -56,6 +56,7 @@ const OPERATION_IDS: Record<string, string> = {
   'DELETE /v1/organizations/{org_id}/api-keys/{key_id}': 'deleteApiKey',
   'POST /v1/organizations/{org_id}/api-keys/{key_id}/activate': 'activateApiKey',
   'POST /v1/organizations/{org_id}/api-keys/{key_id}/deactivate': 'deactivateApiKey',
+  'POST /v1/organizations/{org_id}/api-keys/{key_id}/pause': 'pauseApiKey',
   'GET /v1/admin-keys': 'listPlatformAdminKeys',
   'POST /v1/admin-keys': 'createPlatformAdminKey',
   'GET /v1/admin-keys/{key_id}': 'getPlatformAdminKey',

@@ -186,6 +186,13 @@ export const ROUTE_CASES: RouteCase[] = [
     spareKey: true,
   },
   {
+    method: 'POST',
+    route: '/v1/organizations/:org_id/api-keys/:key_id/pause',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.spareKeyId}/pause`,
+    needs: 'manage:keys',
+    spareKey: true,
+  },
+  {
     method: 'GET',
     route: '/v1/analytics/usage/limits/:org_id',
     path: (c) => `/v1/analytics/usage/limits/${c.orgId}?month=11&year=2025`,
