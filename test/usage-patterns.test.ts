@@ -160,6 +160,13 @@ forEachDialect(
         assert.equal(status, 200, text);
         assert.equal(body.organization_id, orgs.heatmap);
         assert.equal(body.metric, null);
+        // Written Monday to Sunday, each from "00" to "23".
+        assert.ok(
+          text.includes(
+            `"heatmap_data":{"monday":{${HOURS.map((h) => `"${h}":${h === '09' ? 300 : 0}`).join(',')}},"tuesday":{"00":150,`,
+          ),
+          text,
+        );
         // Tuesday 00 holds both Tuesdays of the range (110 + 40); Monday 2025-11-10 is outside it.
         assert.deepEqual(
           body.heatmap_data,

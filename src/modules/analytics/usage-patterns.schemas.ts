@@ -5,6 +5,7 @@
  * `Type.Integer`.
  */
 import { Type } from '@sinclair/typebox';
+import { PROPERTY_ORDER_KEYWORD } from '../../http/serializer.ts';
 import { WEEKDAY_NAMES } from './usage-patterns.ts';
 
 export const DEFAULT_HEATMAP_DAYS = 30;
@@ -83,10 +84,11 @@ export const HourlyUsageResponse = Type.Object(
   { title: 'HourlyUsage', description: 'Usage of each UTC hour of one day' },
 );
 
-const HourCells = Type.Object(
-  Object.fromEntries(Array.from({ length: 24 }, (_, h) => [String(h).padStart(2, '0'), Type.Integer()])),
-  { description: 'Every UTC hour "00"…"23", zeros included' },
-);
+const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
+const HourCells = Type.Object(Object.fromEntries(HOURS.map((hour) => [hour, Type.Integer()])), {
+  description: 'Every UTC hour "00"…"23", zeros included',
+  [PROPERTY_ORDER_KEYWORD]: HOURS,
+});
 
 export const HeatmapResponse = Type.Object(
   {
