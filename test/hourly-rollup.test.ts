@@ -1,5 +1,5 @@
 /**
- * The hourly rollup goes through the same descriptors as the others: ingestion writes it,
+ * The hourly rollup (and the organization's daily one beside it) goes through the same descriptors as the others: ingestion writes it,
  * `verify` finds a row of it that disagrees with the raw events, `verify --repair` (repairRollups)
  * rebuilds it, repricing rebuilds it with the new costs, and the migration that creates it fills
  * it from the events already stored. Runs on both engines.
@@ -76,6 +76,19 @@ forEachDialect('the hourly rollup', (server) => {
       [hourOf('2025-11-30T23:00:00Z'), 2, 1000, 1000, 3_000_000n],
       [hourOf('2025-12-01T00:00:00Z'), 2, 2000, 1000, 4_000_000n],
     ]);
+    const days = await server()
+      .storage.db.selectFrom('rollup_org_day')
+      .select(['day', 'requests', 'cost_nano'])
+      .where('organization_id', '=', orgId)
+      .orderBy('day')
+      .execute();
+    assert.deepEqual(
+      days.map((d) => [Number(d.day), Number(d.requests), BigInt(d.cost_nano)]),
+      [
+        [20251130, 2, 3_000_000n],
+        [20251201, 2, 4_000_000n],
+      ],
+    );
     assert.deepEqual((await checkRollups(server().storage.db, orgId)).differences, []);
   });
 
@@ -117,7 +130,7 @@ forEachDialect('the hourly rollup', (server) => {
 });
 
 for (const dialect of DIALECTS) {
-  it(`the migration fills the hourly rollup from the events already stored [${dialect}]`, async () => {
+  it(`the migrations fill the hourly and daily rollups from what is already stored [${dialect}]`, async () => {
     const database = await createTestDatabase(dialect);
     const storage = openStorage(database.config);
     try {
@@ -142,7 +155,25 @@ for (const dialect of DIALECTS) {
           row('3', '2025-11-03T11:00:00Z', 4),
         ])
         .execute();
+      const keyDay = (key: string, requests: number) => ({
+        organization_id: 'org_m',
+        day: 20251103,
+        api_key_id: key,
+        requests,
+        neurons: 1,
+        synapses: 1,
+        cost_nano: 5 * requests,
+      });
+      await storage.db
+        .insertInto('rollup_key_day')
+        .values([keyDay('', 1), keyDay('apikey_a', 2)])
+        .execute();
       await migrateToLatest(storage);
+      const days = await storage.db.selectFrom('rollup_org_day').selectAll().execute();
+      assert.deepEqual(
+        days.map((d) => [d.organization_id, Number(d.day), Number(d.requests), Number(d.neurons), Number(d.cost_nano)]),
+        [['org_m', 20251103, 3, 2, 15]],
+      );
       const rows = await storage.db.selectFrom('rollup_org_hour').selectAll().orderBy('hour').execute();
       assert.deepEqual(
         rows.map((r) => [

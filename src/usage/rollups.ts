@@ -110,6 +110,8 @@ export const ROLLUPS = [
   { table: 'rollup_org_model_month', grain: MONTH, dimensions: [MODEL], counts: 'all' },
   /** All usage per hour: the hourly usage, the weekly heatmap. */
   { table: 'rollup_org_hour', grain: HOUR, dimensions: [], counts: 'all' },
+  /** All usage per day: the weekday and weekend days of the trends. */
+  { table: 'rollup_org_day', grain: DAY, dimensions: [], counts: 'all' },
   /** All usage per month: the organization's total, which holds the monthly maximum. */
   { table: 'rollup_org_month', grain: MONTH, dimensions: [], counts: 'all' },
 ] as const satisfies readonly RollupDescriptor[];

@@ -2,7 +2,7 @@
 import type { Db } from '../../storage/schema.ts';
 import { toNumber } from '../../storage/values.ts';
 import type { Counters } from '../../usage/counters.ts';
-import { COUNTER_SUMS, toCounters } from './analytics.repository.ts';
+import { toCounters } from './analytics.repository.ts';
 
 /** All usage per hour key from `firstHour` to `lastHour`, both included; hours without usage are absent. */
 export async function hourlyTotals(
@@ -46,12 +46,11 @@ export async function organizationDays(
   lastDay: number,
 ): Promise<Map<number, Counters>> {
   const rows = await db
-    .selectFrom('rollup_key_day')
-    .select(['day', ...COUNTER_SUMS])
+    .selectFrom('rollup_org_day')
+    .select(['day', 'requests', 'neurons', 'synapses', 'cost_nano'])
     .where('organization_id', '=', organizationId)
     .where('day', '>=', firstDay)
     .where('day', '<=', lastDay)
-    .groupBy('day')
     .execute();
   return new Map(rows.map((row) => [toNumber(row.day), toCounters(row)]));
 }
