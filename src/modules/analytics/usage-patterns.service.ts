@@ -22,7 +22,7 @@ import {
 import { type Counters, emptyCounters, sumCounters } from '../../usage/counters.ts';
 import { type AnalyticsContext, readAnalytics } from './analytics.reads.ts';
 import { isoMonth } from './series.ts';
-import { hourlyTotals, organizationDays, organizationMonths } from './usage-patterns.repository.ts';
+import { hourlyTotals, organizationDays, organizationMonths, weekHourTotals } from './usage-patterns.repository.ts';
 import type { HeatmapResponse, HourlyUsageResponse, TrendsResponse } from './usage-patterns.schemas.ts';
 import {
   compoundGrowth,
@@ -98,10 +98,10 @@ export async function usageHeatmap(
 ): Promise<Static<typeof HeatmapResponse>> {
   const today = startOfDay(now);
   const [first, last] = hourKeysOfDays(today - (days - 1) * DAY_MS, today);
-  const byHour = await readAnalytics(ctx, 'usage-heatmap', organizationId, [first, last], (db) =>
-    hourlyTotals(db, organizationId, first, last),
+  const cells = await readAnalytics(ctx, 'usage-heatmap', organizationId, [first, last], (db) =>
+    weekHourTotals(db, organizationId, first, last),
   );
-  const heatmap = heatmapOf(byHour, metric);
+  const heatmap = heatmapOf(cells, metric);
   return {
     organization_id: organizationId,
     metric,

@@ -9,7 +9,6 @@ const units = (neurons: number, synapses = 0): Counters => ({
   neurons: BigInt(neurons),
   synapses: BigInt(synapses),
 });
-const hourKey = (iso: string) => Date.parse(iso) / 3_600_000;
 
 describe('weekdayOf', () => {
   for (const [iso, weekday] of [
@@ -23,13 +22,14 @@ describe('weekdayOf', () => {
 });
 
 describe('heatmapOf', () => {
-  it('breaks ties Monday first, then by the earlier hour, and lists cells with usage only', () => {
+  it('sums each weekday and hour, breaks ties Monday first, then by the earlier hour, and lists cells with usage only', () => {
     const heatmap = heatmapOf(
-      new Map([
-        [hourKey('2025-11-23T05:00:00Z'), units(7)], // Sunday 05
-        [hourKey('2025-11-17T06:00:00Z'), units(7)], // Monday 06
-        [hourKey('2025-11-17T05:00:00Z'), units(7)], // Monday 05
-      ]),
+      [
+        { weekday: 6, hour: 5, ...units(7) },
+        { weekday: 0, hour: 6, ...units(7) },
+        { weekday: 0, hour: 5, ...units(3) },
+        { weekday: 0, hour: 5, ...units(0, 4) },
+      ],
       null,
     );
     assert.deepEqual(

@@ -6,7 +6,7 @@
  * rationals rounded once, half to even.
  */
 import { divideHalfEven } from '../../money/chf.ts';
-import { DAY_MS, HOUR_MS, hourKeyOf } from '../../time/calendar.ts';
+import { DAY_MS, hourKeyOf } from '../../time/calendar.ts';
 import type { Counters } from '../../usage/counters.ts';
 
 /** What the heatmap and the trends count: neurons, synapses, or (null) both. */
@@ -26,11 +26,6 @@ export type WeekdayName = (typeof WEEKDAY_NAMES)[number];
 export function weekdayOf(ms: number): number {
   // 1970-01-01 was a Thursday (3 counting from Monday).
   return (((Math.floor(ms / DAY_MS) + 3) % 7) + 7) % 7;
-}
-
-/** The hour of a UTC day an hour key falls in, 0–23. */
-export function hourOfDay(hourKey: number): number {
-  return ((hourKey % 24) + 24) % 24;
 }
 
 /** The hour among those with activity that cost the most, the earlier on a tie; null when none had any. */
@@ -54,12 +49,16 @@ export interface Heatmap {
 /** How many cells `peakHours` lists. */
 const PEAK_CELLS = 5;
 
-/** Usage per hour key summed into weekday × hour cells, with the peaks and the quiet days. */
-export function heatmapOf(byHour: ReadonlyMap<number, Counters>, metric: UsageMetric): Heatmap {
+/** The usage of one weekday (0 = Monday) and UTC hour of the day, over a range of days. */
+export interface WeekHourCell extends Counters {
+  weekday: number;
+  hour: number;
+}
+
+/** Weekday × hour cells (those without usage may be absent), with the peaks and the quiet days. */
+export function heatmapOf(usage: readonly WeekHourCell[], metric: UsageMetric): Heatmap {
   const cells = WEEKDAY_NAMES.map(() => Array.from({ length: 24 }, () => 0n));
-  for (const [hourKey, counters] of byHour) {
-    cells[weekdayOf(hourKey * HOUR_MS)]![hourOfDay(hourKey)]! += metricValue(counters, metric);
-  }
+  for (const cell of usage) cells[cell.weekday]![cell.hour]! += metricValue(cell, metric);
   const ranked = cells
     .flatMap((hours, day) => hours.map((value, hour) => ({ day, hour, value })))
     .filter((cell) => cell.value > 0n)
