@@ -4,6 +4,7 @@
  */
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { DAY_MS } from '../src/time/calendar.ts';
 import { Client } from './client.ts';
 import { orgId } from './data.ts';
 import type { BenchDatabase } from './server.ts';
@@ -28,7 +29,16 @@ export function probeFor(keyId: string, now: number): Probe {
   return { orgId: orgId(0), keyId, year: last.getUTCFullYear(), month: last.getUTCMonth() + 1 };
 }
 
-export const ROUTES = ['usage summary', 'api-keys summary', 'api-key usage', 'usage limits', 'authorize'] as const;
+export const ROUTES = [
+  'usage summary',
+  'api-keys summary',
+  'api-key usage',
+  'usage limits',
+  'authorize',
+  'hourly usage',
+  'heatmap (90 days)',
+  'trends (24 months)',
+] as const;
 export type RouteName = (typeof ROUTES)[number];
 
 export function routeRequest(probe: Probe, route: RouteName): { method: string; path: string; body?: string } {
@@ -48,7 +58,18 @@ export function routeRequest(probe: Probe, route: RouteName): { method: string; 
         path: '/v1/usage/authorize',
         body: JSON.stringify({ organization_id: probe.orgId, api_key_id: probe.keyId, estimated_cost: '0.000001' }),
       };
+    case 'hourly usage':
+      return { method: 'GET', path: `/v1/analytics/usage/hourly/${probe.orgId}?date=${probeDay(probe)}` };
+    case 'heatmap (90 days)':
+      return { method: 'GET', path: `/v1/analytics/usage/heatmap/${probe.orgId}?days=90` };
+    case 'trends (24 months)':
+      return { method: 'GET', path: `/v1/analytics/usage/trends/${probe.orgId}?months=24` };
   }
+}
+
+/** The day the hourly route is measured on: the 15th of the probe's month. */
+function probeDay(probe: Probe): string {
+  return `${probe.year}-${String(probe.month).padStart(2, '0')}-15`;
 }
 
 export function percentiles(samplesMs: number[]): Percentiles {
@@ -101,6 +122,9 @@ function rawQueries(probe: Probe, p: (n: number) => string): Record<RouteName, {
   const sums = 'count(*), sum(neurons), sum(synapses), sum(cost_nano)';
   const inMonth = `organization_id = ${p(1)} and occurred_at >= ${p(2)} and occurred_at < ${p(3)}`;
   const month = [probe.orgId, from, to];
+  const day = Date.parse(`${probeDay(probe)}T00:00:00Z`);
+  const now = new Date();
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   return {
     'usage summary': {
       sql: `select model, ${sums}, min(occurred_at) from usage_events where organization_id = ${p(1)} group by model`,
@@ -121,6 +145,19 @@ function rawQueries(probe: Probe, p: (n: number) => string): Record<RouteName, {
     authorize: {
       sql: `select sum(cost_nano), sum(case when api_key_id is not null then cost_nano else 0 end), sum(case when api_key_id = ${p(4)} then cost_nano else 0 end) from usage_events where ${inMonth}`,
       params: [...month, probe.keyId],
+    },
+    // The three below group the raw events of their range by hour or day, as the rollups hold them.
+    'hourly usage': {
+      sql: `select occurred_at / 3600000, ${sums} from usage_events where ${inMonth} group by 1`,
+      params: [probe.orgId, day, day + DAY_MS],
+    },
+    'heatmap (90 days)': {
+      sql: `select occurred_at / 3600000, sum(neurons), sum(synapses) from usage_events where ${inMonth} group by 1`,
+      params: [probe.orgId, today - 89 * DAY_MS, today + DAY_MS],
+    },
+    'trends (24 months)': {
+      sql: `select occurred_at / ${DAY_MS}, sum(neurons), sum(synapses) from usage_events where ${inMonth} group by 1`,
+      params: [probe.orgId, Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 23, 1), today + DAY_MS],
     },
   };
 }

@@ -130,6 +130,7 @@ export function markdown(r: EngineResult): string {
     }),
     '',
     'Targets for the seed routes at the big size: p50 ≤ 2 ms, p99 ≤ 10 ms, big/small ≤ 1.5.',
+    'Targets for hourly usage, the heatmap and the trends at 10M events: p50 ≤ 3 ms, p99 ≤ 15 ms.',
     '',
     ...beforeVacuum(r),
     'With the read memo on (the default): nothing is written while measuring, so every request',

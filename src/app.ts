@@ -20,6 +20,7 @@ import { validatorCompiler } from './http/validation.ts';
 import { adminKeyRoutes } from './modules/admin-keys/admin-keys.routes.ts';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
 import { seriesRoutes } from './modules/analytics/series.routes.ts';
+import { usagePatternRoutes } from './modules/analytics/usage-patterns.routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { registerAuth } from './modules/auth/auth.plugin.ts';
 import { meRoutes } from './modules/auth/me.routes.ts';
@@ -154,6 +155,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(pricingRoutes, ctx);
   await app.register(limitsRoutes, ctx);
   await app.register(seriesRoutes, ctx);
+  await app.register(usagePatternRoutes, ctx);
   await app.register(dashboardRoutes);
   return app;
 }

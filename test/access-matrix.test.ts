@@ -48,6 +48,7 @@ interface Keys {
   full: string;
   otherOrg: string;
   deactivated: string;
+  paused: string;
   expired: string;
   deleted: string;
   deletedAdmin: string;
@@ -66,6 +67,7 @@ const CALLERS: Caller[] = [
     expect: () => ({ status: 401, code: 'INVALID_API_KEY' }),
   },
   { name: 'deactivated key', key: (k) => k.deactivated, expect: () => ({ status: 401, code: 'API_KEY_DEACTIVATED' }) },
+  { name: 'paused key', key: (k) => k.paused, expect: () => ({ status: 401, code: 'API_KEY_PAUSED' }) },
   { name: 'expired key', key: (k) => k.expired, expect: () => ({ status: 401, code: 'API_KEY_EXPIRED' }) },
   { name: 'deleted key', key: (k) => k.deleted, expect: () => ({ status: 401, code: 'INVALID_API_KEY' }) },
   {
@@ -116,7 +118,7 @@ forEachDialect('access matrix', (server) => {
     const other = await makeOrg(s);
     const full = await makeApiKey(s, orgId, { scopes: ALL_SCOPES });
     apiKeyId = full.id;
-    const state = async (state: 'deactivated' | 'deleted') => {
+    const state = async (state: 'deactivated' | 'paused' | 'deleted') => {
       const key = await makeApiKey(s, orgId, { scopes: ALL_SCOPES });
       await s.storage.db.updateTable('api_keys').set({ state }).where('id', '=', key.id).execute();
       return key.secret;
@@ -134,6 +136,7 @@ forEachDialect('access matrix', (server) => {
       full: full.secret,
       otherOrg: otherOrgKey.secret,
       deactivated: await state('deactivated'),
+      paused: await state('paused'),
       deleted: await state('deleted'),
       deletedAdmin: await deletedAdminKey(s),
       expired: (await makeApiKey(s, orgId, { scopes: ALL_SCOPES, expiresAt: Date.now() - 1000 })).secret,

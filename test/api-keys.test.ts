@@ -38,8 +38,10 @@ forEachDialect('API-key management', (server) => {
       'last_used_at',
       'organization_id',
       'scopes',
+      'state',
       'usage_limit_chf',
     ]);
+    assert.equal(shown.body.state, 'active');
   });
 
   it('lists keys in pages, newest first, without deleted ones unless asked', async () => {
@@ -144,6 +146,47 @@ forEachDialect('API-key management', (server) => {
     const on = await call('POST', `${base()}/${key.id}/activate`);
     assert.equal(on.body.is_active, true);
     assert.equal((await summary()).status, 200);
+  });
+
+  it('pauses and activates; a paused key answers 401 API_KEY_PAUSED on every route, at once', async () => {
+    const key = await makeApiKey(server(), orgId, { scopes: ['read:usage', 'write:usage'] });
+    const summary = () => server().request('GET', `/v1/analytics/usage/summary/${orgId}`, { key: key.secret });
+    const me = () => server().request('GET', '/v1/me', { key: key.secret });
+    const report = () =>
+      server().request('POST', '/v1/usage/events', {
+        key: key.secret,
+        body: { events: [{ id: 'paused-1', organization_id: orgId, model: 'm', neurons: 1, synapses: 1, cost: '1' }] },
+      });
+    // Used once, so that this process holds the key as authenticated.
+    assert.equal((await summary()).status, 200);
+    const paused = await call('POST', `${base()}/${key.id}/pause`);
+    assert.equal(paused.status, 200, paused.text);
+    assert.equal(paused.body.state, 'paused');
+    assert.equal(paused.body.is_active, false);
+    assert.equal((await call('GET', `${base()}/${key.id}`)).body.state, 'paused');
+    for (const response of [await summary(), await me(), await report()]) {
+      assertEnvelope(assert, response, 401, 'API_KEY_PAUSED');
+    }
+    const stored = await server()
+      .storage.db.selectFrom('usage_events')
+      .select('id')
+      .where('organization_id', '=', orgId)
+      .where('id', '=', 'paused-1')
+      .execute();
+    assert.deepEqual(stored, [], 'nothing was written');
+    assert.equal((await call('POST', `${base()}/${key.id}/pause`)).status, 200, 'idempotent');
+    const listed = await call('GET', `${base()}?page_size=100`);
+    assert.equal(listed.body.api_keys.find((k: { id: string }) => k.id === key.id).state, 'paused');
+    const on = await call('POST', `${base()}/${key.id}/activate`);
+    assert.equal(on.body.state, 'active');
+    assert.equal((await summary()).status, 200);
+    assert.equal((await report()).status, 200);
+  });
+
+  it('a deleted key cannot be paused (404)', async () => {
+    const key = await makeApiKey(server(), orgId);
+    assert.equal((await call('DELETE', `${base()}/${key.id}`)).status, 200);
+    assertEnvelope(assert, await call('POST', `${base()}/${key.id}/pause`), 404, 'API_KEY_NOT_FOUND');
   });
 
   it('a deleted key stops authenticating, cannot be re-activated (404), and its usage stays readable', async () => {

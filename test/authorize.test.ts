@@ -220,17 +220,49 @@ forEachDialect(
       );
     });
 
-    it('answers 404 for a deleted key and reserves nothing', async () => {
+    it('refuses paused, deactivated, deleted and expired keys as authentication does, reserving nothing', async () => {
       const org = (await makeOrg(server())).id;
-      const gone = await makeApiKey(server(), org, { name: 'gone' });
-      const deleted = await server().request('DELETE', `/v1/organizations/${org}/api-keys/${gone.id}`, {
-        key: server().adminKey,
-      });
-      assert.equal(deleted.status, 200, deleted.text);
-      const response = await authorize(server(), { organization_id: org, api_key_id: gone.id, estimated_cost: 1 });
-      assertEnvelope(assert, response, 404, 'API_KEY_NOT_FOUND');
-      assert.deepEqual(response.body.error.details, { api_key_id: gone.id });
-      assert.equal(await reservationCount(server(), org), 0);
+      const admin = { key: server().adminKey };
+      const cases: Array<[string, string, (id: string) => Promise<unknown>]> = [
+        [
+          'paused',
+          'API_KEY_PAUSED',
+          (id) => server().request('POST', `/v1/organizations/${org}/api-keys/${id}/pause`, admin),
+        ],
+        [
+          'deactivated',
+          'API_KEY_DEACTIVATED',
+          (id) => server().request('POST', `/v1/organizations/${org}/api-keys/${id}/deactivate`, admin),
+        ],
+        [
+          'deleted',
+          'INVALID_API_KEY',
+          (id) => server().request('DELETE', `/v1/organizations/${org}/api-keys/${id}`, admin),
+        ],
+        [
+          'expired',
+          'API_KEY_EXPIRED',
+          (id) =>
+            server()
+              .storage.db.updateTable('api_keys')
+              .set({ expires_at: Date.now() - 1000 })
+              .where('id', '=', id)
+              .execute(),
+        ],
+      ];
+      for (const [state, code, change] of cases) {
+        const key = await makeApiKey(server(), org, { name: state, scopes: ['read:usage'] });
+        const body = { organization_id: org, api_key_id: key.id, estimated_cost: 1 };
+        assert.equal((await authorize(server(), body)).status, 200, `${state}: usable before`);
+        await change(key.id);
+        const response = await authorize(server(), body);
+        assertEnvelope(assert, response, 401, code);
+        assert.equal(response.body.error.details?.api_key_id, key.id, state);
+        // The same code the key itself gets when it authenticates.
+        const own = await server().request('GET', `/v1/analytics/usage/summary/${org}`, { key: key.secret });
+        assertEnvelope(assert, own, 401, code);
+      }
+      assert.equal(await reservationCount(server(), org), 4, 'only the four checks made before');
     });
 
     it('deletes reservations that ended over an hour ago, and keeps the rest', async () => {

@@ -127,6 +127,24 @@ export const ROUTE_CASES: RouteCase[] = [
   },
   {
     method: 'GET',
+    route: '/v1/analytics/usage/hourly/:org_id',
+    path: (c) => `/v1/analytics/usage/hourly/${c.orgId}?date=2025-11-15`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/usage/heatmap/:org_id',
+    path: (c) => `/v1/analytics/usage/heatmap/${c.orgId}?days=30&metric=neurons`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
+    route: '/v1/analytics/usage/trends/:org_id',
+    path: (c) => `/v1/analytics/usage/trends/${c.orgId}?months=6`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
     route: '/v1/organizations/:org_id/api-keys',
     path: (c) => `/v1/organizations/${c.orgId}/api-keys?page=1&page_size=5`,
     needs: 'manage:keys',
@@ -164,6 +182,13 @@ export const ROUTE_CASES: RouteCase[] = [
     method: 'POST',
     route: '/v1/organizations/:org_id/api-keys/:key_id/deactivate',
     path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.spareKeyId}/deactivate`,
+    needs: 'manage:keys',
+    spareKey: true,
+  },
+  {
+    method: 'POST',
+    route: '/v1/organizations/:org_id/api-keys/:key_id/pause',
+    path: (c) => `/v1/organizations/${c.orgId}/api-keys/${c.spareKeyId}/pause`,
     needs: 'manage:keys',
     spareKey: true,
   },

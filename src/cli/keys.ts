@@ -174,6 +174,7 @@ function keysManagementCommands(keys: Command): void {
   for (const [name, state, description] of [
     ['activate', 'active', 'Activate an API key (a deleted key cannot be activated)'],
     ['deactivate', 'deactivated', 'Deactivate an API key until it is activated again'],
+    ['pause', 'paused', 'Pause an API key (401 API_KEY_PAUSED) until it is activated again'],
   ] as const) {
     keys
       .command(`${name} <key_id>`)

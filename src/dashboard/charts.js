@@ -124,3 +124,51 @@ export function drawDaily(daily, today) {
     },
   });
 }
+
+/** One UTC day by hour: cost as bars, requests as a line. */
+export function drawHourly(hourly) {
+  draw('hourly-chart', {
+    type: 'bar',
+    data: {
+      labels: hourly.data.map((h) => h.hour_display),
+      datasets: [
+        {
+          type: 'bar',
+          label: 'Cost (CHF)',
+          data: hourly.data.map((h) => h.total_cost_chf),
+          backgroundColor: COLORS[0],
+          yAxisID: 'cost',
+          order: 1,
+        },
+        {
+          type: 'line',
+          label: 'Requests',
+          data: hourly.data.map((h) => h.total_requests),
+          borderColor: COLORS[1],
+          backgroundColor: COLORS[1],
+          yAxisID: 'requests',
+          pointRadius: 2,
+          order: 0,
+        },
+      ],
+    },
+    options: {
+      plugins: {
+        legend: { labels: { sort: (a, b) => a.datasetIndex - b.datasetIndex } },
+        tooltip: {
+          callbacks: {
+            label: (c) => (c.dataset.yAxisID === 'cost' ? ` Cost: CHF ${chf(c.raw)}` : ` Requests: ${integer(c.raw)}`),
+          },
+        },
+      },
+      scales: {
+        cost: chfAxis({ position: 'left', title: { display: true, text: 'CHF' } }),
+        requests: countAxis({
+          position: 'right',
+          grid: { drawOnChartArea: false },
+          title: { display: true, text: 'requests' },
+        }),
+      },
+    },
+  });
+}

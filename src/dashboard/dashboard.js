@@ -1,7 +1,7 @@
 // The dashboard's browser code: reads an organization's usage through the public API with the
 // key the user typed (kept in sessionStorage only) and draws it. It asks GET /v1/me first, so
 // that it only requests what the key may read. The month shown is kept in the URL (?month=).
-import { drawDaily, drawModels, drawMonthly } from './charts.js';
+import { drawDaily, drawHourly, drawModels, drawMonthly } from './charts.js';
 import { addMonths, chf, integer, monthQuery, monthText, parseMonth, percent } from './format.js';
 
 const STORAGE = { org: 'freddy.orgId', key: 'freddy.apiKey' };
@@ -12,7 +12,17 @@ const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
  * What the page is showing; `month` and `today` come from the server's clock. `loads` counts
  * loads begun, so that only the latest one draws.
  */
-const view = { org: '', key: '', canListKeys: false, today: '', month: undefined, monthly: undefined, loads: 0 };
+const view = {
+  org: '',
+  key: '',
+  canListKeys: false,
+  today: '',
+  month: undefined,
+  monthly: undefined,
+  day: '',
+  loads: 0,
+  dayLoads: 0,
+};
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -146,6 +156,72 @@ function renderMonth(month, { day, keys }) {
   setPicker(month);
 }
 
+function renderHourly(hourly) {
+  const peak = hourly.summary.peak_hour;
+  $('hourly-title').textContent = `Hourly usage, ${hourly.summary.date} (UTC)`;
+  $('hourly-totals').textContent =
+    `CHF ${chf(hourly.totalCost)} in ${integer(hourly.totalRequests)} requests` +
+    (peak === null ? '' : `; peak hour ${hourly.data[peak].hour_display}`);
+  $('day').max = view.today;
+  $('day').value = hourly.summary.date;
+  drawHourly(hourly);
+}
+
+/** Weekday × hour as a table, each cell shaded by its share of the highest cell. */
+function renderHeatmap(heatmap) {
+  // In the hours' order: an object parsed from JSON lists "10"…"23" (integer keys) before "00"…"09".
+  const hours = Array.from({ length: 24 }, (_, hour) => String(hour).padStart(2, '0'));
+  $('heatmap-hours').replaceChildren(
+    document.createElement('th'),
+    ...hours.map((hour) => {
+      const th = document.createElement('th');
+      th.textContent = hour;
+      return th;
+    }),
+  );
+  const max = Math.max(0, ...Object.values(heatmap.heatmap_data).flatMap((cells) => Object.values(cells)));
+  $('heatmap-days').replaceChildren(
+    ...Object.entries(heatmap.heatmap_data).map(([day, cells]) => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = day.slice(0, 3);
+      tr.append(th);
+      for (const hour of hours) {
+        const td = document.createElement('td');
+        const value = cells[hour];
+        td.dataset.day = day;
+        td.dataset.hour = hour;
+        td.dataset.value = String(value);
+        td.title = `${day} ${hour}:00 UTC: ${integer(value)}`;
+        // Set through the CSSOM, which the page's content security policy allows.
+        td.style.backgroundColor =
+          max > 0 && value > 0 ? `rgba(47, 111, 223, ${0.12 + (0.88 * value) / max})` : '#f2f4f8';
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+  const { peak_day: day, peak_hour: hour, low_activity_days: quiet } = heatmap.patterns;
+  $('heatmap-note').textContent =
+    day === null
+      ? 'No usage in the last 30 days.'
+      : `Busiest weekday: ${day}; busiest hour: ${String(hour).padStart(2, '0')}:00 UTC` +
+        (quiet.length ? `; quiet: ${quiet.join(', ')}.` : '.');
+}
+
+async function chooseDay(day) {
+  if (!view.today || !day) return;
+  const ticket = ++view.dayLoads;
+  view.day = day;
+  try {
+    const hourly = await api(`/v1/analytics/usage/hourly/${encodeURIComponent(view.org)}?date=${day}`);
+    if (ticket === view.dayLoads) renderHourly(hourly);
+  } catch (error) {
+    if (ticket === view.dayLoads) fail(error);
+  }
+}
+
 function setPicker(month) {
   const current = view.today.slice(0, 7);
   $('month').max = current;
@@ -210,12 +286,20 @@ async function load(orgId, key) {
       api(`/v1/analytics/usage/daily/${org}${view.month ? `?${monthQuery(view.month)}` : ''}`),
     ]);
     view.today = summary.timeRange.end;
+    view.day = view.today;
+    const [hourly, heatmap] = await Promise.all([
+      api(`/v1/analytics/usage/hourly/${org}?date=${view.day}`),
+      api(`/v1/analytics/usage/heatmap/${org}?days=30`),
+    ]);
+    if (ticket !== view.loads) return;
     view.monthly = monthly;
     view.month = { year: daily.summary.year, month: daily.summary.month };
     $('intro').hidden = true;
     $('content').hidden = false;
     $('sign-out').hidden = false;
     renderSummary(summary);
+    renderHourly(hourly);
+    renderHeatmap(heatmap);
     const shown = await fetchMonth(view.month, daily);
     if (ticket !== view.loads) return;
     renderMonth(view.month, shown);
@@ -243,6 +327,7 @@ function start() {
     sessionStorage.removeItem(STORAGE.key);
     window.location.reload();
   });
+  $('day').addEventListener('change', () => chooseDay($('day').value));
   $('month').addEventListener('change', () => chooseMonth(parseMonth($('month').value)));
   $('month-prev').addEventListener('click', () => chooseMonth(addMonths(view.month, -1)));
   $('month-next').addEventListener('click', () => chooseMonth(addMonths(view.month, 1)));

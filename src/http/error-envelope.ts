@@ -45,6 +45,12 @@ export const ERROR_INFO: Record<ErrorCode, CodeInfo> = {
     message: 'API key is deactivated',
     systemMessage: 'API key has been deactivated',
   },
+  API_KEY_PAUSED: {
+    status: 401,
+    type: 'client_error',
+    message: 'API key is paused',
+    systemMessage: 'API key has been paused; activate it to use it again',
+  },
   API_KEY_EXPIRED: {
     status: 401,
     type: 'client_error',

@@ -26,7 +26,7 @@ type Responses = Record<string, TSchema>;
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'A parameter or the body is invalid; nothing was written (INVALID_REQUEST)',
-  401: 'No API key, or one that is unknown, deactivated or expired',
+  401: 'No API key, or one that is unknown, paused, deactivated, deleted or expired',
   403: 'The key belongs to another organization, or lacks the scope this operation needs',
   404: 'What the request names does not exist',
   409: 'The request conflicts with the current state (CONFLICT)',

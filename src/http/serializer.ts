@@ -7,9 +7,17 @@
 import type { FastifySerializerCompiler } from 'fastify';
 import { ChfAmount } from '../money/chf.ts';
 
+/**
+ * The order to write an object's properties in, when it is not the order of its `properties`:
+ * a JS object lists integer-like keys ("10") before the others ("09"), whatever the order they
+ * were declared in.
+ */
+export const PROPERTY_ORDER_KEYWORD = 'x-property-order';
+
 interface Schema {
   type?: string | string[];
   properties?: Record<string, Schema>;
+  [PROPERTY_ORDER_KEYWORD]?: string[];
   patternProperties?: Record<string, Schema>;
   additionalProperties?: boolean | Schema;
   items?: Schema;
@@ -63,8 +71,8 @@ export function writeWithMoney(value: unknown): string {
 function writeObject(value: Record<string, unknown>, schema: Schema): string {
   const parts: string[] = [];
   if (schema.properties) {
-    for (const [key, propertySchema] of Object.entries(schema.properties)) {
-      if (value[key] !== undefined) parts.push(`${JSON.stringify(key)}:${write(value[key], propertySchema)}`);
+    for (const key of schema[PROPERTY_ORDER_KEYWORD] ?? Object.keys(schema.properties)) {
+      if (value[key] !== undefined) parts.push(`${JSON.stringify(key)}:${write(value[key], schema.properties[key])}`);
     }
     return `{${parts.join(',')}}`;
   }

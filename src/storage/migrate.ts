@@ -8,6 +8,8 @@ import * as openReservations from './migrations/2026_11_23_0004_open_reservation
 import * as adminKeyState from './migrations/2026_12_01_0001_admin_key_state.ts';
 import * as apiKeyDeletedAt from './migrations/2026_12_01_0002_api_key_deleted_at.ts';
 import * as organizationMonth from './migrations/2026_12_02_0001_organization_month.ts';
+import * as organizationHour from './migrations/2026_12_03_0101_organization_hour.ts';
+import * as organizationDay from './migrations/2026_12_03_0102_organization_day.ts';
 import type { Database } from './schema.ts';
 import type { EngineName, Storage } from './storage.ts';
 
@@ -22,6 +24,8 @@ const STEPS: Record<string, Step> = {
   '2026_12_01_0001_admin_key_state': adminKeyState,
   '2026_12_01_0002_api_key_deleted_at': apiKeyDeletedAt,
   '2026_12_02_0001_organization_month': organizationMonth,
+  '2026_12_03_0101_organization_hour': organizationHour,
+  '2026_12_03_0102_organization_day': organizationDay,
 };
 
 /** Every migration's name, in order. */

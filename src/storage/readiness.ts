@@ -56,6 +56,8 @@ const COLUMNS: Columns = {
   rollup_org_model_month: { organization_id: true, month: true, model: true, ...COUNTERS },
   rollup_key_model_month: { organization_id: true, month: true, api_key_id: true, model: true, ...COUNTERS },
   rollup_key_day: { organization_id: true, day: true, api_key_id: true, ...COUNTERS },
+  rollup_org_hour: { organization_id: true, hour: true, ...COUNTERS },
+  rollup_org_day: { organization_id: true, day: true, ...COUNTERS },
   model_prices: {
     model: true,
     effective_from: true,

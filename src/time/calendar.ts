@@ -6,6 +6,9 @@
 /** Milliseconds in a UTC day (no leap seconds in epoch time). */
 export const DAY_MS = 86_400_000;
 
+/** Milliseconds in an hour. */
+export const HOUR_MS = 3_600_000;
+
 /** The earliest time a usage event may have. */
 export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
 
@@ -66,6 +69,28 @@ export function daysInMonth({ year, month }: YearMonth): number {
 export function dayKeyRange(yearMonth: YearMonth): [number, number] {
   const base = monthKey(yearMonth) * 100;
   return [base + 1, base + daysInMonth(yearMonth)];
+}
+
+/**
+ * The hour key of a time: whole hours since 1970-01-01T00:00Z. (yyyymmddhh would not fit the
+ * 32-bit integer columns rollups key their buckets by.)
+ */
+export function hourKeyOf(ms: number): number {
+  return Math.floor(ms / HOUR_MS);
+}
+
+/** First and last hour keys of a month, for range scans over hourly rollups. */
+export function hourKeyRange(yearMonth: YearMonth): [number, number] {
+  const next = addMonths(yearMonth, 1);
+  return [
+    hourKeyOf(Date.UTC(yearMonth.year, yearMonth.month - 1, 1)),
+    hourKeyOf(Date.UTC(next.year, next.month - 1, 1)) - 1,
+  ];
+}
+
+/** Epoch ms of the start of a UTC day given as yyyymmdd. */
+export function dayStartOfKey(dayKey: number): number {
+  return Date.UTC(Math.floor(dayKey / 10_000), (Math.floor(dayKey / 100) % 100) - 1, dayKey % 100);
 }
 
 /** The month `offset` months after `from` (negative goes back). */

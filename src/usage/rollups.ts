@@ -5,15 +5,25 @@
  * grain is an entry here, a migration that creates its table, and the query that reads it.
  */
 import type { ColumnType } from 'kysely';
-import { DAY_MS, dayKeyOf, dayKeyRange, monthKey, monthKeyOf, type YearMonth } from '../time/calendar.ts';
+import {
+  DAY_MS,
+  dayKeyOf,
+  dayKeyRange,
+  HOUR_MS,
+  hourKeyOf,
+  hourKeyRange,
+  monthKey,
+  monthKeyOf,
+  type YearMonth,
+} from '../time/calendar.ts';
 import { COUNTER_COLUMNS, type CounterColumn, type Counters } from './counters.ts';
 import { NO_API_KEY, type UsageEvent } from './event.ts';
 
 /** The time buckets of a rollup, keyed by integers that sort and range-scan alike on both engines. */
 export interface Grain {
   /** The rollup column holding the bucket's key. */
-  column: 'month' | 'day';
-  /** The key of the bucket that holds `ms`: yyyymm, yyyymmdd. */
+  column: 'month' | 'day' | 'hour';
+  /** The key of the bucket that holds `ms`: yyyymm, yyyymmdd, hours since the epoch. */
   keyOf(ms: number): number;
   /** The key is the same for every time in an aligned span of this many ms (a UTC day for a month). */
   steadyMs: number;
@@ -46,6 +56,16 @@ export const DAY = {
   monthOfKey: (key) => Math.floor(key / 100),
   keySql: (month) =>
     `(occurred_at - ${Date.UTC(month.year, month.month - 1, 1)}) / ${DAY_MS} + ${monthKey(month) * 100 + 1}`,
+} as const satisfies Grain;
+
+export const HOUR = {
+  column: 'hour',
+  keyOf: hourKeyOf,
+  steadyMs: HOUR_MS,
+  keysOfMonth: hourKeyRange,
+  monthOfKey: (key) => monthKeyOf(key * HOUR_MS),
+  // Events are dated from 2000 on, so truncating division is the floor hourKeyOf takes.
+  keySql: () => `occurred_at / ${HOUR_MS}`,
 } as const satisfies Grain;
 
 /** A key column of a rollup besides the organization and the time bucket. */
@@ -88,6 +108,10 @@ export const ROLLUPS = [
   { table: 'rollup_key_model_month', grain: MONTH, dimensions: [API_KEY, MODEL], counts: 'with_api_key' },
   /** All usage per model and month: the usage summary, top models, monthly and yearly series. */
   { table: 'rollup_org_model_month', grain: MONTH, dimensions: [MODEL], counts: 'all' },
+  /** All usage per hour: the hourly usage, the weekly heatmap. */
+  { table: 'rollup_org_hour', grain: HOUR, dimensions: [], counts: 'all' },
+  /** All usage per day: the weekday and weekend days of the trends. */
+  { table: 'rollup_org_day', grain: DAY, dimensions: [], counts: 'all' },
   /** All usage per month: the organization's total, which holds the monthly maximum. */
   { table: 'rollup_org_month', grain: MONTH, dimensions: [], counts: 'all' },
 ] as const satisfies readonly RollupDescriptor[];
@@ -122,7 +146,7 @@ export type RollupRowOf<R extends RollupDescriptor> = { organization_id: string 
 /** One row of a rollup with its counters: a batch's increment, a stored row or a recomputed one. */
 export interface RollupRow extends Counters {
   organizationId: string;
-  /** The grain's key: yyyymm, yyyymmdd. */
+  /** The grain's key: yyyymm, yyyymmdd, hours since the epoch. */
   time: number;
   /** One value per dimension, in the descriptor's order. */
   values: string[];

@@ -29,6 +29,10 @@ forEachDialect('API-key management in the CLI', (server) => {
     const updated = cli('update', key.id, '--name', 'renamed', '--limit', '7.5', '--json');
     assert.equal(updated.status, 0, updated.stderr);
     assert.equal(JSON.parse(updated.stdout).usage_limit_chf, 7.5);
+    const paused = cli('pause', key.id, '--json');
+    assert.equal(paused.status, 0, paused.stderr);
+    assert.equal(JSON.parse(paused.stdout).state, 'paused');
+    assert.equal((await call('GET', `${base()}/${key.id}`)).body.state, 'paused');
     assert.equal(cli('deactivate', key.id).status, 0);
     const shown = cli('show', key.id, '--json');
     assert.deepEqual(JSON.parse(shown.stdout), (await call('GET', `${base()}/${key.id}`)).body);

@@ -142,6 +142,54 @@ for (const dialect of DIALECTS) {
       }
     }
 
+    it('draws the hourly usage of a chosen day and the weekly heatmap as the API answers them', async () => {
+      const tab = await newTab(context, 1280);
+      assert.equal(await signIn(tab, dashboardUrl(), demo.organization_id, demo.read_key), 'ready');
+      const org = demo.organization_id;
+      type Hour = { total_cost_chf: number; total_requests: number };
+      const assertHourly = async (date: string) => {
+        const hourly = await api(`/v1/analytics/usage/hourly/${org}?date=${date}`);
+        assert.deepEqual(await chartData(tab.page, 'hourly-chart'), [
+          hourly.data.map((h: Hour) => h.total_cost_chf),
+          hourly.data.map((h: Hour) => h.total_requests),
+        ]);
+        const totals = `CHF ${chfText(hourly.totalCost)} in ${integer.format(hourly.totalRequests)} requests`;
+        assert.ok((await text(tab, 'day-totals'))?.startsWith(totals), totals);
+      };
+      const today = (await api(`/v1/analytics/usage/summary/${org}`)).timeRange.end as string;
+      assert.equal(await tab.page.inputValue('#day'), today);
+      await assertHourly(today);
+
+      // A day a week ago, chosen in the page.
+      const chosen = new Date(Date.parse(`${today}T00:00:00Z`) - 7 * 86_400_000).toISOString().slice(0, 10);
+      await tab.page.fill('#day', chosen);
+      await tab.page.waitForSelector(`#hourly-title:has-text("${chosen}")`);
+      await assertHourly(chosen);
+
+      const heatmap = await api(`/v1/analytics/usage/heatmap/${org}?days=30`);
+      type Cell = { getAttribute(name: string): string | null; textContent: string | null };
+      const cells = await tab.page.$$eval('[data-testid="heatmap"] td', (tds: Cell[]) =>
+        tds.map((td) => [
+          td.getAttribute('data-day'),
+          td.getAttribute('data-hour'),
+          Number(td.getAttribute('data-value')),
+        ]),
+      );
+      const hours = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
+      const expected = Object.entries(heatmap.heatmap_data as Record<string, Record<string, number>>).flatMap(
+        ([day, values]) => hours.map((hour) => [day, hour, values[hour]]),
+      );
+      assert.deepEqual(await tab.page.$$eval('#heatmap-hours th', (ths: Cell[]) => ths.map((th) => th.textContent)), [
+        '',
+        ...hours,
+      ]);
+      assert.equal(cells.length, 7 * 24);
+      assert.deepEqual(cells, expected);
+      assert.ok((await text(tab, 'heatmap-note'))?.startsWith(`Busiest weekday: ${heatmap.patterns.peak_day};`));
+      assert.deepEqual(tab.problems, []);
+      await tab.page.close();
+    });
+
     for (const width of WIDTHS) {
       describe(`${width} px wide`, () => {
         it('shows the summary, charts and key budgets the API reports to a read-only key, asking nothing it may not', async () => {

@@ -33,6 +33,7 @@ export function apiKeyView(key: ApiKey) {
     organization_id: key.organizationId,
     key_name: key.name,
     is_active: key.state === 'active',
+    state: key.state,
     usage_limit_chf: key.monthlyLimitNano === null ? null : nanoToChf(key.monthlyLimitNano),
     scopes: key.scopes,
     created_at: isoSeconds(key.createdAt),
@@ -57,6 +58,22 @@ export function limitFromInput(field: string, value: number | string | null | un
 }
 
 const MANAGE = { access: { scope: 'manage:keys' as const } };
+
+const STATE_ROUTES = {
+  activate: {
+    summary: 'Activate an API key',
+    description: 'Ends a pause or a deactivation. A deleted key cannot be activated again (404 API_KEY_NOT_FOUND).',
+  },
+  deactivate: {
+    summary: 'Deactivate an API key',
+    description: 'The key answers 401 API_KEY_DEACTIVATED until it is activated again.',
+  },
+  pause: {
+    summary: 'Pause an API key',
+    description:
+      'The key answers 401 API_KEY_PAUSED on every route, and the budget check refuses it, until it is activated again.',
+  },
+};
 const TAGS = ['api-keys'];
 
 export async function apiKeyRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -197,17 +214,15 @@ export async function apiKeyRoutes(app: FastifyInstance, ctx: AppContext): Promi
   for (const [action, state] of [
     ['activate', 'active'],
     ['deactivate', 'deactivated'],
+    ['pause', 'paused'],
   ] as const) {
     routes.post(
       `/v1/organizations/:org_id/api-keys/:key_id/${action}`,
       {
         config: MANAGE,
         schema: {
-          summary: action === 'activate' ? 'Activate an API key' : 'Deactivate an API key',
-          description:
-            action === 'activate'
-              ? 'A deleted key cannot be activated again (404 API_KEY_NOT_FOUND).'
-              : 'The key answers 401 API_KEY_DEACTIVATED until it is activated again.',
+          summary: STATE_ROUTES[action].summary,
+          description: STATE_ROUTES[action].description,
           tags: TAGS,
           params: ApiKeyParams,
           response: { 200: ApiKeyResource, ...errorResponses(400, 401, 403, 404, 500) },

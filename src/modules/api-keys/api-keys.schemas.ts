@@ -37,7 +37,14 @@ export const ApiKeyResource = Type.Object(
     key_prefix: Type.String({ description: 'The public start of the secret' }),
     organization_id: Type.String(),
     key_name: Type.String(),
-    is_active: Type.Boolean(),
+    is_active: Type.Boolean({ description: 'true only in the `active` state' }),
+    state: Type.Union(
+      [Type.Literal('active'), Type.Literal('paused'), Type.Literal('deactivated'), Type.Literal('deleted')],
+      {
+        description:
+          'A paused or deactivated key authenticates nothing until it is activated; a deleted one never again',
+      },
+    ),
     usage_limit_chf: Type.Union([Type.Number(), Type.Null()]),
     scopes: Type.Array(ScopeSchema),
     created_at: Type.String({ format: 'date-time' }),

@@ -2,7 +2,8 @@ import type { ColumnType, Selectable } from 'kysely';
 
 type Int64 = ColumnType<bigint, bigint | number, bigint | number>;
 
-export type ApiKeyState = 'active' | 'deactivated' | 'deleted';
+/** A paused key is held for a while (401 API_KEY_PAUSED) and activated again like a deactivated one. */
+export type ApiKeyState = 'active' | 'paused' | 'deactivated' | 'deleted';
 
 export interface ApiKeysTable {
   organization_id: string;

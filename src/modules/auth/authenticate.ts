@@ -2,10 +2,28 @@
 import { AppError } from '../../errors.ts';
 import type { Db } from '../../storage/schema.ts';
 import { findAdminKeyByHash } from '../admin-keys/admin-keys.repository.ts';
-import { findApiKeyByHash } from '../api-keys/api-keys.repository.ts';
+import { type ApiKey, findApiKeyByHash } from '../api-keys/api-keys.repository.ts';
 import { hashesEqual, hashSecret } from '../api-keys/secrets.ts';
 import type { Principal } from './principal.ts';
 import type { PrincipalCache } from './principal-cache.ts';
+
+/**
+ * Why a key cannot be used now, as authentication answers it (the budget check answers alike
+ * for the key it is asked about); undefined for a usable key.
+ */
+export function unusableKeyError(
+  key: Pick<ApiKey, 'state' | 'expiresAt'>,
+  now: number,
+  details?: Record<string, unknown>,
+): AppError | undefined {
+  const options = details ? { details } : {};
+  if (key.state === 'deleted')
+    return new AppError('INVALID_API_KEY', { systemMessage: 'API key was deleted', ...options });
+  if (key.state === 'deactivated') return new AppError('API_KEY_DEACTIVATED', options);
+  if (key.state === 'paused') return new AppError('API_KEY_PAUSED', options);
+  if (key.expiresAt !== null && key.expiresAt <= now) return new AppError('API_KEY_EXPIRED', options);
+  return undefined;
+}
 
 export async function authenticate(
   db: Db,
@@ -20,9 +38,8 @@ export async function authenticate(
   const mark = cache?.mark();
   const key = await findApiKeyByHash(db, hash);
   if (key && hashesEqual(key.keyHash, hash)) {
-    if (key.state === 'deleted') throw new AppError('INVALID_API_KEY', { systemMessage: 'API key was deleted' });
-    if (key.state === 'deactivated') throw new AppError('API_KEY_DEACTIVATED');
-    if (key.expiresAt !== null && key.expiresAt <= now) throw new AppError('API_KEY_EXPIRED');
+    const unusable = unusableKeyError(key, now);
+    if (unusable) throw unusable;
     const principal: Principal = {
       kind: 'api_key',
       organizationId: key.organizationId,

@@ -14,6 +14,7 @@ import { ChfAmount, nanoToChf } from '../../money/chf.ts';
 import type { Storage } from '../../storage/storage.ts';
 import { isoSeconds, monthKeyOf } from '../../time/calendar.ts';
 import { MAX_MONTH_COST_NANO } from '../../usage/month-maximum.ts';
+import { unusableKeyError } from '../auth/authenticate.ts';
 import { lockOrganization } from '../orgs/orgs.repository.ts';
 import { budgetUsage } from './limits.repository.ts';
 
@@ -39,6 +40,9 @@ export async function authorizeSpend(storage: Storage, request: AuthorizeRequest
     ];
     if (apiKeyId !== null) {
       if (!usage.key) throw new AppError('API_KEY_NOT_FOUND', { details: { api_key_id: apiKeyId } });
+      // A key that could not authenticate now may not spend either, and is refused alike.
+      const unusable = unusableKeyError(usage.key, now, { api_key_id: apiKeyId });
+      if (unusable) throw unusable;
       tiers.push(['api_keys', org.apiKeysLimitNano, usage.apiKeysSpentNano, usage.apiKeysReservedNano]);
       tiers.push(['api_key', usage.key.monthlyLimitNano, usage.keySpentNano, usage.keyReservedNano]);
     }

@@ -1,7 +1,8 @@
 /** Reads and writes of spend limits, and this month's spend from the rollups. */
 import { sql } from 'kysely';
 import type { Db } from '../../storage/schema.ts';
-import { toBigInt, toNullableBigInt } from '../../storage/values.ts';
+import { toBigInt, toNullableBigInt, toNullableNumber } from '../../storage/values.ts';
+import type { ApiKeyState } from '../api-keys/api-keys.table.ts';
 
 export interface MonthSpend {
   /** All usage of the organization, with or without a key. */
@@ -47,8 +48,8 @@ export async function setOrganizationLimits(
 }
 
 export interface BudgetUsage {
-  /** The key asked about, if it exists and is not deleted, with its own limit. */
-  key: { monthlyLimitNano: bigint | null } | undefined;
+  /** The key asked about, if it exists (deleted or not), with its state and its own limit. */
+  key: { monthlyLimitNano: bigint | null; state: ApiKeyState; expiresAt: number | null } | undefined;
   organizationSpentNano: bigint;
   organizationReservedNano: bigint;
   apiKeysSpentNano: bigint;
@@ -76,7 +77,14 @@ export async function budgetUsage(
 ): Promise<BudgetUsage> {
   const row = await budgetUsageQuery(db, organizationId, month, apiKeyId, now).executeTakeFirstOrThrow();
   return {
-    key: toBigInt(row.key_found) > 0n ? { monthlyLimitNano: toNullableBigInt(row.key_limit) } : undefined,
+    key:
+      toBigInt(row.key_found) > 0n
+        ? {
+            monthlyLimitNano: toNullableBigInt(row.key_limit),
+            state: row.key_state as ApiKeyState,
+            expiresAt: toNullableNumber(row.key_expires_at),
+          }
+        : undefined,
     organizationSpentNano: toBigInt(row.org_spent),
     organizationReservedNano: toBigInt(row.org_reserved),
     apiKeysSpentNano: toBigInt(row.keys_spent),
@@ -112,13 +120,18 @@ export function budgetUsageQuery(db: Db, organizationId: string, month: number, 
     .where('organization_id', '=', organizationId)
     .where('settled_at', 'is', null)
     .where('expires_at', '>', BigInt(now));
-  // An aggregate, so always one row: found is 0 for an unknown or deleted key.
+  // An aggregate, so always one row: found is 0 for an unknown key (the id is the key, so the
+  // maxima are the one row's values).
   const key = db
     .selectFrom('api_keys')
-    .select([sql<bigint>`count(*)`.as('found'), sql<bigint | null>`max(monthly_limit_nano)`.as('limit')])
+    .select([
+      sql<bigint>`count(*)`.as('found'),
+      sql<bigint | null>`max(monthly_limit_nano)`.as('limit'),
+      sql<string | null>`max(state)`.as('state'),
+      sql<bigint | null>`max(expires_at)`.as('expires_at'),
+    ])
     .where('organization_id', '=', organizationId)
-    .where('id', '=', keyId)
-    .where('state', '!=', 'deleted');
+    .where('id', '=', keyId);
   return db
     .with('spent', () => keysSpent)
     .with('held', () => reserved)
@@ -127,6 +140,8 @@ export function budgetUsageQuery(db: Db, organizationId: string, month: number, 
     .select([
       'key.found as key_found',
       'key.limit as key_limit',
+      'key.state as key_state',
+      'key.expires_at as key_expires_at',
       orgSpent.as('org_spent'),
       'held.all as org_reserved',
       'spent.keys as keys_spent',

@@ -88,7 +88,7 @@ export async function limitsRoutes(app: FastifyInstance, ctx: AppContext): Promi
       schema: {
         summary: 'Authorize spend (budget check)',
         description:
-          "Checks the organization limit, the all-keys limit and the key limit against this month's spend plus open reservations, and reserves the estimated cost. Refusal: 429 USAGE_LIMIT_EXCEEDED naming the tier.",
+          "Checks the organization limit, the all-keys limit and the key limit against this month's spend plus open reservations, and reserves the estimated cost. Refusal: 429 USAGE_LIMIT_EXCEEDED naming the tier. A paused, deactivated, deleted or expired `api_key_id` is refused with the 401 that key gets when it authenticates (API_KEY_PAUSED, API_KEY_DEACTIVATED, INVALID_API_KEY, API_KEY_EXPIRED), with `details.api_key_id`.",
         tags: ['limits'],
         body: AuthorizeBody,
         response: { 200: AuthorizeResponse, ...errorResponses(400, 401, 403, 404, 413, 415, 429, 500) },

@@ -1,0 +1,83 @@
+/** Rollup reads behind the hourly usage, the heatmap and the trends. Each is bounded by organization and a key range. */
+import { sql } from 'kysely';
+import type { Db } from '../../storage/schema.ts';
+import { toNumber } from '../../storage/values.ts';
+import type { Counters } from '../../usage/counters.ts';
+import { COUNTER_SUMS, toCounters } from './analytics.repository.ts';
+import type { WeekHourCell } from './usage-patterns.ts';
+
+/** All usage per hour key from `firstHour` to `lastHour`, both included; hours without usage are absent. */
+export async function hourlyTotals(
+  db: Db,
+  organizationId: string,
+  firstHour: number,
+  lastHour: number,
+): Promise<Map<number, Counters>> {
+  const rows = await db
+    .selectFrom('rollup_org_hour')
+    .select(['hour', 'requests', 'neurons', 'synapses', 'cost_nano'])
+    .where('organization_id', '=', organizationId)
+    .where('hour', '>=', firstHour)
+    .where('hour', '<=', lastHour)
+    .execute();
+  return new Map(rows.map((row) => [toNumber(row.hour), toCounters(row)]));
+}
+
+/**
+ * All usage per weekday (0 = Monday) and UTC hour of the day, from hour key `firstHour` to
+ * `lastHour`, both included: at most 168 rows, summed by the database (90 days are 2160 hourly
+ * rows, which cost far more to hand over one by one). Hour keys count from a Thursday 00:00 and
+ * are positive, so integer division and remainder give the weekday and the hour alike on both
+ * engines.
+ */
+export async function weekHourTotals(
+  db: Db,
+  organizationId: string,
+  firstHour: number,
+  lastHour: number,
+): Promise<WeekHourCell[]> {
+  const rows = await db
+    .selectFrom('rollup_org_hour')
+    .select([sql<number>`(hour / 24 + 3) % 7`.as('weekday'), sql<number>`hour % 24`.as('hour_of_day'), ...COUNTER_SUMS])
+    .where('organization_id', '=', organizationId)
+    .where('hour', '>=', firstHour)
+    .where('hour', '<=', lastHour)
+    // By position: PostgreSQL must see the expressions themselves, not their parameters.
+    .groupBy([sql.raw('1'), sql.raw('2')])
+    .execute();
+  return rows.map((row) => ({ weekday: toNumber(row.weekday), hour: toNumber(row.hour_of_day), ...toCounters(row) }));
+}
+
+/** All usage per month (yyyymm) from the organization's monthly totals; months without usage are absent. */
+export async function organizationMonths(
+  db: Db,
+  organizationId: string,
+  firstMonth: number,
+  lastMonth: number,
+): Promise<Map<number, Counters>> {
+  const rows = await db
+    .selectFrom('rollup_org_month')
+    .select(['month', 'requests', 'neurons', 'synapses', 'cost_nano'])
+    .where('organization_id', '=', organizationId)
+    .where('month', '>=', firstMonth)
+    .where('month', '<=', lastMonth)
+    .execute();
+  return new Map(rows.map((row) => [toNumber(row.month), toCounters(row)]));
+}
+
+/** All usage per day (yyyymmdd) from `firstDay` to `lastDay`, both included; days without usage are absent. */
+export async function organizationDays(
+  db: Db,
+  organizationId: string,
+  firstDay: number,
+  lastDay: number,
+): Promise<Map<number, Counters>> {
+  const rows = await db
+    .selectFrom('rollup_org_day')
+    .select(['day', 'requests', 'neurons', 'synapses', 'cost_nano'])
+    .where('organization_id', '=', organizationId)
+    .where('day', '>=', firstDay)
+    .where('day', '<=', lastDay)
+    .execute();
+  return new Map(rows.map((row) => [toNumber(row.day), toCounters(row)]));
+}
