@@ -10,12 +10,18 @@ import { KeyLifetimes } from './modules/api-keys/key-lifetimes.ts';
 import { type LastUsedRecorder, lastUsedRecorder } from './modules/auth/last-used.ts';
 import { PrincipalCache } from './modules/auth/principal-cache.ts';
 import { KnownOrganizations } from './modules/orgs/known-organizations.ts';
+import { RawEventRetention } from './modules/retention/retention.service.ts';
 import { ReadMemo } from './storage/read-memo.ts';
 import { openStorage, type Storage } from './storage/storage.ts';
 
 /** What the app reads of the configuration; tests give the parts they care about. */
 export type AppConfig = Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'> &
-  Partial<Pick<Config, 'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'readMemoEntries'>>;
+  Partial<
+    Pick<
+      Config,
+      'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'readMemoEntries' | 'rawEventsRetentionMonths'
+    >
+  >;
 
 export interface AppContext {
   readonly config: Readonly<AppConfig>;
@@ -34,6 +40,8 @@ export interface AppContext {
   readonly organizations: KnownOrganizations;
   /** Requests per minute and key; undefined when the limit is off. */
   readonly rateLimiter: RateLimiter | undefined;
+  /** Raw event retention and the horizon before which events are refused (modules/retention/). */
+  readonly retention: RawEventRetention;
   /** Closes what the context holds: the storage last. */
   close(): Promise<void>;
 }
@@ -46,6 +54,7 @@ export interface ContextOptions {
 export function createContext(storage: Storage, config: Readonly<AppConfig>, options: ContextOptions = {}): AppContext {
   const clock = options.clock ?? Date.now;
   const perMinute = config.rateLimitPerMinute ?? 0;
+  const retention = new RawEventRetention(storage, config.rawEventsRetentionMonths, clock);
   return {
     config,
     storage,
@@ -56,7 +65,11 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
     keys: new KeyLifetimes(storage.db),
     organizations: new KnownOrganizations(storage.db),
     rateLimiter: perMinute > 0 ? new RateLimiter(perMinute, clock) : undefined,
-    close: () => storage.close(),
+    retention,
+    close: async () => {
+      await retention.stop();
+      await storage.close();
+    },
   };
 }
 
