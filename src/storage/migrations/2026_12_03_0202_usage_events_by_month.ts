@@ -32,9 +32,9 @@ export async function up(db: Kysely<any>, engine: EngineName): Promise<void> {
       neurons bigint not null,
       synapses bigint not null,
       cost_nano bigint not null,
-      cost_source text not null default 'reported',
       occurred_at bigint not null,
-      received_at bigint not null
+      received_at bigint not null,
+      cost_source text not null default 'reported'
     ) partition by range (occurred_at)`.execute(db);
   const { rows } = await sql<{ month: number }>`
     select distinct (extract(year from t) * 100 + extract(month from t))::integer as month
@@ -78,9 +78,9 @@ export async function down(db: Kysely<any>, engine: EngineName): Promise<void> {
       neurons bigint not null,
       synapses bigint not null,
       cost_nano bigint not null,
-      cost_source text not null default 'reported',
       occurred_at bigint not null,
       received_at bigint not null,
+      cost_source text not null default 'reported',
       constraint usage_events_pk primary key (organization_id, id)
     )`.execute(db);
   await sql`insert into usage_events (${sql.raw(COLUMNS)})

@@ -57,14 +57,18 @@ export async function writeBatchInOneStatement(
       on conflict (organization_id, id) do nothing
       returning organization_id, id
     ),
-    new_events as (
-      select input.* from input
-      join claimed on claimed.organization_id = input.organization_id and claimed.id = input.id
-    ),
     inserted as (
       insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
-      select organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, ${receivedAt}
-      from new_events
+      select input.organization_id, input.id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, ${receivedAt}
+      from input
+      join claimed on claimed.organization_id = input.organization_id and claimed.id = input.id
+      returning organization_id, id
+    ),
+    -- From the rows inserted, so that the raw events are written before the rollup rows, which
+    -- concurrent batches share, are locked.
+    new_events as (
+      select input.* from input
+      join inserted on inserted.organization_id = input.organization_id and inserted.id = input.id
     ),
     ${sql.raw(ROLLUP_WRITES)},
     settled as (
