@@ -26,6 +26,7 @@ export class RawEventRetention {
   private readAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
+  private reading: Promise<number> | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -39,7 +40,13 @@ export class RawEventRetention {
    * and the one retention last applied; undefined when every event is kept.
    */
   async horizon(): Promise<number | undefined> {
-    if (Date.now() - this.readAt > REMOVED_BEFORE_TTL_MS) await this.readRemovedBefore();
+    if (Date.now() - this.readAt > REMOVED_BEFORE_TTL_MS) {
+      // Concurrent requests share one read.
+      this.reading ??= this.readRemovedBefore().finally(() => {
+        this.reading = undefined;
+      });
+      await this.reading;
+    }
     const configured = this.months === undefined ? 0 : retentionHorizon(this.clock(), this.months);
     const horizon = Math.max(configured, this.removedBefore);
     return horizon > 0 ? horizon : undefined;
