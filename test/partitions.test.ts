@@ -109,3 +109,53 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+// PostgreSQL only: SQLite has no partitions to create.
+describe('partitions created on demand by several processes at once', { skip: !DIALECTS.includes('postgres') }, () => {
+  it('stores every event once when three storages bring events of new months together', async () => {
+    const database = await createTestDatabase('postgres');
+    const storages = [0, 1, 2].map(() => openStorage(database.config));
+    try {
+      await migrateToLatest(storages[0]!);
+      const event = (id: string, month: number): UsageEvent => ({
+        organizationId: 'org_c',
+        id,
+        apiKeyId: null,
+        model: 'gpt-4o',
+        neurons: 1n,
+        synapses: 1n,
+        costNano: 1n,
+        occurredAt: Date.UTC(2021, month, 2),
+      });
+      // Each storage writes batches spanning the same six months, none of which has a partition;
+      // half the ids are shared, as retries racing in other replicas would be.
+      const written = await Promise.all(
+        storages.map((storage, s) =>
+          Promise.all(
+            [0, 1, 2].map((b) =>
+              storage.writeBatch({
+                events: [0, 1, 2, 3, 4, 5].flatMap((m) => [
+                  event(`shared-${b}-${m}`, m),
+                  event(`own-${s}-${b}-${m}`, m),
+                ]),
+                reservations: [],
+                receivedAt: Date.now(),
+              }),
+            ),
+          ),
+        ),
+      );
+      const accepted = written.flat(2).map((e) => e.id);
+      assert.equal(accepted.length, new Set(accepted).size, 'no event accepted twice');
+      assert.equal(accepted.length, 3 * 6 + 3 * 3 * 6);
+      assert.deepEqual(
+        (await partitionMonths(storages[0]!.db)).filter((m) => m < 202200),
+        [202101, 202102, 202103, 202104, 202105, 202106],
+      );
+      assert.equal((await allEvents(storages[0]!.db)).length, accepted.length);
+    } finally {
+      for (const storage of storages) await storage.close();
+      await database.drop();
+    }
+  });
+});
