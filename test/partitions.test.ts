@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
 import { partitionMonths } from '../src/storage/postgres/partitions.ts';
 import type { Db } from '../src/storage/schema.ts';
@@ -155,6 +156,43 @@ describe('partitions created on demand by several processes at once', { skip: !D
       assert.equal((await allEvents(storages[0]!.db)).length, accepted.length);
     } finally {
       for (const storage of storages) await storage.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('retention in several processes at once', { skip: !DIALECTS.includes('postgres') }, () => {
+  it('lets one process drop partitions while the others leave it to that one', async () => {
+    const database = await createTestDatabase('postgres');
+    const [first, second] = [openStorage(database.config), openStorage(database.config)];
+    try {
+      await migrateToLatest(first);
+      await first.prepareEventMonths([202101, 202102, 202103]);
+      const horizon = Date.UTC(2021, 2, 1);
+      let releaseLock: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        releaseLock = resolve;
+      });
+      let locked: () => void = () => {};
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      // Another process in the middle of its run: it holds the retention lock of the schema.
+      const other = first.db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':raw event retention'))`.execute(trx);
+        locked();
+        await held;
+      });
+      await isLocked;
+      assert.equal(await second.removeEventsBefore(horizon), undefined);
+      assert.deepEqual(await partitionMonths(second.db), [202101, 202102, 202103]);
+      releaseLock();
+      await other;
+      assert.deepEqual(await second.removeEventsBefore(horizon), { months: [202101, 202102] });
+      assert.deepEqual(await partitionMonths(second.db), [202103]);
+    } finally {
+      await first.close();
+      await second.close();
       await database.drop();
     }
   });
