@@ -15,6 +15,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ READ_MEMO_ENTRIES: '0' }).readMemoEntries, 0);
     assert.equal(loadConfig({ READ_MEMO_ENTRIES: '500' }).readMemoEntries, 500);
   });
+  it('reads RAW_EVENTS_RETENTION_MONTHS, unset keeping every raw event', () => {
+    assert.equal(loadConfig({}).rawEventsRetentionMonths, undefined);
+    assert.equal(loadConfig({ RAW_EVENTS_RETENTION_MONTHS: ' ' }).rawEventsRetentionMonths, undefined);
+    assert.equal(loadConfig({ RAW_EVENTS_RETENTION_MONTHS: '13' }).rawEventsRetentionMonths, 13);
+  });
   it('reads a sqlite: URL and a postgres URL', () => {
     assert.deepEqual(loadConfig({ DATABASE_URL: 'sqlite:/tmp/x.sqlite' }).database, {
       kind: 'sqlite',
@@ -53,6 +58,10 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'sqlite:' }, /^DATABASE_URL: sqlite: needs a file path/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ READ_MEMO_ENTRIES: '-1' }, /^READ_MEMO_ENTRIES must be an integer from 0 to 10000000/],
+    [
+      { RAW_EVENTS_RETENTION_MONTHS: '0' },
+      /^RAW_EVENTS_RETENTION_MONTHS must be an integer from 1 to 1200 \(got "0"\)/,
+    ],
     [
       { DATABASE_URL: 'postgres://u@h/db', DATABASE_INGEST_CONCURRENCY: '0' },
       /^DATABASE_INGEST_CONCURRENCY must be an integer from 1 to 200/,

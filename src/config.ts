@@ -51,6 +51,8 @@ export interface Config {
   readMemoEntries: number;
   /** Shared state between replicas; undefined (REDIS_URL unset) keeps it per process. */
   redis: RedisConfig | undefined;
+  /** Months of raw events kept, the current one included; undefined keeps them all (modules/retention/). */
+  rawEventsRetentionMonths?: number;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +82,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     readMemoEntries: integer(env, 'READ_MEMO_ENTRIES', DEFAULT_READ_MEMO_ENTRIES, 0, 10_000_000),
     redis: redisConfig(env),
   };
+  const retentionMonths = optionalInteger(env, 'RAW_EVENTS_RETENTION_MONTHS', 1, 1_200);
+  if (retentionMonths !== undefined) config.rawEventsRetentionMonths = retentionMonths;
   return Object.freeze(config);
 }
 
@@ -132,6 +136,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
   }
   return value;
+}
+
+/** An integer setting whose absence means something of its own: undefined when unset. */
+function optionalInteger(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? undefined : integer(env, name, min, min, max);
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -12,13 +12,24 @@ import { KeyLifetimes } from './modules/api-keys/key-lifetimes.ts';
 import { type LastUsedRecorder, lastUsedRecorder } from './modules/auth/last-used.ts';
 import { PrincipalCache } from './modules/auth/principal-cache.ts';
 import { KnownOrganizations } from './modules/orgs/known-organizations.ts';
+import { RawEventRetention } from './modules/retention/retention.service.ts';
 import { openRedisState, type SharedState } from './shared-state/redis-state.ts';
 import { ReadMemo } from './storage/read-memo.ts';
 import { openStorage, type Storage } from './storage/storage.ts';
 
 /** What the app reads of the configuration; tests give the parts they care about. */
 export type AppConfig = Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'> &
-  Partial<Pick<Config, 'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'readMemoEntries' | 'redis'>>;
+  Partial<
+    Pick<
+      Config,
+      | 'rateLimitPerMinute'
+      | 'headersTimeoutMs'
+      | 'keepAliveTimeoutMs'
+      | 'readMemoEntries'
+      | 'redis'
+      | 'rawEventsRetentionMonths'
+    >
+  >;
 
 export interface AppContext {
   readonly config: Readonly<AppConfig>;
@@ -46,6 +57,8 @@ export interface AppContext {
   keyChanged(keyId: string): Promise<void>;
   /** Connects to what is shared (Redis), when configured; resolves at once otherwise. */
   start(): Promise<void>;
+  /** Raw event retention and the horizon before which events are refused (modules/retention/). */
+  readonly retention: RawEventRetention;
   /** Closes what the context holds: the storage last. */
   close(): Promise<void>;
 }
@@ -68,6 +81,7 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
   const shared = config.redis ? openRedisState(config.redis, onProblem) : undefined;
   const principals = new PrincipalCache();
   const local = perMinute > 0 ? new RateLimiter(perMinute, clock) : undefined;
+  const retention = new RawEventRetention(storage, config.rawEventsRetentionMonths, clock);
   return {
     config,
     storage,
@@ -84,6 +98,7 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
           )
         : local,
     shared,
+    retention,
     keyChanged: async (keyId) => {
       principals.forgetKey(keyId);
       await shared?.announceKeyChange(keyId);
@@ -96,6 +111,7 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
       });
     },
     close: async () => {
+      await retention.stop();
       await shared?.close();
       await storage.close();
     },

@@ -27,6 +27,11 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
   // The SQLite writer thread starts while the app is built.
   const [app] = await Promise.all([buildApp(ctx), storage.start()]);
   for (const warning of warnings) app.log.warn(warning);
+  // Partitions ahead and retention: now, then every hour, in the background.
+  ctx.retention.start(({ removed, error }) => {
+    if (error) app.log.error({ err: error }, 'raw event maintenance failed');
+    else app.log.info({ removed }, 'raw events past RAW_EVENTS_RETENTION_MONTHS removed');
+  });
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -146,6 +146,8 @@ export interface TestServerOptions {
   clock?: () => number;
   /** REQUEST_TIMEOUT_MS of the server, and the bound on its database work (see StorageOptions). */
   requestTimeoutMs?: number;
+  /** RAW_EVENTS_RETENTION_MONTHS of the server; unset keeps every raw event. */
+  retentionMonths?: number;
 }
 
 export async function startTestServer(dialect: EngineName, options: TestServerOptions = {}): Promise<TestServer> {
@@ -167,6 +169,7 @@ export async function startTestServer(dialect: EngineName, options: TestServerOp
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     logLevel: 'info',
     reservationTtlSeconds: 300,
+    ...(options.retentionMonths === undefined ? {} : { rawEventsRetentionMonths: options.retentionMonths }),
   };
   const ctx = createContext(storage, config, { clock: options.clock ?? Date.now });
   const app = await buildApp(ctx, { logStream });

@@ -54,11 +54,17 @@ export function verifyCommand(program: Command): void {
           `Rebuilt ${repaired.length} month(s) from the raw events: ${repaired.map(isoMonthOfKey).join(', ')}`,
         );
       }
+      if (check.eventsRemovedBefore > 0) {
+        lines.push(
+          `Months before ${isoMonthOfKey(check.eventsRemovedBefore)} not checked: retention removed their raw events`,
+        );
+      }
       lines.push(`${check.monthsChecked} month(s) checked, ${check.differences.length} difference(s)`);
       output(
         Boolean(options.json),
         {
           months_checked: check.monthsChecked,
+          ...(check.eventsRemovedBefore > 0 ? { events_removed_before: isoMonthOfKey(check.eventsRemovedBefore) } : {}),
           differences: check.differences.map(json),
           ...(options.repair ? { repaired_months: repaired.map(isoMonthOfKey), found: found.map(json) } : {}),
         },

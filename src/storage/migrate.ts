@@ -10,11 +10,16 @@ import * as apiKeyDeletedAt from './migrations/2026_12_01_0002_api_key_deleted_a
 import * as organizationMonth from './migrations/2026_12_02_0001_organization_month.ts';
 import * as organizationHour from './migrations/2026_12_03_0101_organization_hour.ts';
 import * as organizationDay from './migrations/2026_12_03_0102_organization_day.ts';
+import * as rawEventRetention from './migrations/2026_12_03_0201_raw_event_retention.ts';
+import * as usageEventsByMonth from './migrations/2026_12_03_0202_usage_events_by_month.ts';
 import type { Database } from './schema.ts';
 import type { EngineName, Storage } from './storage.ts';
 
-/** Every migration has this shape: `up` told the engine, `down` not. */
-type Step = Pick<typeof initial, 'up' | 'down'>;
+/** Every migration has this shape: both told the engine (most ignore it). */
+interface Step {
+  up(db: Parameters<Migration['up']>[0], engine: EngineName): Promise<void>;
+  down(db: Parameters<Migration['up']>[0], engine: EngineName): Promise<void>;
+}
 
 const STEPS: Record<string, Step> = {
   '2026_11_23_0001_initial': initial,
@@ -26,6 +31,8 @@ const STEPS: Record<string, Step> = {
   '2026_12_02_0001_organization_month': organizationMonth,
   '2026_12_03_0101_organization_hour': organizationHour,
   '2026_12_03_0102_organization_day': organizationDay,
+  '2026_12_03_0201_raw_event_retention': rawEventRetention,
+  '2026_12_03_0202_usage_events_by_month': usageEventsByMonth,
 };
 
 /** Every migration's name, in order. */
@@ -33,7 +40,10 @@ export const MIGRATION_NAMES: readonly string[] = Object.keys(STEPS);
 
 function migrations(engine: EngineName): Record<string, Migration> {
   return Object.fromEntries(
-    Object.entries(STEPS).map(([name, step]) => [name, { up: (db) => step.up(db, engine), down: step.down }]),
+    Object.entries(STEPS).map(([name, step]) => [
+      name,
+      { up: (db) => step.up(db, engine), down: (db) => step.down(db, engine) },
+    ]),
   );
 }
 

@@ -74,6 +74,7 @@ const COLUMNS: Columns = {
     expires_at: true,
     settled_at: true,
   },
+  raw_event_retention: { id: true, removed_before: true },
 };
 
 /** What keeps the database from serving, or undefined when nothing does. */

@@ -6,6 +6,7 @@ import type { UsageEventsTable } from '../modules/ingestion/usage.table.ts';
 import type { ReservationsTable } from '../modules/limits/reservations.table.ts';
 import type { OrganizationsTable } from '../modules/orgs/orgs.table.ts';
 import type { ModelPricesTable } from '../modules/pricing/pricing.table.ts';
+import type { RawEventRetentionTable } from '../modules/retention/retention.table.ts';
 import type { Rollup, RollupRowOf } from '../usage/rollups.ts';
 
 /** One table per rollup descriptor. */
@@ -18,6 +19,7 @@ export interface Database extends RollupTables {
   usage_events: UsageEventsTable;
   model_prices: ModelPricesTable;
   reservations: ReservationsTable;
+  raw_event_retention: RawEventRetentionTable;
 }
 
 /** The database or an open transaction: repository functions take either. */

@@ -1,4 +1,5 @@
 /** Statements both engines build alike; each engine composes them its own way (sqlite/, postgres/). */
+import { sql } from 'kysely';
 import type { Db } from './schema.ts';
 import type { NewReservation } from './storage.ts';
 
@@ -20,4 +21,20 @@ export function reservationRow(reservation: NewReservation) {
     expires_at: reservation.expiresAt,
     settled_at: null,
   };
+}
+
+/**
+ * Records that raw events before `horizon` are being removed; the recorded time is never
+ * lowered, so a smaller horizon later (a longer retention) leaves it as it was.
+ */
+export function raiseRemovedBefore(db: Db, horizon: number) {
+  return db
+    .insertInto('raw_event_retention')
+    .values({ id: 1, removed_before: horizon })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({
+        removed_before: sql<bigint>`case when excluded.removed_before > raw_event_retention.removed_before
+          then excluded.removed_before else raw_event_retention.removed_before end`,
+      }),
+    );
 }

@@ -50,6 +50,12 @@ export interface CostUpdate {
   costSource: CostSource;
 }
 
+/** What retention removed: whole months (PostgreSQL) or rows (SQLite). */
+export interface RemovedEvents {
+  months?: number[];
+  rows?: number;
+}
+
 export interface Storage {
   /** Which engine runs: for logs, metrics and tests. Code never branches on it. */
   readonly engine: EngineName;
@@ -87,6 +93,20 @@ export interface Storage {
    * committed meanwhile (repricing).
    */
   holdIngestion(trx: Db): Promise<void>;
+
+  /**
+   * Makes the storage of raw events ready for the months (yyyymm) ahead: PostgreSQL creates
+   * their partitions (a month without one gets it on demand too, more slowly); SQLite needs nothing.
+   */
+  prepareEventMonths(months: readonly number[]): Promise<void>;
+  /**
+   * Removes every raw event before `horizon` (the start of a UTC month), having first recorded
+   * the horizon in raw_event_retention. PostgreSQL drops whole monthly partitions in one
+   * transaction, one process at a time (an advisory lock: undefined when another process holds
+   * it); SQLite deletes rows in batches of their own, leaving the write lock between them.
+   * Rollups are left as they are: every total stays exact.
+   */
+  removeEventsBefore(horizon: number): Promise<RemovedEvents | undefined>;
 
   /** A value that differs from every earlier one once anything has been committed since (the read memo's). */
   changeMarker(): Promise<string>;

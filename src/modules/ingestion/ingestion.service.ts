@@ -4,6 +4,7 @@
  */
 import type { AppContext } from '../../context.ts';
 import { AppError, type FieldError, invalidRequest } from '../../errors.ts';
+import { EARLIEST_EVENT_MS } from '../../time/calendar.ts';
 import type { UsageEvent } from '../../usage/event.ts';
 import type { KeyLifetime } from '../api-keys/api-keys.repository.ts';
 import { canActOn, type Principal } from '../auth/principal.ts';
@@ -19,7 +20,7 @@ export interface IngestResult {
 }
 
 /** What ingestion needs of the process: the storage, and what it knows of organizations and keys. */
-export type IngestionContext = Pick<AppContext, 'storage' | 'keys' | 'organizations'>;
+export type IngestionContext = Pick<AppContext, 'storage' | 'keys' | 'organizations' | 'retention'>;
 
 export async function ingestUsage(
   ctx: IngestionContext,
@@ -39,6 +40,7 @@ export async function ingestUsage(
   const reject = (index: number, field: string, reason: string) =>
     errors.push({ index, field: `events[${index}].${field}`, reason });
   const events = inputs.map((input, index) => toUsageEvent(input, index, now, reject));
+  rejectBeforeHorizon(events, await ctx.retention.horizon(), reject);
   await checkReferences(ctx, events, now, reject);
   await priceUnstatedCosts(ctx.storage.db, events, reject);
   if (errors.length > 0) throw invalidRequest('Invalid usage events', errors);
@@ -56,6 +58,24 @@ export async function ingestUsage(
     duplicates: inputs.length - accepted.length,
     unpriced,
   };
+}
+
+/**
+ * Events dated before the retention horizon are refused: their month's raw events are removed
+ * (or about to be), so a retry of one could not be recognized and would be counted again.
+ */
+function rejectBeforeHorizon(events: readonly UsageEvent[], horizon: number | undefined, reject: Reject): void {
+  if (horizon === undefined) return;
+  events.forEach((event, index) => {
+    // Times before the earliest allowed one are refused already, for that reason.
+    if (event.occurredAt >= EARLIEST_EVENT_MS && event.occurredAt < horizon) {
+      reject(
+        index,
+        'timestamp',
+        `must not be before ${isoMillis(horizon)}, the raw event retention horizon (RAW_EVENTS_RETENTION_MONTHS): raw events before it are not kept`,
+      );
+    }
+  });
 }
 
 /** (organization, reservation) pairs named by the batch; settling is idempotent, so duplicates may name them too. */

@@ -8,6 +8,7 @@ import type { Storage } from '../../storage/storage.ts';
 import { monthKeyOf, type YearMonth } from '../../time/calendar.ts';
 import type { CostSource } from '../../usage/event.ts';
 import { MAX_MONTH_COST_NANO } from '../../usage/month-maximum.ts';
+import { eventsRemovedBefore } from '../retention/retention.repository.ts';
 import { monthBounds, rebuildMonth } from '../rollups/rebuild.ts';
 import { monthTotals } from '../rollups/totals.ts';
 import { eventCostNano } from './cost.ts';
@@ -44,12 +45,14 @@ export interface RepriceResult {
 export async function reprice(storage: Storage, request: RepriceRequest): Promise<RepriceResult> {
   const sheet = new PriceSheet(await loadPriceEntries(storage.db));
   const models = (await modelsWithUsage(storage.db)).filter((m) => PriceSheet.covers(request.model, m)).sort();
-  const from = request.from ?? 0;
+  // Months whose raw events retention removed keep their rollups: rebuilt, they would lose their usage.
+  const removedBefore = await eventsRemovedBefore(storage.db);
+  const from = Math.max(request.from ?? 0, removedBefore);
   const to = request.to ?? Number.MAX_SAFE_INTEGER;
   const pairs = await organizationMonthsOf(
     storage.db,
     models,
-    request.from === undefined ? 0 : monthKeyOf(from),
+    from === 0 ? 0 : monthKeyOf(from),
     request.to === undefined ? 999_999 : monthKeyOf(to - 1),
   );
   const orgsByMonth = new Map<number, string[]>();

@@ -6,9 +6,10 @@
 import { type Kysely, sql } from 'kysely';
 import type { Db } from '../../storage/schema.ts';
 import { toNullableNumber } from '../../storage/values.ts';
-import { addMonths, monthKey, monthKeyOf, type YearMonth } from '../../time/calendar.ts';
+import { addMonths, monthKey, monthKeyOf, type YearMonth, yearMonthOf } from '../../time/calendar.ts';
 import { type Counters, countersOf, isZero, sameCounters } from '../../usage/counters.ts';
 import { ROLLUPS, type RollupRow, type RollupTable, rowKey } from '../../usage/rollups.ts';
+import { eventsRemovedBefore } from '../retention/retention.repository.ts';
 import { recomputeMonth, storedMonth } from './rebuild.ts';
 
 export interface RollupDifference {
@@ -25,20 +26,31 @@ export interface RollupDifference {
 export interface RollupCheck {
   monthsChecked: number;
   differences: RollupDifference[];
+  /**
+   * The month (yyyymm) before which retention removed the raw events, or 0: the months before it
+   * are not checked, since their rollups are all that is left of them.
+   */
+  eventsRemovedBefore: number;
 }
 
-/** Checks every month that has events or rollup rows, for one organization or all. */
+/**
+ * Checks every month that has events or rollup rows, for one organization or all, except the
+ * months whose raw events retention removed.
+ */
 export async function checkRollups(db: Db, organizationId?: string): Promise<RollupCheck> {
-  const range = await monthRange(db, organizationId);
+  const [range, removedBefore] = await Promise.all([monthRange(db, organizationId), eventsRemovedBefore(db)]);
+  const eventsRemoved = removedBefore > 0 ? monthKeyOf(removedBefore) : 0;
   const differences: RollupDifference[] = [];
-  if (!range) return { monthsChecked: 0, differences };
+  if (!range) return { monthsChecked: 0, differences, eventsRemovedBefore: eventsRemoved };
   const orgs = organizationId === undefined ? undefined : [organizationId];
   let monthsChecked = 0;
-  for (let month = range.first; monthKey(month) <= monthKey(range.last); month = addMonths(month, 1)) {
+  let first = range.first;
+  if (eventsRemoved > monthKey(first)) first = yearMonthOf(removedBefore);
+  for (let month = first; monthKey(month) <= monthKey(range.last); month = addMonths(month, 1)) {
     differences.push(...(await checkMonth(db, month, orgs)));
     monthsChecked++;
   }
-  return { monthsChecked, differences };
+  return { monthsChecked, differences, eventsRemovedBefore: eventsRemoved };
 }
 
 /** The differences of one month, for some organizations or all. */

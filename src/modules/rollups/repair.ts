@@ -2,8 +2,11 @@
  * Repairs rollups that `verify` found different from their raw events: each month with a
  * difference is rebuilt from its events for the organizations concerned, one transaction per
  * month, with ingestion held off meanwhile so that no increment is lost (as repricing does).
+ * Months whose raw events retention removed are never rebuilt.
  */
 import type { Storage } from '../../storage/storage.ts';
+import { monthKeyOf } from '../../time/calendar.ts';
+import { eventsRemovedBefore } from '../retention/retention.repository.ts';
 import type { RollupDifference } from './check.ts';
 import { rebuildMonth } from './rebuild.ts';
 
@@ -15,7 +18,11 @@ export async function repairRollups(storage: Storage, differences: readonly Roll
     organizations.add(d.organizationId);
     byMonth.set(d.month, organizations);
   }
-  const months = [...byMonth.keys()].sort((a, b) => a - b);
+  // A month whose raw events retention removed would be rebuilt to nothing: its rollups stay.
+  const removedBefore = await eventsRemovedBefore(storage.db);
+  const months = [...byMonth.keys()]
+    .filter((month) => removedBefore === 0 || month >= monthKeyOf(removedBefore))
+    .sort((a, b) => a - b);
   for (const key of months) {
     const month = { year: Math.floor(key / 100), month: key % 100 };
     await storage.transaction(async (trx) => {

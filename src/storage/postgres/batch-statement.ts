@@ -1,8 +1,8 @@
 /**
  * PostgreSQL: a whole batch in one statement, committed on its own, its rows passed as one array
- * per column (`unnest`): one round trip and a plan of fixed size. The new events, their
- * increments to every rollup (grouped from the rows the insert returned, so retried events add
- * nothing) and the reservations they settle are one atomic write. Run as separate statements in
+ * per column (`unnest`): one round trip and a plan of fixed size. The new events (those whose id
+ * the statement could claim in usage_event_ids, unique across the monthly partitions), their
+ * increments to every rollup (grouped from the ids claimed, so retried events add nothing) and the reservations they settle are one atomic write. Run as separate statements in
  * a transaction, the rollup rows that concurrent batches share stayed locked while the
  * transaction waited for this process to send its next statement; most of ingestion was then
  * spent waiting for those locks. The rollups are written in the order of ROLLUPS, each in key
@@ -51,13 +51,21 @@ export async function writeBatchInOneStatement(
       ])}) with ordinality as u(organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source,
         occurred_at, ${sql.raw(GRAINS.map((g) => g.column).join(', '))}, ord)
     ),
-    inserted as (
-      insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
-      select organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, ${receivedAt}
-      from input
+    claimed as (
+      insert into usage_event_ids (organization_id, id)
+      select organization_id, id from input
       on conflict (organization_id, id) do nothing
       returning organization_id, id
     ),
+    inserted as (
+      insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
+      select input.organization_id, input.id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, ${receivedAt}
+      from input
+      join claimed on claimed.organization_id = input.organization_id and claimed.id = input.id
+      returning organization_id, id
+    ),
+    -- From the rows inserted, so that the raw events are written before the rollup rows, which
+    -- concurrent batches share, are locked.
     new_events as (
       select input.* from input
       join inserted on inserted.organization_id = input.organization_id and inserted.id = input.id

@@ -2,12 +2,14 @@
  * PostgreSQL ingestion: each batch in one statement (batch-statement.ts), several batches at
  * once, at most DATABASE_INGEST_CONCURRENCY of them.
  */
+import { monthKeyOf } from '../../time/calendar.ts';
 import type { UsageEvent } from '../../usage/event.ts';
 import { timeLimitReached } from '../failures.ts';
 import { withRetry } from '../retry.ts';
 import type { Db } from '../schema.ts';
 import type { Batch } from '../storage.ts';
 import { writeBatchInOneStatement } from './batch-statement.ts';
+import { createMonthPartitions, isMissingPartition } from './partitions.ts';
 
 /** A batch with the time after which it is no longer written but failed as unavailable. */
 export interface DeadlinedBatch extends Batch {
@@ -79,8 +81,18 @@ export class PostgresBatchWriter {
       throw error;
     }
     try {
+      const statement = () => writeBatchInOneStatement(this.db, batch.events, batch.reservations, batch.receivedAt);
       const inserted = await withRetry(
-        () => writeBatchInOneStatement(this.db, batch.events, batch.reservations, batch.receivedAt),
+        () =>
+          statement().catch(async (error: unknown) => {
+            // An event for a month without a partition yet (partitions.ts): create it, write again.
+            if (!isMissingPartition(error)) throw error;
+            await createMonthPartitions(
+              this.db,
+              batch.events.map((event) => monthKeyOf(event.occurredAt)),
+            );
+            return statement();
+          }),
         batch.deadline,
       );
       settle(true);

@@ -11,6 +11,7 @@ import type { Database, Db } from '../schema.ts';
 import { pruneEndedReservations, reservationRow } from '../statements.ts';
 import type { CostUpdate, Storage, StorageOptions } from '../storage.ts';
 import { PostgresBatchWriter } from './batch-writer.ts';
+import { createMonthPartitions, dropMonthPartitionsBefore } from './partitions.ts';
 import { openPostgresPool } from './pool.ts';
 import { postgresSettingWarnings } from './settings.ts';
 
@@ -70,6 +71,14 @@ export function openPostgresStorage(
     // Concurrent ingestion would add increments the rebuild of the month's rollups then loses.
     holdIngestion: async (trx) => {
       await sql`lock table usage_events in share row exclusive mode`.execute(trx);
+    },
+    prepareEventMonths: (months) => createMonthPartitions(db, months),
+    // Without the bound on statements: the ids of a month may take longer to delete than a request may take.
+    removeEventsBefore: async (horizon) => {
+      const months = await (timeoutMs
+        ? withoutStatementTimeout(db, (conn) => dropMonthPartitionsBefore(conn, horizon))
+        : dropMonthPartitionsBefore(db, horizon));
+      return months && { months };
     },
     changeMarker,
     writableProblem: () => writableProblem(db),

@@ -19,7 +19,7 @@ import type { DatabaseConfig } from '../../config.ts';
 import type { CostSource } from '../../usage/event.ts';
 import { deadlineAfter, withRetry } from '../retry.ts';
 import type { Database, Db } from '../schema.ts';
-import { pruneEndedReservations, reservationRow } from '../statements.ts';
+import { pruneEndedReservations, raiseRemovedBefore, reservationRow } from '../statements.ts';
 import type { Batch, CostUpdate, Storage, StorageOptions } from '../storage.ts';
 import { connectSqlite, DEFAULT_BUSY_TIMEOUT_MS } from './connection.ts';
 import { GroupCommit, type WriteGroup } from './group-commit.ts';
@@ -90,6 +90,21 @@ export function openSqliteStorage(
     updateEventCosts,
     // One writer at a time: the repricing transaction holds the write lock already.
     holdIngestion: async () => {},
+    prepareEventMonths: async () => {},
+    removeEventsBefore: async (horizon) => {
+      await transaction((trx) => raiseRemovedBefore(trx, horizon).execute());
+      let rows = 0;
+      for (;;) {
+        // A batch per transaction: ingestion writes between them.
+        const { numAffectedRows } = await transaction((trx) =>
+          sql`delete from usage_events where rowid in (
+            select rowid from usage_events where occurred_at < ${horizon} limit ${RETENTION_BATCH})`.execute(trx),
+        );
+        rows += Number(numAffectedRows ?? 0);
+        if (Number(numAffectedRows ?? 0) < RETENTION_BATCH) return { rows };
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
     changeMarker: async () => marker.get() as string,
     writableProblem: () => writableProblem(db, connection),
     settingWarnings: async () => [],
@@ -105,6 +120,9 @@ export function openSqliteStorage(
     },
   };
 }
+
+/** Raw events deleted per transaction by retention. */
+const RETENTION_BATCH = 5000;
 
 /** Rows per statement: a CASE over n ids costs n comparisons per row, so n stays small. */
 const CASE_CHUNK = 100;
