@@ -15,6 +15,16 @@ export type DatabaseConfig =
       schema?: string;
     };
 
+/** Ingestion from NATS JetStream (INGEST_NATS_URL); see modules/ingestion/queue.ts. */
+export interface NatsIngestConfig {
+  /** Servers, comma-separated: nats://host:port. */
+  url: string;
+  /** The stream of usage messages; dead letters go to `<stream>_DEAD`. */
+  stream: string;
+  /** Subjects: `<prefix>.usage.<organization_id>`, dead letters on `<prefix>.dead.<organization_id>`. */
+  subjectPrefix: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -37,6 +47,8 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** Analytics answers kept between commits (see storage/read-memo.ts); 0 turns reuse off. */
   readMemoEntries: number;
+  /** Usage events pulled from NATS JetStream as well as posted; undefined when INGEST_NATS_URL is unset. */
+  ingestNats?: NatsIngestConfig;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +77,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
     readMemoEntries: integer(env, 'READ_MEMO_ENTRIES', DEFAULT_READ_MEMO_ENTRIES, 0, 10_000_000),
   };
+  const ingestNats = natsIngestConfig(env);
+  if (ingestNats) config.ingestNats = ingestNats;
   return Object.freeze(config);
 }
 
@@ -92,6 +106,29 @@ function databaseConfig(env: Env): DatabaseConfig {
   throw new ConfigError(
     `DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got "${url.split(':')[0]}:…")`,
   );
+}
+
+function natsIngestConfig(env: Env): NatsIngestConfig | undefined {
+  const url = env.INGEST_NATS_URL?.trim();
+  if (!url) return undefined;
+  for (const server of url.split(',')) {
+    if (!/^(nats|tls):\/\/[^\s/]+$/.test(server.trim())) {
+      throw new ConfigError(
+        `INGEST_NATS_URL must be nats://host:port, or several separated by commas (got "${server}")`,
+      );
+    }
+  }
+  const stream = env.INGEST_NATS_STREAM?.trim() || 'FREDDY_USAGE';
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(stream)) {
+    throw new ConfigError(`INGEST_NATS_STREAM must be letters, digits, _ and - (got "${stream}")`);
+  }
+  const subjectPrefix = env.INGEST_NATS_SUBJECT_PREFIX?.trim() || 'freddy';
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
+    throw new ConfigError(
+      `INGEST_NATS_SUBJECT_PREFIX must be subject tokens separated by dots, without wildcards (got "${subjectPrefix}")`,
+    );
+  }
+  return { url, stream, subjectPrefix };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

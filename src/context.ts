@@ -9,13 +9,16 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { KeyLifetimes } from './modules/api-keys/key-lifetimes.ts';
 import { type LastUsedRecorder, lastUsedRecorder } from './modules/auth/last-used.ts';
 import { PrincipalCache } from './modules/auth/principal-cache.ts';
+import { QueueIngestion } from './modules/ingestion/queue.ts';
 import { KnownOrganizations } from './modules/orgs/known-organizations.ts';
 import { ReadMemo } from './storage/read-memo.ts';
 import { openStorage, type Storage } from './storage/storage.ts';
 
 /** What the app reads of the configuration; tests give the parts they care about. */
 export type AppConfig = Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'> &
-  Partial<Pick<Config, 'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'readMemoEntries'>>;
+  Partial<
+    Pick<Config, 'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'readMemoEntries' | 'ingestNats'>
+  >;
 
 export interface AppContext {
   readonly config: Readonly<AppConfig>;
@@ -34,7 +37,12 @@ export interface AppContext {
   readonly organizations: KnownOrganizations;
   /** Requests per minute and key; undefined when the limit is off. */
   readonly rateLimiter: RateLimiter | undefined;
-  /** Closes what the context holds: the storage last. */
+  /**
+   * Ingestion from NATS JetStream when INGEST_NATS_URL is set (modules/ingestion/queue.ts):
+   * started by the process once the storage is, stopped by close() before the storage.
+   */
+  readonly queue: QueueIngestion | undefined;
+  /** Closes what the context holds: the queue first, the storage last. */
   close(): Promise<void>;
 }
 
@@ -46,6 +54,9 @@ export interface ContextOptions {
 export function createContext(storage: Storage, config: Readonly<AppConfig>, options: ContextOptions = {}): AppContext {
   const clock = options.clock ?? Date.now;
   const perMinute = config.rateLimitPerMinute ?? 0;
+  const keys = new KeyLifetimes(storage.db);
+  const organizations = new KnownOrganizations(storage.db);
+  const queue = config.ingestNats ? new QueueIngestion({ storage, keys, organizations }, config.ingestNats) : undefined;
   return {
     config,
     storage,
@@ -53,10 +64,14 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
     clock,
     principals: new PrincipalCache(),
     lastUsed: lastUsedRecorder(),
-    keys: new KeyLifetimes(storage.db),
-    organizations: new KnownOrganizations(storage.db),
+    keys,
+    organizations,
     rateLimiter: perMinute > 0 ? new RateLimiter(perMinute, clock) : undefined,
-    close: () => storage.close(),
+    queue,
+    close: async () => {
+      await queue?.stop();
+      await storage.close();
+    },
   };
 }
 

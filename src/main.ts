@@ -26,6 +26,12 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
   // The SQLite writer thread starts while the app is built.
   const [app] = await Promise.all([buildApp(ctx), storage.start()]);
   for (const warning of warnings) app.log.warn(warning);
+  // Pulling starts once the storage is writable; a NATS server that cannot be reached stops the start.
+  await ctx.queue?.start(app.log).catch(async (error: unknown) => {
+    await app.close();
+    await ctx.close();
+    throw error;
+  });
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | undefined;
   const close = () => {
