@@ -89,6 +89,9 @@ interface Item {
   events: UsageEventInput[];
 }
 
+/** How long JetStream waits for an acknowledgement before it delivers a message again. */
+const ACK_WAIT_MS = 10_000;
+
 const DEFAULTS: Required<QueueOptions> = {
   maxBatchEvents: MAX_BATCH,
   maxWaitMs: 50,
@@ -185,7 +188,9 @@ export class QueueIngestion {
       durable_name: QUEUE_CONSUMER,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(60_000),
+      // A consumer killed mid-batch holds its messages this long; one alive says it is still
+      // working on them (write) before it runs out.
+      ack_wait: nanos(ACK_WAIT_MS),
       // Redelivered until written: a database away for hours loses nothing.
       max_deliver: -1,
       max_ack_pending: 20_000,
@@ -258,6 +263,9 @@ export class QueueIngestion {
    */
   private async write(batch: Item[]): Promise<void> {
     let pending = batch;
+    const working = setInterval(() => {
+      for (const item of pending) item.message.working();
+    }, ACK_WAIT_MS / 3);
     try {
       while (pending.length > 0) {
         const rejected = await this.ingest(pending);
@@ -275,6 +283,8 @@ export class QueueIngestion {
         { err: error, messages: pending.length },
         'usage batch from NATS not written; its messages come back later',
       );
+    } finally {
+      clearInterval(working);
     }
   }
 
