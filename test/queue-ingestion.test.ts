@@ -165,6 +165,10 @@ for (const dialect of DIALECTS) {
       assert.equal(sample('freddy_queue_messages_total{outcome="dead_letter"}'), 5);
       assert.equal(sample('freddy_queue_messages_total{outcome="retried"}'), 0);
       assert.equal(sample('freddy_queue_messages_total{outcome="redelivered"}'), 0);
+      assert.equal(sample('freddy_queue_events_total{outcome="accepted"}'), counts.accepted);
+      assert.equal(sample('freddy_queue_events_total{outcome="duplicate"}'), counts.duplicates);
+      // 3 + 1 + 2500 + 1 (after the dead letters) + 2 ("twice", "twice-2")
+      assert.equal(counts.accepted, 2507);
     });
   });
 }

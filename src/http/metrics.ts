@@ -33,6 +33,7 @@ export const METRIC_NAMES = {
   queueRedelivered: 'freddy_queue_redelivered_messages',
   queueDeadStored: 'freddy_queue_dead_letters_stored',
   queueMessages: 'freddy_queue_messages_total',
+  queueEvents: 'freddy_queue_events_total',
 } as const;
 
 export function registerMetrics(
@@ -187,6 +188,18 @@ function registerQueueMetrics(queue: QueueIngestion, registers: Registry[]): voi
       this.inc({ outcome: 'dead_letter' }, counts.deadLetters);
       this.inc({ outcome: 'retried' }, counts.retried);
       this.inc({ outcome: 'redelivered' }, counts.redelivered);
+    },
+  });
+  new Counter({
+    name: METRIC_NAMES.queueEvents,
+    help: 'Usage events this process wrote from NATS: accepted (stored and counted), duplicate (id already known)',
+    labelNames: ['outcome'] as const,
+    registers,
+    collect() {
+      const { counts } = queue;
+      this.reset();
+      this.inc({ outcome: 'accepted' }, counts.accepted);
+      this.inc({ outcome: 'duplicate' }, counts.duplicates);
     },
   });
 }

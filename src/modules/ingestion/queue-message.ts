@@ -13,6 +13,9 @@ export type DecodedMessage =
   | { organizationId: string; events: UsageEventInput[] }
   | { organizationId: string | undefined; reason: string };
 
+/** Decoding only (no streaming state): one for every message. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const checkBatch = bodyValidator<typeof IngestBody.static>(IngestBody);
 
 /** An organization id as it may stand in a subject: one token, as the route's pattern allows. */
@@ -35,7 +38,7 @@ export function decodeMessage(
   const rejected = (reason: string) => ({ organizationId, reason });
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+    raw = JSON.parse(UTF8.decode(data));
   } catch (error) {
     return rejected(`body is not UTF-8 JSON: ${(error as Error).message}`);
   }

@@ -49,7 +49,11 @@ export interface QueueOptions {
   maxBatchEvents?: number;
   /** Milliseconds the first message of a batch waits for others: 50. */
   maxWaitMs?: number;
-  /** Batches written at once by this process: 2, as the PostgreSQL batch writer's default. */
+  /**
+   * Batches written at once by this process: 4, as many as the benchmark's HTTP clients, so that
+   * the SQLite writer can commit several together (PostgreSQL writes DATABASE_INGEST_CONCURRENCY
+   * of them at once and queues the others).
+   */
   concurrency?: number;
   /** Delay before a message of a failed batch comes back, per delivery so far, capped at 5 s. */
   retryDelayMs?: number;
@@ -95,7 +99,7 @@ const ACK_WAIT_MS = 10_000;
 const DEFAULTS: Required<QueueOptions> = {
   maxBatchEvents: MAX_BATCH,
   maxWaitMs: 50,
-  concurrency: 2,
+  concurrency: 4,
   retryDelayMs: 1000,
 };
 
@@ -232,18 +236,16 @@ export class QueueIngestion {
   }
 
   private takeBatch(): Item[] {
-    const batch: Item[] = [];
+    let count = 0;
     let events = 0;
-    while (this.buffer.length > 0) {
-      const next = this.buffer[0]!;
-      if (batch.length > 0 && events + next.events.length > this.options.maxBatchEvents) break;
-      batch.push(next);
-      events += next.events.length;
-      this.buffer.shift();
+    for (const item of this.buffer) {
+      if (count > 0 && events + item.events.length > this.options.maxBatchEvents) break;
+      count++;
+      events += item.events.length;
     }
     this.bufferedEvents -= events;
     this.firstBufferedAt = Date.now();
-    return batch;
+    return this.buffer.splice(0, count);
   }
 
   private track(work: Promise<void>): void {
