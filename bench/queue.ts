@@ -1,10 +1,11 @@
 /**
  * Ingestion through NATS JetStream against ingestion through HTTP, in the same run: the same
- * events (same seed, same count, batches of 1000) into two fresh databases, each served by a
- * fresh server process. Over HTTP, `clients` concurrent connections post the batches; through
- * NATS, a producer publishes each batch as one message per organization (as gateways would)
- * to a server with INGEST_NATS_URL, and the time runs from the first publish until the
- * consumer has acknowledged every message, that is until every event is committed.
+ * events (same seed, same count) into two fresh databases, each served by a fresh server
+ * process. Over HTTP, `clients` concurrent connections post batches of 1000; through NATS, one
+ * producer publishes them to a server with INGEST_NATS_URL in messages of up to 1000 events of
+ * one organization (the subject names it), batched per organization as a gateway would, and
+ * the time runs from the first publish until the consumer has acknowledged every message, that
+ * is until every event is committed.
  */
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -12,7 +13,7 @@ import { connect } from '@nats-io/transport-node';
 import { QUEUE_CONSUMER } from '../src/modules/ingestion/queue.ts';
 import type { EngineName } from '../src/storage/storage.ts';
 import { Client, createTenants } from './client.ts';
-import { type EventStreamOptions, eventBatches, type Tenancy } from './data.ts';
+import { type BenchEvent, type EventStreamOptions, eventBatches, type Tenancy } from './data.ts';
 import { BATCH, type IngestFigures, ingestOverHttp } from './ingest.ts';
 import { type BenchServer, createDatabase, startServer } from './server.ts';
 
@@ -105,18 +106,29 @@ async function publishAndDrain(
     let messages = 0;
     const started = performance.now();
     const inFlight = new Set<Promise<unknown>>();
+    const publish = async (org: string, events: BenchEvent[]) => {
+      const ack = js.publish(`${names.prefix}.usage.${org}`, JSON.stringify({ events }));
+      const tracked = ack.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      messages++;
+      // A bounded window of unacknowledged publishes, as a producer would keep.
+      if (inFlight.size >= 64) await Promise.race(inFlight);
+    };
+    // The producer batches per organization, as an HTTP client batches: a message when an
+    // organization has 1000 events, and what is left of each at the end.
+    const pending = new Map<string, BenchEvent[]>();
     for (const batch of eventBatches(stream, BATCH)) {
-      const byOrg = new Map<string, typeof batch>();
-      for (const event of batch) byOrg.set(event.organization_id, [...(byOrg.get(event.organization_id) ?? []), event]);
-      for (const [org, events] of byOrg) {
-        const ack = js.publish(`${names.prefix}.usage.${org}`, JSON.stringify({ events }));
-        const tracked = ack.finally(() => inFlight.delete(tracked));
-        inFlight.add(tracked);
-        messages++;
-        // A bounded window of unacknowledged publishes, as a producer would keep.
-        if (inFlight.size >= 256) await Promise.race(inFlight);
+      for (const event of batch) {
+        const list = pending.get(event.organization_id) ?? [];
+        list.push(event);
+        pending.set(event.organization_id, list);
+        if (list.length === BATCH) {
+          pending.delete(event.organization_id);
+          await publish(event.organization_id, list);
+        }
       }
     }
+    for (const [org, events] of pending) await publish(org, events);
     await Promise.all(inFlight);
     for (;;) {
       const info = await jsm.consumers.info(names.stream, QUEUE_CONSUMER);

@@ -169,7 +169,7 @@ function queueSection(r: EngineResult): string[] {
     '| run | events | s | events/s | accepted | duplicates |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     `| API, ${r.clients} clients, batches of 1000 | ${q.http.events} | ${q.http.seconds} | ${q.http.eventsPerSecond} | ${q.http.accepted} | ${q.http.duplicates} |`,
-    `| NATS, ${q.nats.messages} messages (one per organization and batch), publish to last ack | ${q.nats.events} | ${q.nats.seconds} | ${q.nats.eventsPerSecond} | ${q.nats.accepted} | ${q.nats.duplicates} |`,
+    `| NATS, ${q.nats.messages} messages of up to 1000 events of one organization, publish to last ack | ${q.nats.events} | ${q.nats.seconds} | ${q.nats.eventsPerSecond} | ${q.nats.accepted} | ${q.nats.duplicates} |`,
     '',
     `NATS / HTTP: **${q.ratio}** (target ≥ 0.8: ${mark(q.ratio >= 0.8)}).`,
     '',

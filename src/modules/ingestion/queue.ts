@@ -96,6 +96,13 @@ interface Item {
 /** How long JetStream waits for an acknowledgement before it delivers a message again. */
 const ACK_WAIT_MS = 10_000;
 
+/**
+ * Messages asked for at a time, and so at most held by the client beyond what the process
+ * holds: enough to fill batches of single events quickly, few enough that messages of 1000
+ * events (about 200 KB each) stay within tens of megabytes.
+ */
+const PULL_MESSAGES = 256;
+
 const DEFAULTS: Required<QueueOptions> = {
   maxBatchEvents: MAX_BATCH,
   maxWaitMs: 50,
@@ -119,8 +126,15 @@ export class QueueIngestion {
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private messages: ConsumerMessages | undefined;
+  private pulling: Promise<void> | undefined;
   private buffer: Item[] = [];
   private bufferedEvents = 0;
+  /** Events received and not yet acknowledged or given back: in the buffer, or being written. */
+  private heldEvents = 0;
+  /** Messages received and not yet acknowledged or given back. */
+  private readonly held = new Set<JsMsg>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private roomWaiter: (() => void) | undefined;
   private firstBufferedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -134,6 +148,11 @@ export class QueueIngestion {
   ) {
     this.options = { ...DEFAULTS, ...options };
     this.usagePrefix = `${config.subjectPrefix}.usage`;
+  }
+
+  /** Events this process holds at most before it takes more messages: two rounds of batches. */
+  private get highWater(): number {
+    return 2 * this.options.concurrency * this.options.maxBatchEvents;
   }
 
   get deadStream(): string {
@@ -156,10 +175,26 @@ export class QueueIngestion {
       this.js = jetstream(connection, { timeout: 5_000 });
       await this.ensureStreams(this.jsm);
       const consumer = await this.js.consumers.get(this.config.stream, QUEUE_CONSUMER);
-      this.messages = await consumer.consume({
-        max_messages: 2 * this.options.maxBatchEvents,
-        callback: (message) => this.receive(message),
-      });
+      // Read as an iterator: the client asks for more only as this loop takes messages, and
+      // the loop waits while the process holds enough events for its batches (backpressure),
+      // so nothing waits here long enough to be redelivered elsewhere.
+      const messages = await consumer.consume({ max_messages: PULL_MESSAGES });
+      this.messages = messages;
+      this.pulling = (async () => {
+        for await (const message of messages) {
+          this.receive(message);
+          while (!this.stopping && this.heldEvents >= this.highWater) {
+            await new Promise<void>((resolve) => {
+              this.roomWaiter = resolve;
+            });
+          }
+        }
+      })();
+      // Messages held a while are reported as in progress, so that JetStream does not deliver
+      // them again while they wait for a batch or are being written.
+      this.heartbeat = setInterval(() => {
+        for (const message of this.held) message.working();
+      }, ACK_WAIT_MS / 3);
     } catch (error) {
       await connection.close();
       this.connection = undefined;
@@ -193,7 +228,7 @@ export class QueueIngestion {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       // A consumer killed mid-batch holds its messages this long; one alive says it is still
-      // working on them (write) before it runs out.
+      // working on them (the heartbeat in start) before it runs out.
       ack_wait: nanos(ACK_WAIT_MS),
       // Redelivered until written: a database away for hours loses nothing.
       max_deliver: -1,
@@ -207,6 +242,7 @@ export class QueueIngestion {
       message.nak();
       return;
     }
+    this.held.add(message);
     const publishedAt = Number(message.timestampNanos / 1_000_000n);
     const decoded = decodeMessage(message.subject, this.usagePrefix, message.data, publishedAt);
     if ('reason' in decoded) {
@@ -216,6 +252,7 @@ export class QueueIngestion {
     if (this.buffer.length === 0) this.firstBufferedAt = Date.now();
     this.buffer.push({ message, events: decoded.events });
     this.bufferedEvents += decoded.events.length;
+    this.heldEvents += decoded.events.length;
     this.dispatch();
   }
 
@@ -231,7 +268,15 @@ export class QueueIngestion {
         }, maxWaitMs - waited);
         return;
       }
-      this.track(this.write(this.takeBatch()));
+      const batch = this.takeBatch();
+      this.track(
+        this.write(batch).finally(() => {
+          for (const item of batch) {
+            this.heldEvents -= item.events.length;
+            this.held.delete(item.message);
+          }
+        }),
+      );
     }
   }
 
@@ -254,6 +299,8 @@ export class QueueIngestion {
       .finally(() => {
         this.inFlight.delete(done);
         this.dispatch();
+        this.roomWaiter?.();
+        this.roomWaiter = undefined;
       });
     this.inFlight.add(done);
   }
@@ -265,9 +312,6 @@ export class QueueIngestion {
    */
   private async write(batch: Item[]): Promise<void> {
     let pending = batch;
-    const working = setInterval(() => {
-      for (const item of pending) item.message.working();
-    }, ACK_WAIT_MS / 3);
     try {
       while (pending.length > 0) {
         const rejected = await this.ingest(pending);
@@ -285,8 +329,6 @@ export class QueueIngestion {
         { err: error, messages: pending.length },
         'usage batch from NATS not written; its messages come back later',
       );
-    } finally {
-      clearInterval(working);
     }
   }
 
@@ -330,11 +372,13 @@ export class QueueIngestion {
       await this.js!.publish(`${this.config.subjectPrefix}.dead.${token}`, message.data, { headers: h });
     } catch (error) {
       message.nak(this.options.retryDelayMs);
+      this.held.delete(message);
       this.counts.retried++;
       this.log.warn({ err: error }, 'dead letter not published; the message comes back later');
       return;
     }
     message.ack();
+    this.held.delete(message);
     this.counts.deadLetters++;
     this.log.warn({ subject: message.subject, reason }, 'usage message sent to the dead letters');
   }
@@ -367,10 +411,17 @@ export class QueueIngestion {
     this.stopping ??= (async () => {
       if (this.timer) clearTimeout(this.timer);
       this.messages?.stop();
-      for (const item of this.buffer) item.message.nak();
+      this.roomWaiter?.();
+      await this.pulling;
+      for (const item of this.buffer) {
+        item.message.nak();
+        this.held.delete(item.message);
+        this.heldEvents -= item.events.length;
+      }
       this.buffer = [];
       this.bufferedEvents = 0;
       while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+      clearInterval(this.heartbeat);
       if (this.connection && !this.connection.isClosed()) await this.connection.drain();
     })();
     return this.stopping;
