@@ -5,12 +5,15 @@
  *   every event is stored exactly once, and every total and rollup adds up.
  * - PostgreSQL unreachable for 20 s behind a TCP proxy the test cuts: publishing never fails,
  *   the backlog grows, and once the database is back it drains with nothing lost.
+ * - The producer of docs/operations.md, run as written (names swapped for the test's own).
  * Each suite has a stream and subjects of its own, deleted afterwards.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
+import { fromRoot } from '../../src/project-root.ts';
 import { seededRandom } from '../../src/seeded-random.ts';
 import { openStorage } from '../../src/storage/storage.ts';
 import { createTestDatabase, DIALECTS, type EventInput, POSTGRES_URL, type TestDatabase } from '../harness.ts';
@@ -151,9 +154,13 @@ for (const dialect of DIALECTS) {
       }
       await publishing;
       assert.equal(published.size, 200_000);
+      // Stopped by SIGTERM while it works: it finishes its batches, acknowledges them and exits 0;
+      // another process writes the rest.
+      await eventually(async () => (await nats!.backlog()) > 0, 'messages for the consumer to hold');
+      consumer.child.kill('SIGTERM');
+      assert.deepEqual(await consumer.exited, { code: 0, signal: null });
+      consumer = await startConsumer(env);
       await eventually(async () => (await nats!.backlog()) === 0, 'the backlog to drain', 120_000);
-
-      // A last stop by SIGTERM drains and exits 0.
       consumer.child.kill('SIGTERM');
       assert.deepEqual(await consumer.exited, { code: 0, signal: null });
       assert.deepEqual(await nats.deadLetters(), []);
@@ -284,6 +291,59 @@ if (DIALECTS.includes('postgres')) {
       process.stderr.write(
         `[queue outage] ${published.size} events, backlog during the cut ${lags.join(' ')}, drained ${(drainedIn / 1000).toFixed(1)} s after the database came back\n`,
       );
+    });
+  });
+}
+
+if (DIALECTS.includes('sqlite')) {
+  describe('the documented producer [sqlite]', () => {
+    const config = queueConfig();
+    let database: TestDatabase | undefined;
+    let nats: Producer | undefined;
+    let consumer: Consumer | undefined;
+    const script = fromRoot(`producer-${config.subjectPrefix}.mjs`);
+    after(async () => {
+      await kill(consumer, 'SIGKILL');
+      fs.rmSync(script, { force: true });
+      await nats?.close();
+      await database?.drop();
+    });
+
+    it('publishes an event that the consumer stores', async () => {
+      database = await createTestDatabase('sqlite');
+      const { adminKey, tenants } = await tenantsOf(database);
+      const orgId = tenants[0]!.orgId;
+      nats = await producer(config);
+      consumer = await startConsumer({
+        ...database.env,
+        INGEST_NATS_URL: config.url,
+        INGEST_NATS_STREAM: config.stream,
+        INGEST_NATS_SUBJECT_PREFIX: config.subjectPrefix,
+      });
+      const docs = fs.readFileSync(fromRoot('docs', 'operations.md'), 'utf8');
+      const code = /A producer, with the official client[^\n]*\n\n```js\n([\s\S]*?)```/.exec(docs)?.[1];
+      assert.ok(code, 'the producer in docs/operations.md');
+      // In the project's folder, so that it finds the client in node_modules.
+      fs.writeFileSync(
+        script,
+        code
+          .replaceAll('nats://127.0.0.1:4222', config.url)
+          .replaceAll('freddy.usage.', `${config.subjectPrefix}.usage.`)
+          .replaceAll('org_abc123', orgId),
+      );
+      const run = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(run.status, 0, run.stderr);
+      await eventually(async () => (await nats!.backlog()) === 0, 'the message to be written');
+      await kill(consumer, 'SIGTERM');
+      const server = await startServerProcess({ ...database.env });
+      try {
+        const summary = await summaryOf(server.url, adminKey, orgId);
+        assert.equal(summary.totalRequests, 1);
+        assert.equal(summary.totalNeurons, 120);
+      } finally {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      }
     });
   });
 }
