@@ -189,7 +189,11 @@ export class QueueIngestion {
             });
           }
         }
-      })();
+      })().catch((error: unknown) => {
+        // The client recovers from lost connections and missing streams by itself; anything
+        // else ends pulling in this process: logged, and the backlog in /metrics grows.
+        this.log.error({ err: error }, 'pulling usage messages from NATS stopped');
+      });
       // Messages held a while are reported as in progress, so that JetStream does not deliver
       // them again while they wait for a batch or are being written.
       this.heartbeat = setInterval(() => {
