@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { IngestFigures } from './ingest.ts';
 import { type Percentiles, ROUTES, type RouteName } from './latency.ts';
 import type { QueueComparison } from './queue.ts';
+import type { SharedStateFigures } from './shared-state.ts';
 import type { Throughput } from './throughput.ts';
 
 export interface Machine {
@@ -50,6 +51,8 @@ export interface EngineResult {
     memo: { small: Record<RouteName, Percentiles>; big: Record<RouteName, Percentiles> };
   };
   throughput: { constant: Throughput; routes: Record<string, Throughput> };
+  /** The budget check with the rate limit's buckets in Redis and in the process (small database). */
+  sharedState?: SharedStateFigures | undefined;
 }
 
 export function machine(engineVersion: string): Machine {
@@ -155,8 +158,28 @@ export function markdown(r: EngineResult): string {
     '',
     'Target: ≥ 0.4 of the constant route.',
     '',
+    ...sharedStateSection(r.sharedState),
   ];
   return lines.join('\n');
+}
+
+/** The budget check's latency with REDIS_URL set and without, when it was measured. */
+function sharedStateSection(figures: SharedStateFigures | undefined): string[] {
+  if (!figures) return [];
+  const row = (name: string, p: Percentiles) => `| ${name} | ${p.p50} | ${p.p99} | ${p.samples} |`;
+  return [
+    '## The budget check with Redis (ms, one request at a time, small database)',
+    '',
+    'POST /v1/usage/authorize with the rate limit on, its buckets in the process or in Redis (REDIS_URL).',
+    '',
+    '| rate limit | p50 | p99 | requests |',
+    '| --- | ---: | ---: | ---: |',
+    row('in the process', figures.withoutRedis),
+    row('in Redis', figures.withRedis),
+    '',
+    `p50 with Redis / without: **${figures.ratioP50}** (target ≤ 1: ${mark(figures.ratioP50 <= 1)}).`,
+    '',
+  ];
 }
 
 /** Ingestion through NATS JetStream against through HTTP, when it was measured. */

@@ -33,6 +33,7 @@ import {
   postgresSettingWarningsOf,
   startServer,
 } from './server.ts';
+import { measureAuthorizeWithRedis } from './shared-state.ts';
 import { measureThroughput } from './throughput.ts';
 
 const { values } = parseArgs({
@@ -148,10 +149,11 @@ async function benchEngine(dialect: EngineName): Promise<EngineResult> {
   const small = await withLoadedServer(dialect, smallEvents, [], async (ctx) => {
     if (vacuums) await ctx.database.vacuum();
     log(`${dialect}: latency at ${smallEvents} events`);
-    return {
-      memo: await measureRoutes(ctx.server.url, ctx.tenants.probeSecret, ctx.probe, samples),
-      queries: await measureQueries(ctx.database, ctx.tenants.probeSecret, ctx.probe),
-    };
+    const memo = await measureRoutes(ctx.server.url, ctx.tenants.probeSecret, ctx.probe, samples);
+    const queries = await measureQueries(ctx.database, ctx.tenants.probeSecret, ctx.probe);
+    log(`${dialect}: the budget check with the rate limit in Redis and without`);
+    const sharedState = await measureAuthorizeWithRedis(ctx.database, ctx.tenants.probeSecret, ctx.probe, samples);
+    return { memo, queries, sharedState };
   });
 
   const big = await withLoadedServer(dialect, events, flags, async (ctx) => {
@@ -231,6 +233,7 @@ async function benchEngine(dialect: EngineName): Promise<EngineResult> {
       memo: { small: small.memo, big: big.latencyBig },
     },
     throughput: big.throughput,
+    sharedState: small.sharedState,
   };
 }
 

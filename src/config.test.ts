@@ -33,6 +33,18 @@ describe('loadConfig', () => {
       6,
     );
   });
+  it('reads REDIS_URL with its key prefix, and leaves Redis out without it', () => {
+    assert.equal(loadConfig({}).redis, undefined);
+    assert.deepEqual(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis, {
+      url: 'redis://127.0.0.1:6379',
+      keyPrefix: 'freddy:',
+    });
+    assert.equal(loadConfig({ REDIS_URL: 'redis://r:6379/2', REDIS_KEY_PREFIX: 'eu-1:' }).redis?.keyPrefix, 'eu-1:');
+  });
+  it('reads DATABASE_POOL_MODE=transaction for a pooler in front of PostgreSQL', () => {
+    const database = loadConfig({ DATABASE_URL: 'postgres://u@h:6432/db', DATABASE_POOL_MODE: 'transaction' }).database;
+    assert.equal(database.kind === 'postgres' && database.poolMode, 'transaction');
+  });
   it('reads INGEST_NATS_URL, with the stream and subject prefix it defaults to', () => {
     assert.equal(loadConfig({}).ingestNats, undefined);
     assert.deepEqual(loadConfig({ INGEST_NATS_URL: 'nats://127.0.0.1:4222' }).ingestNats, {
@@ -67,6 +79,9 @@ describe('loadConfig', () => {
       { DATABASE_URL: 'postgres://u@h/db', DATABASE_INGEST_CONCURRENCY: '0' },
       /^DATABASE_INGEST_CONCURRENCY must be an integer from 1 to 200/,
     ],
+    [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\//],
+    [{ REDIS_URL: 'redis://h', REDIS_KEY_PREFIX: 'a b' }, /^REDIS_KEY_PREFIX must be/],
+    [{ DATABASE_URL: 'postgres://u@h/db', DATABASE_POOL_MODE: 'statement' }, /^DATABASE_POOL_MODE must be one of/],
   ];
   for (const [env, message] of bad) {
     it(`rejects ${JSON.stringify(env)} with one clear line`, () => {

@@ -13,7 +13,19 @@ export type DatabaseConfig =
       /** Ingestion batches written at once by this process (see PostgresBatchWriter); default 2. */
       ingestConcurrency?: number;
       schema?: string;
+      /**
+       * 'transaction': DATABASE_URL points at a pooler in transaction mode (PgBouncer), which
+       * keeps no session: nothing is set per connection, the pooler or the role sets the schema.
+       */
+      poolMode?: 'session' | 'transaction';
     };
+
+/** Redis, shared by every replica (REDIS_URL): the rate limit's buckets and key changes. */
+export interface RedisConfig {
+  url: string;
+  /** Prefix of every Redis key and channel, so that several deployments can share one Redis. */
+  keyPrefix: string;
+}
 
 /** Ingestion from NATS JetStream (INGEST_NATS_URL); see modules/ingestion/queue.ts. */
 export interface NatsIngestConfig {
@@ -47,6 +59,8 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** Analytics answers kept between commits (see storage/read-memo.ts); 0 turns reuse off. */
   readMemoEntries: number;
+  /** Shared state between replicas; undefined (REDIS_URL unset) keeps it per process. */
+  redis: RedisConfig | undefined;
   /** Usage events pulled from NATS JetStream as well as posted; undefined when INGEST_NATS_URL is unset. */
   ingestNats?: NatsIngestConfig;
 }
@@ -76,6 +90,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
     readMemoEntries: integer(env, 'READ_MEMO_ENTRIES', DEFAULT_READ_MEMO_ENTRIES, 0, 10_000_000),
+    redis: redisConfig(env),
   };
   const ingestNats = natsIngestConfig(env);
   if (ingestNats) config.ingestNats = ingestNats;
@@ -95,17 +110,32 @@ function databaseConfig(env: Env): DatabaseConfig {
     if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
       throw new ConfigError(`DATABASE_SCHEMA must be a lower-case SQL identifier (got "${schema}")`);
     }
+    const poolMode = oneOf(env, 'DATABASE_POOL_MODE', ['session', 'transaction'] as const, 'session');
     return {
       kind: 'postgres',
       url,
       poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
       ingestConcurrency: integer(env, 'DATABASE_INGEST_CONCURRENCY', DEFAULT_INGEST_CONCURRENCY, 1, 200),
       ...(schema ? { schema } : {}),
+      ...(poolMode === 'transaction' ? { poolMode } : {}),
     };
   }
   throw new ConfigError(
     `DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got "${url.split(':')[0]}:…")`,
   );
+}
+
+function redisConfig(env: Env): RedisConfig | undefined {
+  const url = env.REDIS_URL?.trim();
+  if (!url) return undefined;
+  if (!/^rediss?:\/\/[^/]/.test(url)) {
+    throw new ConfigError(`REDIS_URL must start with redis:// or rediss:// (got "${url.split(':')[0]}:…")`);
+  }
+  const keyPrefix = env.REDIS_KEY_PREFIX?.trim() || 'freddy:';
+  if (!/^[\w:.-]{1,64}$/.test(keyPrefix)) {
+    throw new ConfigError(`REDIS_KEY_PREFIX must be 1 to 64 letters, digits or _ : . - (got "${keyPrefix}")`);
+  }
+  return { url, keyPrefix };
 }
 
 function natsIngestConfig(env: Env): NatsIngestConfig | undefined {

@@ -1,23 +1,29 @@
 /**
  * The context of a process: everything it keeps while it runs (the storage, the read memo, the
- * caches of keys and organizations, the rate limit's buckets), created in one place when the
+ * caches of keys and organizations, the rate limit's buckets, the Redis connections that replicas
+ * share them through when REDIS_URL is set), created in one place when the
  * server or a CLI command starts, handed down explicitly to routes and services, and closed in
  * one place. No module keeps state of its own.
  */
 import { type Config, DEFAULT_READ_MEMO_ENTRIES } from './config.ts';
-import { RateLimiter } from './http/rate-limit.ts';
+import { type RateLimit, RateLimiter } from './http/rate-limit.ts';
+import { SharedRateLimiter } from './http/shared-rate-limit.ts';
 import { KeyLifetimes } from './modules/api-keys/key-lifetimes.ts';
 import { type LastUsedRecorder, lastUsedRecorder } from './modules/auth/last-used.ts';
 import { PrincipalCache } from './modules/auth/principal-cache.ts';
 import { QueueIngestion } from './modules/ingestion/queue.ts';
 import { KnownOrganizations } from './modules/orgs/known-organizations.ts';
+import { openRedisState, type SharedState } from './shared-state/redis-state.ts';
 import { ReadMemo } from './storage/read-memo.ts';
 import { openStorage, type Storage } from './storage/storage.ts';
 
 /** What the app reads of the configuration; tests give the parts they care about. */
 export type AppConfig = Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLevel' | 'reservationTtlSeconds'> &
   Partial<
-    Pick<Config, 'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'readMemoEntries' | 'ingestNats'>
+    Pick<
+      Config,
+      'rateLimitPerMinute' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'readMemoEntries' | 'redis' | 'ingestNats'
+    >
   >;
 
 export interface AppContext {
@@ -36,7 +42,16 @@ export interface AppContext {
   /** The organizations seen, with their creation times. */
   readonly organizations: KnownOrganizations;
   /** Requests per minute and key; undefined when the limit is off. */
-  readonly rateLimiter: RateLimiter | undefined;
+  readonly rateLimiter: RateLimit | undefined;
+  /** What replicas share through Redis; undefined without REDIS_URL. */
+  readonly shared: SharedState | undefined;
+  /**
+   * Says that a key (API or admin key) changed: its cached principal is forgotten here, and,
+   * with Redis, on every replica. Call after the change is committed.
+   */
+  keyChanged(keyId: string): Promise<void>;
+  /** Connects to what is shared (Redis), when configured; resolves at once otherwise. */
+  start(): Promise<void>;
   /**
    * Ingestion from NATS JetStream when INGEST_NATS_URL is set (modules/ingestion/queue.ts):
    * started by the process once the storage is, stopped by close() before the storage.
@@ -48,12 +63,22 @@ export interface AppContext {
 
 export interface ContextOptions {
   clock?: () => number;
+  /** Where a problem with shared state (Redis) is told; standard error by default. */
+  onProblem?: (message: string, error: unknown) => void;
+}
+
+function problemToStderr(message: string, error: unknown): void {
+  process.stderr.write(`freddy-analytics: ${message} (${error instanceof Error ? error.message : String(error)})\n`);
 }
 
 /** The context around a storage that is already open (tests, and openContext). */
 export function createContext(storage: Storage, config: Readonly<AppConfig>, options: ContextOptions = {}): AppContext {
   const clock = options.clock ?? Date.now;
   const perMinute = config.rateLimitPerMinute ?? 0;
+  const onProblem = options.onProblem ?? problemToStderr;
+  const shared = config.redis ? openRedisState(config.redis, onProblem) : undefined;
+  const principals = new PrincipalCache();
+  const local = perMinute > 0 ? new RateLimiter(perMinute, clock) : undefined;
   const keys = new KeyLifetimes(storage.db);
   const organizations = new KnownOrganizations(storage.db);
   const queue = config.ingestNats ? new QueueIngestion({ storage, keys, organizations }, config.ingestNats) : undefined;
@@ -62,14 +87,32 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
     storage,
     reads: new ReadMemo(() => storage.changeMarker(), config.readMemoEntries ?? DEFAULT_READ_MEMO_ENTRIES),
     clock,
-    principals: new PrincipalCache(),
+    principals,
     lastUsed: lastUsedRecorder(),
     keys,
     organizations,
-    rateLimiter: perMinute > 0 ? new RateLimiter(perMinute, clock) : undefined,
+    rateLimiter:
+      local && shared
+        ? new SharedRateLimiter(shared, local, (error) =>
+            onProblem('Redis did not answer; the rate limit is kept per process until it does', error),
+          )
+        : local,
+    shared,
     queue,
+    keyChanged: async (keyId) => {
+      principals.forgetKey(keyId);
+      await shared?.announceKeyChange(keyId);
+    },
+    start: async () => {
+      await shared?.start({
+        changed: (keyId) => principals.forgetKey(keyId),
+        lost: () => principals.distrust(),
+        restored: () => principals.trust(),
+      });
+    },
     close: async () => {
       await queue?.stop();
+      await shared?.close();
       await storage.close();
     },
   };

@@ -23,6 +23,7 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
   const { storage } = ctx;
   await migrateToLatest(storage);
   const warnings = [...(await bootstrapAdminKey(storage)), ...(await storage.settingWarnings())];
+  await ctx.start();
   // The SQLite writer thread starts while the app is built.
   const [app] = await Promise.all([buildApp(ctx), storage.start()]);
   for (const warning of warnings) app.log.warn(warning);

@@ -117,4 +117,19 @@ describe('architecture', () => {
       .map((f) => f.file);
     assert.deepEqual(stateful, []);
   });
+
+  it('keeps no session state that a transaction-mode pooler would carry to other clients', () => {
+    // Behind PgBouncer (pool_mode=transaction) a session lock or a SET outlives the transaction
+    // on a server connection other clients get next: locks are transaction-scoped
+    // (pg_advisory_xact_lock), settings `set local`. The one session SET left, lifting
+    // statement_timeout for migrations, is skipped behind such a pooler (postgres/engine.ts).
+    const sessionState = files
+      .filter((f) =>
+        /pg_(try_)?advisory_lock(_shared)?\(|pg_advisory_unlock|[`'"]\s*set\s+(session\s+)?(?!local\b)\w+\s*(=|to)\s/i.test(
+          f.text.replace(/^\s*(\/\/|\*).*$/gm, ''),
+        ),
+      )
+      .map((f) => f.file);
+    assert.deepEqual(sessionState, ['storage/postgres/engine.ts']);
+  });
 });

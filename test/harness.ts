@@ -21,8 +21,15 @@ import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
 import type { SqliteStorage } from '../src/storage/sqlite/engine.ts';
 import { type EngineName, openStorage, type Storage } from '../src/storage/storage.ts';
 import { EARLIEST_EVENT_MS } from '../src/time/calendar.ts';
+import { pooledTestDatabase } from './pgbouncer.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * PostgreSQL through a pooler in transaction mode (test/pgbouncer.ts) when set: each test
+ * database is then reached through it, as a role of its own. Administration stays direct.
+ */
+const PGBOUNCER_URL = process.env.TEST_PGBOUNCER_URL;
 
 /**
  * Both engines, unless FREDDY_TEST_DIALECTS narrows it (e.g. "sqlite" on a laptop without
@@ -87,6 +94,7 @@ export async function createTestDatabase(dialect: EngineName): Promise<TestDatab
       drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   }
+  if (PGBOUNCER_URL) return pooledTestDatabase(name, POSTGRES_URL, PGBOUNCER_URL);
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   await admin.query(`create schema ${name}`);

@@ -54,9 +54,11 @@ export async function listAdminKeysCommand(o: {
 }
 
 export async function deleteAdminKeyCommand(keyId: string, o: { force?: boolean; json?: boolean }): Promise<void> {
-  const { adminKey, activeLeft } = await withContext(({ storage }) =>
-    deleteAdminKey(storage, keyId, Date.now(), { allowLast: Boolean(o.force) }),
-  );
+  const { adminKey, activeLeft } = await withContext(async (ctx) => {
+    const deleted = await deleteAdminKey(ctx.storage, keyId, Date.now(), { allowLast: Boolean(o.force) });
+    await ctx.keyChanged(deleted.adminKey.id);
+    return deleted;
+  });
   output(Boolean(o.json), adminKeyView(adminKey), [`${adminKey.id} is now deleted`]);
   if (activeLeft === 0) {
     process.stderr.write(

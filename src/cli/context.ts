@@ -18,6 +18,17 @@ export async function withContext<T>(work: (ctx: AppContext, config: Readonly<Co
   }
 }
 
+/**
+ * After a command changed a key: the running servers forget it at once when they share Redis
+ * with this command (REDIS_URL), else within their cache's few seconds.
+ */
+export function announced<K extends { id: string }>(ctx: Pick<AppContext, 'keyChanged'>): (key: K) => Promise<K> {
+  return async (key) => {
+    await ctx.keyChanged(key.id);
+    return key;
+  };
+}
+
 /** Prints one JSON object (`--json`) or readable lines. */
 export function output(json: boolean, value: Record<string, unknown>, lines: string[]): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${lines.join('\n')}\n`);

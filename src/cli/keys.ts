@@ -13,7 +13,7 @@ import { SCOPES, type Scope } from '../modules/api-keys/scopes.ts';
 import { OPERATOR } from '../modules/auth/principal.ts';
 import { parseIsoTime } from '../time/calendar.ts';
 import { createAdminKeyCommand, deleteAdminKeyCommand, listAdminKeysCommand, requireOrgOrAdmin } from './admin-keys.ts';
-import { output, withContext } from './context.ts';
+import { announced, output, withContext } from './context.ts';
 
 function scopeList(value: string): Scope[] {
   const scopes = value
@@ -154,9 +154,9 @@ function keysManagementCommands(keys: Command): void {
           systemMessage: 'give at least one of --name, --scopes, --limit, --expires',
         });
       }
-      const key = await withContext(({ storage }) =>
+      const key = await withContext((ctx) =>
         changeApiKey(
-          storage.db,
+          ctx.storage.db,
           o.org,
           keyId,
           {
@@ -166,7 +166,7 @@ function keysManagementCommands(keys: Command): void {
             expiresAt: o.expires,
           },
           OPERATOR,
-        ),
+        ).then(announced(ctx)),
       );
       output(Boolean(o.json), apiKeyView(key), [`Updated ${describeKey(key)}`]);
     });
@@ -181,7 +181,9 @@ function keysManagementCommands(keys: Command): void {
       .requiredOption('--org <org_id>', 'organization')
       .option('--json', 'print one JSON object')
       .action(async (keyId: string, o: { org: string; json?: boolean }) => {
-        const key = await withContext((ctx) => setApiKeyState(ctx, o.org, keyId, state, Date.now()));
+        const key = await withContext((ctx) =>
+          setApiKeyState(ctx, o.org, keyId, state, Date.now()).then(announced(ctx)),
+        );
         output(Boolean(o.json), apiKeyView(key), [`${key.id} is now ${state}`]);
       });
   }
@@ -199,7 +201,9 @@ function keysManagementCommands(keys: Command): void {
       requireOrgOrAdmin(o);
       if (o.admin) return deleteAdminKeyCommand(keyId, o);
       if (o.force) throw new AppError('INVALID_REQUEST', { systemMessage: '--force applies to --admin only' });
-      const key = await withContext((ctx) => setApiKeyState(ctx, o.org!, keyId, 'deleted', Date.now()));
+      const key = await withContext((ctx) =>
+        setApiKeyState(ctx, o.org!, keyId, 'deleted', Date.now()).then(announced(ctx)),
+      );
       output(Boolean(o.json), apiKeyView(key), [`${key.id} is now deleted`]);
     });
 }

@@ -3,7 +3,8 @@
  * key (organization key or platform admin key) owns a token bucket that holds a minute's
  * allowance and refills continuously; a request takes one token or is answered 429
  * `RATE_LIMIT_EXCEEDED` with `Retry-After`. State is per process: behind a load balancer each
- * replica allows the limit on its own.
+ * replica allows the limit on its own, unless the buckets are kept in Redis
+ * (shared-rate-limit.ts), where all replicas take from the same ones.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../errors.ts';
@@ -14,10 +15,35 @@ interface Bucket {
   updatedAt: number;
 }
 
+/** One request's answer: allowed or not, and what the X-RateLimit headers report. */
+export interface RateDecision {
+  allowed: boolean;
+  remaining: number;
+  resetSeconds: number;
+  retryAfterSeconds: number;
+}
+
+/** A limit of requests per minute per key, kept in this process or shared. */
+export interface RateLimit {
+  readonly perMinute: number;
+  take(key: string): RateDecision | Promise<RateDecision>;
+}
+
+/** The decision once a bucket of `perMinute` tokens holds `tokens` (after this request's was taken, if it was). */
+export function rateDecision(allowed: boolean, tokens: number, perMinute: number): RateDecision {
+  const perMs = perMinute / 60_000;
+  return {
+    allowed,
+    remaining: Math.floor(tokens),
+    resetSeconds: Math.ceil((perMinute - tokens) / perMs / 1000),
+    retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)),
+  };
+}
+
 /** Above this many tracked keys, buckets that have refilled completely are forgotten. */
 const PRUNE_ABOVE = 10_000;
 
-export class RateLimiter {
+export class RateLimiter implements RateLimit {
   private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
 
@@ -29,18 +55,12 @@ export class RateLimiter {
   }
 
   /** Takes one token for `key`; says whether it was allowed and what the headers report. */
-  take(key: string): { allowed: boolean; remaining: number; resetSeconds: number; retryAfterSeconds: number } {
+  take(key: string): RateDecision {
     const now = this.clock();
     const bucket = this.refilled(key, now);
     const allowed = bucket.tokens >= 1;
     if (allowed) bucket.tokens -= 1;
-    const missing = this.perMinute - bucket.tokens;
-    return {
-      allowed,
-      remaining: Math.floor(bucket.tokens),
-      resetSeconds: Math.ceil(missing / this.perMs / 1000),
-      retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000)),
-    };
+    return rateDecision(allowed, bucket.tokens, this.perMinute);
   }
 
   private refilled(key: string, now: number): Bucket {
@@ -78,12 +98,12 @@ function setHeaders(reply: FastifyReply, limit: number, remaining: number, reset
  * Adds the limit to every authenticated route. Must be registered after the authentication
  * hook, which sets `request.principal`; without a limiter (the limit is off) it adds nothing.
  */
-export function registerRateLimit(app: FastifyInstance, limiter: RateLimiter | undefined): void {
+export function registerRateLimit(app: FastifyInstance, limiter: RateLimit | undefined): void {
   if (!limiter) return;
   const perMinute = limiter.perMinute;
   app.addHook('onRequest', async (request, reply) => {
     if (!request.principal) return;
-    const decision = limiter.take(principalKey(request.principal));
+    const decision = await limiter.take(principalKey(request.principal));
     setHeaders(reply, perMinute, decision.remaining, decision.resetSeconds);
     if (!decision.allowed) {
       reply.header('retry-after', decision.retryAfterSeconds);

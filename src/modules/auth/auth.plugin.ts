@@ -8,7 +8,6 @@ import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { authenticate } from './authenticate.ts';
 import { canActOn, hasAccess } from './principal.ts';
-import type { PrincipalCache } from './principal-cache.ts';
 
 export function presentedSecret(request: FastifyRequest): string | undefined {
   const header = request.headers['x-api-key'] ?? request.headers['api-key'];
@@ -19,7 +18,7 @@ export function presentedSecret(request: FastifyRequest): string | undefined {
 /** Adds the hooks to the root instance, so that they apply to every route. */
 export function registerAuth(
   app: FastifyInstance,
-  ctx: Pick<AppContext, 'storage' | 'clock' | 'principals' | 'lastUsed'>,
+  ctx: Pick<AppContext, 'storage' | 'clock' | 'principals' | 'lastUsed' | 'keyChanged'>,
 ): void {
   app.decorateRequest('principal', null);
   const { principals, lastUsed } = ctx;
@@ -36,7 +35,7 @@ export function registerAuth(
     });
   });
 
-  forgetChangedKeys(app, principals);
+  forgetChangedKeys(app, ctx);
 
   app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
@@ -57,9 +56,10 @@ export function registerAuth(
  * A write to a key (update, activate, deactivate, delete; a platform admin key's delete or
  * rotate) takes effect in this process at once: the key's cached principal is dropped before
  * the change and again once it is answered, so that a request authenticated while the change
- * ran cannot keep the old state either.
+ * ran cannot keep the old state either. The second time, the change is also announced to the
+ * other replicas (with Redis), which forget the key within moments.
  */
-function forgetChangedKeys(app: FastifyInstance, principals: PrincipalCache): void {
+function forgetChangedKeys(app: FastifyInstance, ctx: Pick<AppContext, 'principals' | 'keyChanged'>): void {
   const changedKey = (request: FastifyRequest) => {
     if (request.method === 'GET' || request.method === 'HEAD') return undefined;
     const params = request.params as { key_id?: unknown; api_key_id?: unknown } | undefined;
@@ -68,11 +68,11 @@ function forgetChangedKeys(app: FastifyInstance, principals: PrincipalCache): vo
   };
   app.addHook('preHandler', async (request) => {
     const id = changedKey(request);
-    if (id) principals.forgetKey(id);
+    if (id) ctx.principals.forgetKey(id);
   });
   app.addHook('onSend', async (request, _reply, payload) => {
     const id = changedKey(request);
-    if (id) principals.forgetKey(id);
+    if (id) await ctx.keyChanged(id);
     return payload;
   });
 }

@@ -17,6 +17,7 @@ export async function authenticate(
   const hash = hashSecret(secret);
   const cached = cache?.get(hash, now);
   if (cached) return cached;
+  const mark = cache?.mark();
   const key = await findApiKeyByHash(db, hash);
   if (key && hashesEqual(key.keyHash, hash)) {
     if (key.state === 'deleted') throw new AppError('INVALID_API_KEY', { systemMessage: 'API key was deleted' });
@@ -28,14 +29,14 @@ export async function authenticate(
       apiKeyId: key.id,
       scopes: key.scopes,
     };
-    cache?.set(hash, principal, now, key.expiresAt);
+    cache?.set(hash, principal, now, key.expiresAt, mark);
     return principal;
   }
   const admin = await findAdminKeyByHash(db, hash);
   if (admin && hashesEqual(admin.keyHash, hash)) {
     if (admin.state === 'deleted') throw new AppError('INVALID_API_KEY', { systemMessage: 'API key was deleted' });
     const principal: Principal = { kind: 'admin', keyId: admin.id };
-    cache?.set(hash, principal, now, null);
+    cache?.set(hash, principal, now, null, mark);
     return principal;
   }
   throw new AppError('INVALID_API_KEY');

@@ -38,4 +38,27 @@ describe('PrincipalCache', () => {
     cache.forgetKey('admin_a');
     assert.equal(cache.get('h2', 1), undefined);
   });
+
+  it('does not keep a principal looked up before a change of any key was heard', () => {
+    const cache = new PrincipalCache(5_000);
+    const mark = cache.mark();
+    cache.forgetKey('apikey_a');
+    cache.set('h1', key, 0, null, mark);
+    assert.equal(cache.get('h1', 1), undefined);
+    cache.set('h1', key, 0, null, cache.mark());
+    assert.equal(cache.get('h1', 1), key);
+  });
+
+  it('answers nothing while changes may go unheard, and starts afresh once they are heard again', () => {
+    const cache = new PrincipalCache(5_000);
+    cache.set('h1', key, 0, null);
+    cache.distrust();
+    assert.equal(cache.get('h1', 1), undefined);
+    cache.set('h2', admin, 0, null);
+    assert.equal(cache.get('h2', 1), undefined);
+    cache.trust();
+    assert.equal(cache.get('h1', 1), undefined);
+    cache.set('h2', admin, 0, null);
+    assert.equal(cache.get('h2', 1), admin);
+  });
 });

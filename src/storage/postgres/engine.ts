@@ -3,7 +3,7 @@
  * in one statement (batch-statement.ts), budget decisions serialized by row locks.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { type DatabaseConfig, DEFAULT_INGEST_CONCURRENCY } from '../../config.ts';
+import { ConfigError, type DatabaseConfig, DEFAULT_INGEST_CONCURRENCY } from '../../config.ts';
 import { sharedReads } from '../read-memo.ts';
 import { type ReadinessProblem, tablesQuery } from '../readiness.ts';
 import { deadlineAfter, withRetry } from '../retry.ts';
@@ -19,12 +19,14 @@ export function openPostgresStorage(
   options: StorageOptions,
 ): Storage {
   const { timeoutMs } = options;
+  const transactionPooling = config.poolMode === 'transaction';
   const lostListeners = new Set<(error: Error) => void>();
   const { pool, driverPool } = openPostgresPool({
     url: config.url,
     poolSize: config.poolSize,
     schema: config.schema,
     timeoutMs,
+    transactionPooling,
     onLost: (error) => {
       for (const listener of lostListeners) listener(error);
     },
@@ -33,10 +35,12 @@ export function openPostgresStorage(
   const writer = new PostgresBatchWriter(db, config.ingestConcurrency ?? DEFAULT_INGEST_CONCURRENCY);
   // Two snapshots alike (xmin, xmax and the transactions in progress) see the same committed
   // data; any commit since, anywhere in the cluster, makes them differ. Concurrent requests
-  // share one marker query instead of paying a round trip each.
+  // share one marker query instead of paying a round trip each. It is a prepared statement of
+  // each connection's session, except behind a transaction-mode pooler, where the next run may
+  // reach a server connection that never prepared it.
   const changeMarker = sharedReads(async () => {
     const { rows } = await pool.query<{ marker: string }>({
-      name: 'change_marker',
+      ...(transactionPooling ? {} : { name: 'change_marker' }),
       text: 'select pg_current_snapshot()::text as marker',
     });
     return rows[0]!.marker;
@@ -46,7 +50,9 @@ export function openPostgresStorage(
     engine: 'postgres',
     db,
     transaction: (work) => withRetry(() => db.transaction().execute(work), deadlineAfter(timeoutMs)),
-    withoutTimeout: (work) => (timeoutMs ? withoutStatementTimeout(db, work) : work(db)),
+    // Behind a transaction-mode pooler no bound was set by this process, and none can be lifted
+    // for a session: the work runs under the role's statement_timeout, if it has one.
+    withoutTimeout: (work) => (timeoutMs && !transactionPooling ? withoutStatementTimeout(db, work) : work(db)),
     writeBatch: (batch) =>
       writer.write(timeoutMs === undefined ? batch : { ...batch, deadline: deadlineAfter(timeoutMs) }),
     // Row locks, taken by the read that returns the rows: other writers of them, in any
@@ -67,7 +73,7 @@ export function openPostgresStorage(
     },
     changeMarker,
     writableProblem: () => writableProblem(db),
-    settingWarnings: () => postgresSettingWarnings(db),
+    settingWarnings: () => postgresSettingWarnings(db, transactionPooling),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     onConnectionLost: (listener) => {
       lostListeners.add(listener);
@@ -80,6 +86,7 @@ export function openPostgresStorage(
     prepareMigrations: async () => {
       if (config.schema) {
         await sql`create schema if not exists ${sql.id(config.schema)}`.execute(db);
+        if (transactionPooling) await requireSchemaOfRole(db, config.schema);
         return config.schema;
       }
       const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
@@ -105,6 +112,20 @@ function withoutStatementTimeout<T>(db: Kysely<Database>, work: (db: Kysely<Data
       await sql`reset statement_timeout`.execute(connection);
     }
   });
+}
+
+/**
+ * Behind a transaction-mode pooler this process cannot choose the schema of the connections it
+ * is handed: the role (ALTER ROLE … SET search_path) or the pooler (PgBouncer's connect_query)
+ * must. Anything else would read and write another schema's tables, so the start stops here.
+ */
+async function requireSchemaOfRole(db: Db, schema: string): Promise<void> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  const actual = rows[0]?.schema ?? null;
+  if (actual === schema) return;
+  throw new ConfigError(
+    `DATABASE_SCHEMA is ${schema}, but connections through the pooler use ${actual ?? 'no schema'}: with DATABASE_POOL_MODE=transaction, set search_path = ${schema} on the role (ALTER ROLE … SET search_path) or in the pooler (PgBouncer: connect_query in the database's entry)`,
+  );
 }
 
 /** Rows per statement: three array parameters joined to the table, whatever their length. */

@@ -31,6 +31,14 @@ export interface PostgresPoolOptions {
    * that meets it.
    */
   timeoutMs?: number | undefined;
+  /**
+   * Behind a pooler in transaction mode (DATABASE_POOL_MODE=transaction) a connection is not a
+   * session: start-up parameters would be refused (PgBouncer rejects `options` and
+   * `statement_timeout`) and a SET would stay on whichever server connection ran it. Then the
+   * schema and statement_timeout are not sent; the role or the pooler sets them (see
+   * postgresSessionProblems), and only the wait for a pooled connection is bounded here.
+   */
+  transactionPooling?: boolean | undefined;
   /** Told of each pooled connection that failed; pg-pool has dropped it by then. */
   onLost(error: Error): void;
 }
@@ -40,8 +48,9 @@ export function openPostgresPool(options: PostgresPoolOptions): { pool: pg.Pool;
     connectionString: options.url,
     max: options.poolSize,
     types: postgresTypes,
-    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-    ...(options.timeoutMs ? { statement_timeout: options.timeoutMs, connectionTimeoutMillis: options.timeoutMs } : {}),
+    ...(options.schema && !options.transactionPooling ? { options: `-c search_path=${options.schema}` } : {}),
+    ...(options.timeoutMs && !options.transactionPooling ? { statement_timeout: options.timeoutMs } : {}),
+    ...(options.timeoutMs ? { connectionTimeoutMillis: options.timeoutMs } : {}),
   });
   const sessionEnded = new WeakSet<pg.PoolClient>();
   pool.on('connect', (client) => {

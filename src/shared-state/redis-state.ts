@@ -1,0 +1,176 @@
+/**
+ * What replicas share through Redis when REDIS_URL is set: each API key's rate-limit bucket,
+ * and the news that a key changed, so that every replica forgets its cached principal at once.
+ *
+ * Two connections: one for commands, one subscribed to the key-change channel (a subscribed
+ * connection can do nothing else). Redis is never waited for: commands fail at once while the
+ * connection is down (no offline queue) or after COMMAND_TIMEOUT_MS, and the callers fall back
+ * to what one process knows (see http/shared-rate-limit.ts and modules/auth/principal-cache.ts).
+ */
+import { createClient, type RedisClientType } from '@redis/client';
+import type { RedisConfig } from '../config.ts';
+
+/** A Redis that takes longer than this is treated as down for the request at hand. */
+export const COMMAND_TIMEOUT_MS = 250;
+/** How long a start, or a CLI command's announcement, waits for Redis to connect. */
+const CONNECT_WAIT_MS = 2_000;
+/** Reconnection attempts back off up to this many ms. */
+const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/**
+ * A token bucket per key, as in http/rate-limit.ts, in one atomic script: every replica takes
+ * from the same tokens. Time is Redis's own, so that replicas with clocks apart agree. The
+ * bucket expires once it would have refilled anyway. Answers whether the token was taken, and
+ * the tokens left (a decimal string: Lua numbers would be truncated to integers).
+ */
+const TAKE_TOKEN = `
+local per_minute = tonumber(ARGV[1])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = per_minute
+  at = now
+end
+tokens = math.min(per_minute, tokens + math.max(0, now - at) * per_minute / 60000)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 61000)
+return {allowed, tostring(tokens)}
+`;
+
+/** How the subscription to key changes stands; a replica that may have missed one must not trust its cache. */
+export interface KeyChangeListener {
+  changed(keyId: string): void;
+  /** The subscription is down: changes may be missed from now on. */
+  lost(): void;
+  /** The subscription is back (or up for the first time): changes are heard again. */
+  restored(): void;
+}
+
+export interface SharedState {
+  /** Takes a token from the key's shared bucket; throws when Redis does not answer in time. */
+  takeToken(bucket: string, perMinute: number): Promise<{ allowed: boolean; tokens: number }>;
+  /** Tells every replica (this one included) that the key changed. Never throws. */
+  announceKeyChange(keyId: string): Promise<void>;
+  /** Connects and subscribes; resolves once subscribed, or once the first attempt failed (it keeps trying). */
+  start(listener: KeyChangeListener): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openRedisState(config: RedisConfig, onProblem: (message: string, error: unknown) => void): SharedState {
+  const options = {
+    url: config.url,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+    socket: {
+      connectTimeout: 2_000,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
+    },
+  };
+  const commands: RedisClientType = createClient(options);
+  const subscriber: RedisClientType = createClient({ ...options, pingInterval: 1_000 });
+  const channel = `${config.keyPrefix}key-changes`;
+  const bucketPrefix = `${config.keyPrefix}rate:`;
+  let scriptSha: string | undefined;
+  let connecting: Promise<unknown> | undefined;
+  // A CLI command only announces: its command connection opens on first use.
+  const commandsReady = () => {
+    connecting ??= commands.connect();
+    return connecting;
+  };
+  let subscribed = false;
+  // Each connection reports a failure once until it is ready again, not on every retry.
+  const quiet = new Set<RedisClientType>();
+  const reportOnce = (client: RedisClientType, what: string) => (error: unknown) => {
+    if (quiet.has(client)) return;
+    quiet.add(client);
+    onProblem(`Redis ${what} connection failed; retrying`, error);
+  };
+  commands.on('error', reportOnce(commands, 'command'));
+  subscriber.on('error', reportOnce(subscriber, 'subscription'));
+  commands.on('ready', () => quiet.delete(commands));
+
+  const evaluate = async (key: string, perMinute: number): Promise<unknown> => {
+    if (scriptSha) {
+      try {
+        return await commands.sendCommand(['EVALSHA', scriptSha, '1', key, String(perMinute)]);
+      } catch (error) {
+        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      }
+    }
+    scriptSha = String(await commands.sendCommand(['SCRIPT', 'LOAD', TAKE_TOKEN]));
+    return commands.sendCommand(['EVALSHA', scriptSha, '1', key, String(perMinute)]);
+  };
+
+  return {
+    async takeToken(bucket, perMinute) {
+      const [allowed, tokens] = (await evaluate(bucketPrefix + bucket, perMinute)) as [number, string];
+      return { allowed: allowed === 1, tokens: Number(tokens) };
+    },
+    async announceKeyChange(keyId) {
+      try {
+        if (!(await within(CONNECT_WAIT_MS, commandsReady()))) throw new Error('no connection');
+        await commands.publish(channel, keyId);
+      } catch (error) {
+        onProblem(`could not announce the change of key ${keyId} to other replicas`, error);
+      }
+    },
+    async start(listener) {
+      // Until the subscription is up, changes made elsewhere cannot be heard.
+      listener.lost();
+      subscriber.on('ready', () => {
+        quiet.delete(subscriber);
+        if (subscribed) listener.restored();
+      });
+      for (const event of ['end', 'reconnecting', 'error'] as const) {
+        subscriber.on(event, () => listener.lost());
+      }
+      // The clients keep trying to connect for as long as it takes; the start waits a moment only.
+      commandsReady().catch(() => {});
+      const subscribing = subscriber
+        .connect()
+        .then(() => subscriber.subscribe(channel, (keyId) => listener.changed(keyId)))
+        .then(() => {
+          subscribed = true;
+          listener.restored();
+          return true;
+        });
+      subscribing.catch((error: unknown) => onProblem('could not subscribe to key changes', error));
+      const up = await within(CONNECT_WAIT_MS, subscribing);
+      if (!up)
+        onProblem(
+          'Redis is not reachable yet; until it is, limits and caches are per process',
+          new Error(`no connection within ${CONNECT_WAIT_MS} ms`),
+        );
+    },
+    async close() {
+      for (const client of [subscriber, commands]) {
+        // A client still trying to connect is stopped; a connected one finishes what it sent.
+        if (client.isReady) await client.close().catch(() => client.destroy());
+        else if (client.isOpen) client.destroy();
+      }
+    },
+  };
+}
+
+/** Whether `promise` settles well within `ms`; it is not waited for past that. */
+async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
