@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { IngestFigures } from './ingest.ts';
 import { type Percentiles, ROUTES, type RouteName } from './latency.ts';
+import type { QueueComparison } from './queue.ts';
 import type { SharedStateFigures } from './shared-state.ts';
 import type { Throughput } from './throughput.ts';
 
@@ -35,6 +36,8 @@ export interface EngineResult {
     peakRssMiB: number;
     /** The usage summary, read every 10 ms by one more client during the `http` run. */
     summaryWhileIngesting?: Percentiles | undefined;
+    /** Through NATS JetStream against through HTTP, the same events into fresh databases (bench/queue.ts). */
+    queue?: QueueComparison;
   };
   latency: {
     smallEvents: number;
@@ -116,6 +119,7 @@ export function markdown(r: EngineResult): string {
           '',
         ]
       : []),
+    ...queueSection(r),
     `## Query latency (ms, one request at a time; ${r.latency.smallEvents} events vs ${r.events})`,
     '',
     'Answered by the rollup queries: a server with READ_MEMO_ENTRIES=0.',
@@ -175,6 +179,23 @@ function sharedStateSection(figures: SharedStateFigures | undefined): string[] {
     row('in Redis', figures.withRedis),
     '',
     `p50 with Redis / without: **${figures.ratioP50}** (target ≤ 1: ${mark(figures.ratioP50 <= 1)}).`,
+    '',
+  ];
+}
+
+/** Ingestion through NATS JetStream against through HTTP, when it was measured. */
+function queueSection(r: EngineResult): string[] {
+  const q = r.ingestion.queue;
+  if (!q) return [];
+  return [
+    '## Ingestion through NATS JetStream against HTTP (fresh databases, same events)',
+    '',
+    '| run | events | s | events/s | accepted | duplicates |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    `| API, ${r.clients} clients, batches of 1000 | ${q.http.events} | ${q.http.seconds} | ${q.http.eventsPerSecond} | ${q.http.accepted} | ${q.http.duplicates} |`,
+    `| NATS, ${q.nats.messages} messages of up to 1000 events of one organization, publish to last ack | ${q.nats.events} | ${q.nats.seconds} | ${q.nats.eventsPerSecond} | ${q.nats.accepted} | ${q.nats.duplicates} |`,
+    '',
+    `NATS / HTTP: **${q.ratio}** (target ≥ 0.8: ${mark(q.ratio >= 0.8)}).`,
     '',
   ];
 }

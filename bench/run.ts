@@ -23,6 +23,7 @@ import {
   type RouteName,
   routeRequest,
 } from './latency.ts';
+import { compareQueueIngestion, NATS_URL, natsReachable, type QueueComparison } from './queue.ts';
 import { type EngineResult, machine, ratio, writeReport } from './report.ts';
 import {
   createDatabase,
@@ -195,6 +196,17 @@ async function benchEngine(dialect: EngineName): Promise<EngineResult> {
     };
   });
 
+  // Through NATS against through HTTP, same events, same run (when a NATS server answers).
+  let queue: QueueComparison | undefined;
+  if (await natsReachable()) {
+    const queueEvents = Math.min(events, 200_000);
+    log(`${dialect}: ${queueEvents} events through HTTP, then through NATS JetStream`);
+    queue = await compareQueueIngestion(dialect, queueEvents, clients, tenancy);
+    log(`${dialect}: NATS ${queue.nats.eventsPerSecond} events/s, HTTP ${queue.http.eventsPerSecond} (${queue.ratio})`);
+  } else {
+    log(`${dialect}: no NATS JetStream at ${NATS_URL} (BENCH_NATS_URL): ingestion through NATS not measured`);
+  }
+
   info.loadAverageEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
   return {
     engine: dialect,
@@ -210,6 +222,7 @@ async function benchEngine(dialect: EngineName): Promise<EngineResult> {
       ratioToBaseline: ratio(big.http.eventsPerSecond, big.bulk.eventsPerSecond),
       peakRssMiB: big.peakRssMiB,
       summaryWhileIngesting: big.http.readsWhileIngesting,
+      ...(queue ? { queue } : {}),
     },
     latency: {
       smallEvents,

@@ -50,7 +50,29 @@ describe('loadConfig', () => {
     const database = loadConfig({ DATABASE_URL: 'postgres://u@h:6432/db', DATABASE_POOL_MODE: 'transaction' }).database;
     assert.equal(database.kind === 'postgres' && database.poolMode, 'transaction');
   });
+  it('reads INGEST_NATS_URL, with the stream and subject prefix it defaults to', () => {
+    assert.equal(loadConfig({}).ingestNats, undefined);
+    assert.deepEqual(loadConfig({ INGEST_NATS_URL: 'nats://127.0.0.1:4222' }).ingestNats, {
+      url: 'nats://127.0.0.1:4222',
+      stream: 'FREDDY_USAGE',
+      subjectPrefix: 'freddy',
+    });
+    assert.deepEqual(
+      loadConfig({
+        INGEST_NATS_URL: 'nats://a:4222,nats://b:4222',
+        INGEST_NATS_STREAM: 'USAGE_EU',
+        INGEST_NATS_SUBJECT_PREFIX: 'eu.freddy',
+      }).ingestNats,
+      { url: 'nats://a:4222,nats://b:4222', stream: 'USAGE_EU', subjectPrefix: 'eu.freddy' },
+    );
+  });
   const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ INGEST_NATS_URL: 'http://x:4222' }, /^INGEST_NATS_URL must be nats:\/\/host:port/],
+    [{ INGEST_NATS_URL: 'nats://x', INGEST_NATS_STREAM: 'a.b' }, /^INGEST_NATS_STREAM must be letters/],
+    [
+      { INGEST_NATS_URL: 'nats://x', INGEST_NATS_SUBJECT_PREFIX: 'f.>' },
+      /^INGEST_NATS_SUBJECT_PREFIX must be subject tokens/,
+    ],
     [{ PORT: 'abc' }, /^PORT must be an integer from 0 to 65535 \(got "abc"\)$/],
     [{ PORT: '70000' }, /^PORT/],
     [{ PORT: '-1' }, /^PORT/],

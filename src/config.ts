@@ -27,6 +27,16 @@ export interface RedisConfig {
   keyPrefix: string;
 }
 
+/** Ingestion from NATS JetStream (INGEST_NATS_URL); see modules/ingestion/queue.ts. */
+export interface NatsIngestConfig {
+  /** Servers, comma-separated: nats://host:port. */
+  url: string;
+  /** The stream of usage messages; dead letters go to `<stream>_DEAD`. */
+  stream: string;
+  /** Subjects: `<prefix>.usage.<organization_id>`, dead letters on `<prefix>.dead.<organization_id>`. */
+  subjectPrefix: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -53,6 +63,8 @@ export interface Config {
   redis: RedisConfig | undefined;
   /** Months of raw events kept, the current one included; undefined keeps them all (modules/retention/). */
   rawEventsRetentionMonths?: number;
+  /** Usage events pulled from NATS JetStream as well as posted; undefined when INGEST_NATS_URL is unset. */
+  ingestNats?: NatsIngestConfig;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +96,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   };
   const retentionMonths = optionalInteger(env, 'RAW_EVENTS_RETENTION_MONTHS', 1, 1_200);
   if (retentionMonths !== undefined) config.rawEventsRetentionMonths = retentionMonths;
+  const ingestNats = natsIngestConfig(env);
+  if (ingestNats) config.ingestNats = ingestNats;
   return Object.freeze(config);
 }
 
@@ -126,6 +140,29 @@ function redisConfig(env: Env): RedisConfig | undefined {
     throw new ConfigError(`REDIS_KEY_PREFIX must be 1 to 64 letters, digits or _ : . - (got "${keyPrefix}")`);
   }
   return { url, keyPrefix };
+}
+
+function natsIngestConfig(env: Env): NatsIngestConfig | undefined {
+  const url = env.INGEST_NATS_URL?.trim();
+  if (!url) return undefined;
+  for (const server of url.split(',')) {
+    if (!/^(nats|tls):\/\/[^\s/]+$/.test(server.trim())) {
+      throw new ConfigError(
+        `INGEST_NATS_URL must be nats://host:port, or several separated by commas (got "${server}")`,
+      );
+    }
+  }
+  const stream = env.INGEST_NATS_STREAM?.trim() || 'FREDDY_USAGE';
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(stream)) {
+    throw new ConfigError(`INGEST_NATS_STREAM must be letters, digits, _ and - (got "${stream}")`);
+  }
+  const subjectPrefix = env.INGEST_NATS_SUBJECT_PREFIX?.trim() || 'freddy';
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
+    throw new ConfigError(
+      `INGEST_NATS_SUBJECT_PREFIX must be subject tokens separated by dots, without wildcards (got "${subjectPrefix}")`,
+    );
+  }
+  return { url, stream, subjectPrefix };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -11,6 +11,7 @@ import { SharedRateLimiter } from './http/shared-rate-limit.ts';
 import { KeyLifetimes } from './modules/api-keys/key-lifetimes.ts';
 import { type LastUsedRecorder, lastUsedRecorder } from './modules/auth/last-used.ts';
 import { PrincipalCache } from './modules/auth/principal-cache.ts';
+import { QueueIngestion } from './modules/ingestion/queue.ts';
 import { KnownOrganizations } from './modules/orgs/known-organizations.ts';
 import { RawEventRetention } from './modules/retention/retention.service.ts';
 import { openRedisState, type SharedState } from './shared-state/redis-state.ts';
@@ -28,6 +29,7 @@ export type AppConfig = Pick<Config, 'bodyLimit' | 'requestTimeoutMs' | 'logLeve
       | 'readMemoEntries'
       | 'redis'
       | 'rawEventsRetentionMonths'
+      | 'ingestNats'
     >
   >;
 
@@ -59,7 +61,12 @@ export interface AppContext {
   start(): Promise<void>;
   /** Raw event retention and the horizon before which events are refused (modules/retention/). */
   readonly retention: RawEventRetention;
-  /** Closes what the context holds: the storage last. */
+  /**
+   * Ingestion from NATS JetStream when INGEST_NATS_URL is set (modules/ingestion/queue.ts):
+   * started by the process once the storage is, stopped by close() before the storage.
+   */
+  readonly queue: QueueIngestion | undefined;
+  /** Closes what the context holds: the queue first, the storage last. */
   close(): Promise<void>;
 }
 
@@ -82,6 +89,11 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
   const principals = new PrincipalCache();
   const local = perMinute > 0 ? new RateLimiter(perMinute, clock) : undefined;
   const retention = new RawEventRetention(storage, config.rawEventsRetentionMonths, clock);
+  const keys = new KeyLifetimes(storage.db);
+  const organizations = new KnownOrganizations(storage.db);
+  const queue = config.ingestNats
+    ? new QueueIngestion({ storage, keys, organizations, retention }, config.ingestNats)
+    : undefined;
   return {
     config,
     storage,
@@ -89,8 +101,8 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
     clock,
     principals,
     lastUsed: lastUsedRecorder(),
-    keys: new KeyLifetimes(storage.db),
-    organizations: new KnownOrganizations(storage.db),
+    keys,
+    organizations,
     rateLimiter:
       local && shared
         ? new SharedRateLimiter(shared, local, (error) =>
@@ -99,6 +111,7 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
         : local,
     shared,
     retention,
+    queue,
     keyChanged: async (keyId) => {
       principals.forgetKey(keyId);
       await shared?.announceKeyChange(keyId);
@@ -111,6 +124,7 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
       });
     },
     close: async () => {
+      await queue?.stop();
       await retention.stop();
       await shared?.close();
       await storage.close();

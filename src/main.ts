@@ -32,6 +32,12 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
     if (error) app.log.error({ err: error }, 'raw event maintenance failed');
     else app.log.info({ removed }, 'raw events past RAW_EVENTS_RETENTION_MONTHS removed');
   });
+  // Pulling starts once the storage is writable; a NATS server that cannot be reached stops the start.
+  await ctx.queue?.start(app.log).catch(async (error: unknown) => {
+    await app.close();
+    await ctx.close();
+    throw error;
+  });
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | undefined;
   const close = () => {

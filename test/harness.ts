@@ -11,7 +11,7 @@ import { after, before, describe } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
-import type { DatabaseConfig } from '../src/config.ts';
+import type { DatabaseConfig, NatsIngestConfig } from '../src/config.ts';
 import { type AppConfig, type AppContext, createContext } from '../src/context.ts';
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { createApiKey, type NewApiKey } from '../src/modules/api-keys/api-keys.service.ts';
@@ -148,6 +148,8 @@ export interface TestServerOptions {
   requestTimeoutMs?: number;
   /** RAW_EVENTS_RETENTION_MONTHS of the server; unset keeps every raw event. */
   retentionMonths?: number;
+  /** Ingestion from NATS JetStream, started with the server (see test/queue.ts for names of a test's own). */
+  ingestNats?: NatsIngestConfig;
 }
 
 export async function startTestServer(dialect: EngineName, options: TestServerOptions = {}): Promise<TestServer> {
@@ -170,9 +172,11 @@ export async function startTestServer(dialect: EngineName, options: TestServerOp
     logLevel: 'info',
     reservationTtlSeconds: 300,
     ...(options.retentionMonths === undefined ? {} : { rawEventsRetentionMonths: options.retentionMonths }),
+    ...(options.ingestNats ? { ingestNats: options.ingestNats } : {}),
   };
   const ctx = createContext(storage, config, { clock: options.clock ?? Date.now });
   const app = await buildApp(ctx, { logStream });
+  await ctx.queue?.start(app.log);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

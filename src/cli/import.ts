@@ -7,11 +7,16 @@
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { OPERATOR } from '../modules/auth/principal.ts';
 import type { UsageEventInput } from '../modules/ingestion/event-input.ts';
 import { MAX_BATCH } from '../modules/ingestion/ingestion.schemas.ts';
-import { type IngestionContext, type IngestResult, ingestUsage } from '../modules/ingestion/ingestion.service.ts';
+import {
+  type IngestionContext,
+  type IngestResult,
+  ingestUsage,
+  rejectedIndexes,
+} from '../modules/ingestion/ingestion.service.ts';
 import { output, withContext } from './context.ts';
 import { formatOfFile, type ImportFormat, readEvents } from './import-source.ts';
 
@@ -95,20 +100,6 @@ async function ingestBatch(
     }
   }
   return { accepted: 0, duplicates: 0, unpriced: [] };
-}
-
-/** Index → reason of each event a 400 names, or undefined when the error is not about single events. */
-function rejectedIndexes(error: unknown): Map<number, string> | undefined {
-  if (!(error instanceof AppError) || error.code !== 'INVALID_REQUEST') return undefined;
-  const errors = (error.details?.errors ?? []) as FieldError[];
-  if (errors.length === 0 || errors.some((e) => e.index === undefined)) return undefined;
-  const byIndex = new Map<number, string>();
-  for (const e of errors) {
-    const field = e.field.replace(/^events\[\d+\]\./, '');
-    const reason = `${field} ${e.reason}`;
-    byIndex.set(e.index!, byIndex.has(e.index!) ? `${byIndex.get(e.index!)}; ${reason}` : reason);
-  }
-  return byIndex;
 }
 
 function formatOption(value: string): ImportFormat {

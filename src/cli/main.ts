@@ -5,6 +5,7 @@ import { loadConfig } from '../config.ts';
 import { fromRoot } from '../project-root.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { openStorage } from '../storage/storage.ts';
+import { consumeCommand } from './consume.ts';
 import { fail } from './context.ts';
 import { demoCommand } from './demo.ts';
 import { importCommand } from './import.ts';
@@ -44,6 +45,7 @@ verifyCommand(program);
 importCommand(program);
 reportCommand(program);
 demoCommand(program);
+consumeCommand(program);
 
 /**
  * A wrong argument prints one line saying what is wrong (commander's), then the usage of the

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppContext } from '../context.ts';
+import type { QueueIngestion, QueueState } from '../modules/ingestion/queue.ts';
 
 /** What the ingestion route reports after each accepted batch. */
 export interface UsageMetrics {
@@ -27,9 +28,18 @@ export const METRIC_NAMES = {
   unpriced: 'freddy_usage_events_unpriced_total',
   pool: 'freddy_db_pool_connections',
   reads: 'freddy_read_memo_lookups_total',
+  queueLag: 'freddy_queue_lag_messages',
+  queueAckPending: 'freddy_queue_ack_pending_messages',
+  queueRedelivered: 'freddy_queue_redelivered_messages',
+  queueDeadStored: 'freddy_queue_dead_letters_stored',
+  queueMessages: 'freddy_queue_messages_total',
+  queueEvents: 'freddy_queue_events_total',
 } as const;
 
-export function registerMetrics(app: FastifyInstance, ctx: Pick<AppContext, 'storage' | 'reads'>): void {
+export function registerMetrics(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'storage' | 'reads'> & Partial<Pick<AppContext, 'queue'>>,
+): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -93,6 +103,8 @@ export function registerMetrics(app: FastifyInstance, ctx: Pick<AppContext, 'sto
     });
   }
 
+  if (ctx.queue) registerQueueMetrics(ctx.queue, registers);
+
   app.decorate('metrics', {
     recordIngest(result) {
       ingested.inc(result.accepted);
@@ -122,4 +134,72 @@ export function registerMetrics(app: FastifyInstance, ctx: Pick<AppContext, 'sto
     },
     async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   );
+}
+
+/**
+ * NATS JetStream ingestion: the consumer's backlog, redeliveries and the dead letters kept, as
+ * JetStream tells them when scraped (the same on every replica, since they share the consumer),
+ * and what this process did with the messages it got.
+ */
+function registerQueueMetrics(queue: QueueIngestion, registers: Registry[]): void {
+  // One read of JetStream per scrape, shared by the four gauges.
+  let reading: Promise<QueueState | undefined> | undefined;
+  const read = () => {
+    reading ??= queue.state().finally(() => {
+      setImmediate(() => {
+        reading = undefined;
+      });
+    });
+    return reading;
+  };
+  const gauge = (name: string, help: string, field: keyof QueueState) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        const state = await read();
+        // Unknown while JetStream does not answer: no sample rather than a wrong one.
+        if (state) this.set(state[field]);
+        else this.reset();
+      },
+    });
+  gauge(METRIC_NAMES.queueLag, 'Usage messages in the stream that no consumer has received yet', 'pending');
+  gauge(
+    METRIC_NAMES.queueAckPending,
+    'Usage messages received by a consumer and not yet acknowledged (being written, or to be redelivered)',
+    'ackPending',
+  );
+  gauge(
+    METRIC_NAMES.queueRedelivered,
+    'Usage messages delivered more than once and not yet acknowledged',
+    'redelivered',
+  );
+  gauge(METRIC_NAMES.queueDeadStored, 'Messages kept in the dead-letter stream', 'deadLetters');
+  new Counter({
+    name: METRIC_NAMES.queueMessages,
+    help: 'Usage messages this process handled from NATS: acked (written), dead_letter, retried (given back after a failed write), redelivered (received again)',
+    labelNames: ['outcome'] as const,
+    registers,
+    collect() {
+      const { counts } = queue;
+      this.reset();
+      this.inc({ outcome: 'acked' }, counts.acked);
+      this.inc({ outcome: 'dead_letter' }, counts.deadLetters);
+      this.inc({ outcome: 'retried' }, counts.retried);
+      this.inc({ outcome: 'redelivered' }, counts.redelivered);
+    },
+  });
+  new Counter({
+    name: METRIC_NAMES.queueEvents,
+    help: 'Usage events this process wrote from NATS: accepted (stored and counted), duplicate (id already known)',
+    labelNames: ['outcome'] as const,
+    registers,
+    collect() {
+      const { counts } = queue;
+      this.reset();
+      this.inc({ outcome: 'accepted' }, counts.accepted);
+      this.inc({ outcome: 'duplicate' }, counts.duplicates);
+    },
+  });
 }

@@ -38,6 +38,12 @@ for (const dialect of DIALECTS) {
       assert.equal(http.accepted, bulkBaseline.accepted);
       assert.ok(http.duplicates > 0, 'the data has retried events');
       assert.ok(result.ingestion.peakRssMiB > 0);
+      // The same events through NATS JetStream: the consumer stored as many as the API did.
+      const queue = result.ingestion.queue;
+      assert.ok(queue, 'ingestion through NATS was measured (NATS with JetStream on 127.0.0.1:4222)');
+      assert.equal(queue.nats.accepted, queue.http.accepted);
+      assert.equal(queue.nats.duplicates, queue.http.duplicates);
+      assert.ok(queue.ratio > 0);
       // The summary was read while ingesting, every read answered.
       assert.ok((result.ingestion.summaryWhileIngesting?.samples ?? 0) > 0);
       for (const route of Object.keys(result.latency.big)) {

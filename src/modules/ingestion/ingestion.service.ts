@@ -78,6 +78,24 @@ function rejectBeforeHorizon(events: readonly UsageEvent[], horizon: number | un
   });
 }
 
+/**
+ * Index → reason of each event a 400 of ingestUsage names, or undefined when the error is not
+ * about single events (a database failure, a bound of the whole batch). The sources that ingest
+ * many batches (the CLI import, the queue) set those events aside and send the rest again.
+ */
+export function rejectedIndexes(error: unknown): Map<number, string> | undefined {
+  if (!(error instanceof AppError) || error.code !== 'INVALID_REQUEST') return undefined;
+  const errors = (error.details?.errors ?? []) as FieldError[];
+  if (errors.length === 0 || errors.some((e) => e.index === undefined)) return undefined;
+  const byIndex = new Map<number, string>();
+  for (const e of errors) {
+    const field = e.field.replace(/^events\[\d+\]\./, '');
+    const reason = `${field} ${e.reason}`;
+    byIndex.set(e.index!, byIndex.has(e.index!) ? `${byIndex.get(e.index!)}; ${reason}` : reason);
+  }
+  return byIndex;
+}
+
 /** (organization, reservation) pairs named by the batch; settling is idempotent, so duplicates may name them too. */
 function reservationIds(inputs: readonly UsageEventInput[]): Array<[string, string]> {
   return inputs.flatMap(
