@@ -5,12 +5,13 @@
  */
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { monthsFrom } from '../src/modules/retention/horizon.ts';
 import { parseChf } from '../src/money/chf.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { WAL_CHECKPOINT_PAGES, WRITER_CACHE_KIB } from '../src/storage/sqlite/connection.ts';
 import { openStorage } from '../src/storage/storage.ts';
 import { Client } from './client.ts';
-import { type BenchEvent, type EventStreamOptions, eventBatches } from './data.ts';
+import { type BenchEvent, type EventStreamOptions, eventBatches, SPAN_MS } from './data.ts';
 import { type Percentiles, percentiles } from './latency.ts';
 import type { BenchDatabase } from './server.ts';
 
@@ -124,6 +125,9 @@ function toRow(event: BenchEvent): RawRow {
 export async function ingestBaseline(database: BenchDatabase, stream: EventStreamOptions, clients: number) {
   const storage = openStorage(database.config);
   await migrateToLatest(storage);
+  // The server makes a month's partition (PostgreSQL) when its first event comes; the bulk path
+  // writes straight into the table, so every month of the two-year span gets one first, untimed.
+  await storage.prepareEventMonths(monthsFrom(stream.end - SPAN_MS, 25));
   await storage.close();
   return database.dialect === 'sqlite'
     ? sqliteBulk(database.config.kind === 'sqlite' ? database.config.path : '', stream)
