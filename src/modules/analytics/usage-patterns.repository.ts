@@ -6,21 +6,33 @@ import type { Counters } from '../../usage/counters.ts';
 import { COUNTER_SUMS, toCounters } from './analytics.repository.ts';
 import type { WeekHourCell } from './usage-patterns.ts';
 
-/** All usage per hour key from `firstHour` to `lastHour`, both included; hours without usage are absent. */
-export async function hourlyTotals(
+/** The organization-wide rollups of one time column each: per hour, per day, per month. */
+const ORGANIZATION_SERIES = {
+  hour: 'rollup_org_hour',
+  day: 'rollup_org_day',
+  month: 'rollup_org_month',
+} as const;
+
+/**
+ * All usage of the organization per time key (hour key, yyyymmdd or yyyymm) from `first` to
+ * `last`, both included, from its organization-wide rollup of that grain; keys without usage are
+ * absent.
+ */
+export async function organizationSeries(
   db: Db,
+  grain: keyof typeof ORGANIZATION_SERIES,
   organizationId: string,
-  firstHour: number,
-  lastHour: number,
+  first: number,
+  last: number,
 ): Promise<Map<number, Counters>> {
   const rows = await db
-    .selectFrom('rollup_org_hour')
-    .select(['hour', 'requests', 'neurons', 'synapses', 'cost_nano'])
+    .selectFrom(ORGANIZATION_SERIES[grain])
+    .select([sql<number>`${sql.ref(grain)}`.as('time'), 'requests', 'neurons', 'synapses', 'cost_nano'])
     .where('organization_id', '=', organizationId)
-    .where('hour', '>=', firstHour)
-    .where('hour', '<=', lastHour)
+    .where(sql.ref(grain), '>=', first)
+    .where(sql.ref(grain), '<=', last)
     .execute();
-  return new Map(rows.map((row) => [toNumber(row.hour), toCounters(row)]));
+  return new Map(rows.map((row) => [toNumber(row.time), toCounters(row)]));
 }
 
 /**
@@ -46,38 +58,4 @@ export async function weekHourTotals(
     .groupBy([sql.raw('1'), sql.raw('2')])
     .execute();
   return rows.map((row) => ({ weekday: toNumber(row.weekday), hour: toNumber(row.hour_of_day), ...toCounters(row) }));
-}
-
-/** All usage per month (yyyymm) from the organization's monthly totals; months without usage are absent. */
-export async function organizationMonths(
-  db: Db,
-  organizationId: string,
-  firstMonth: number,
-  lastMonth: number,
-): Promise<Map<number, Counters>> {
-  const rows = await db
-    .selectFrom('rollup_org_month')
-    .select(['month', 'requests', 'neurons', 'synapses', 'cost_nano'])
-    .where('organization_id', '=', organizationId)
-    .where('month', '>=', firstMonth)
-    .where('month', '<=', lastMonth)
-    .execute();
-  return new Map(rows.map((row) => [toNumber(row.month), toCounters(row)]));
-}
-
-/** All usage per day (yyyymmdd) from `firstDay` to `lastDay`, both included; days without usage are absent. */
-export async function organizationDays(
-  db: Db,
-  organizationId: string,
-  firstDay: number,
-  lastDay: number,
-): Promise<Map<number, Counters>> {
-  const rows = await db
-    .selectFrom('rollup_org_day')
-    .select(['day', 'requests', 'neurons', 'synapses', 'cost_nano'])
-    .where('organization_id', '=', organizationId)
-    .where('day', '>=', firstDay)
-    .where('day', '<=', lastDay)
-    .execute();
-  return new Map(rows.map((row) => [toNumber(row.day), toCounters(row)]));
 }

@@ -22,7 +22,7 @@ import {
 import { type Counters, emptyCounters, sumCounters } from '../../usage/counters.ts';
 import { type AnalyticsContext, readAnalytics } from './analytics.reads.ts';
 import { isoMonth } from './series.ts';
-import { hourlyTotals, organizationDays, organizationMonths, weekHourTotals } from './usage-patterns.repository.ts';
+import { organizationSeries, weekHourTotals } from './usage-patterns.repository.ts';
 import type { HeatmapResponse, HourlyUsageResponse, TrendsResponse } from './usage-patterns.schemas.ts';
 import {
   compoundGrowth,
@@ -59,7 +59,7 @@ export async function hourlyUsage(
   }
   const first = hourKeyOf(dayStart);
   const byHour = await readAnalytics(ctx, 'usage-hourly', organizationId, [first], (db) =>
-    hourlyTotals(db, organizationId, first, first + 23),
+    organizationSeries(db, 'hour', organizationId, first, first + 23),
   );
   const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, ...(byHour.get(first + hour) ?? emptyCounters()) }));
   const active = hours.filter((h) => h.requests > 0n);
@@ -139,8 +139,8 @@ export async function usageTrends(
     organizationId,
     [first, last, today],
     async (db) => ({
-      byMonth: await organizationMonths(db, organizationId, first, last),
-      byDay: await organizationDays(db, organizationId, firstDay, today),
+      byMonth: await organizationSeries(db, 'month', organizationId, first, last),
+      byDay: await organizationSeries(db, 'day', organizationId, firstDay, today),
     }),
   );
   const values = months.map((m) => metricValue(byMonth.get(monthKey(m)) ?? emptyCounters(), metric));
