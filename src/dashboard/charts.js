@@ -74,26 +74,18 @@ export function drawMonthly(monthly, chosen) {
   });
 }
 
-/** One month by day. Days after `today` (UTC, YYYY-MM-DD) have not happened: they are not drawn. */
-export function drawDaily(daily, today) {
-  const upToToday = (day, value) => (day.date > today ? null : value);
-  draw('daily-chart', {
+/** Cost as bars and requests as a line over the same labels, on two axes. */
+function drawCostAndRequests(id, labels, costs, requests) {
+  draw(id, {
     type: 'bar',
     data: {
-      labels: daily.data.map((d) => d.day_of_month),
+      labels,
       datasets: [
-        {
-          type: 'bar',
-          label: 'Cost (CHF)',
-          data: daily.data.map((d) => upToToday(d, d.total_cost_chf)),
-          backgroundColor: COLORS[0],
-          yAxisID: 'cost',
-          order: 1,
-        },
+        { type: 'bar', label: 'Cost (CHF)', data: costs, backgroundColor: COLORS[0], yAxisID: 'cost', order: 1 },
         {
           type: 'line',
           label: 'Requests',
-          data: daily.data.map((d) => upToToday(d, d.total_requests)),
+          data: requests,
           borderColor: COLORS[1],
           backgroundColor: COLORS[1],
           yAxisID: 'requests',
@@ -125,50 +117,23 @@ export function drawDaily(daily, today) {
   });
 }
 
+/** One month by day. Days after `today` (UTC, YYYY-MM-DD) have not happened: they are not drawn. */
+export function drawDaily(daily, today) {
+  const upToToday = (day, value) => (day.date > today ? null : value);
+  drawCostAndRequests(
+    'daily-chart',
+    daily.data.map((d) => d.day_of_month),
+    daily.data.map((d) => upToToday(d, d.total_cost_chf)),
+    daily.data.map((d) => upToToday(d, d.total_requests)),
+  );
+}
+
 /** One UTC day by hour: cost as bars, requests as a line. */
 export function drawHourly(hourly) {
-  draw('hourly-chart', {
-    type: 'bar',
-    data: {
-      labels: hourly.data.map((h) => h.hour_display),
-      datasets: [
-        {
-          type: 'bar',
-          label: 'Cost (CHF)',
-          data: hourly.data.map((h) => h.total_cost_chf),
-          backgroundColor: COLORS[0],
-          yAxisID: 'cost',
-          order: 1,
-        },
-        {
-          type: 'line',
-          label: 'Requests',
-          data: hourly.data.map((h) => h.total_requests),
-          borderColor: COLORS[1],
-          backgroundColor: COLORS[1],
-          yAxisID: 'requests',
-          pointRadius: 2,
-          order: 0,
-        },
-      ],
-    },
-    options: {
-      plugins: {
-        legend: { labels: { sort: (a, b) => a.datasetIndex - b.datasetIndex } },
-        tooltip: {
-          callbacks: {
-            label: (c) => (c.dataset.yAxisID === 'cost' ? ` Cost: CHF ${chf(c.raw)}` : ` Requests: ${integer(c.raw)}`),
-          },
-        },
-      },
-      scales: {
-        cost: chfAxis({ position: 'left', title: { display: true, text: 'CHF' } }),
-        requests: countAxis({
-          position: 'right',
-          grid: { drawOnChartArea: false },
-          title: { display: true, text: 'requests' },
-        }),
-      },
-    },
-  });
+  drawCostAndRequests(
+    'hourly-chart',
+    hourly.data.map((h) => h.hour_display),
+    hourly.data.map((h) => h.total_cost_chf),
+    hourly.data.map((h) => h.total_requests),
+  );
 }
