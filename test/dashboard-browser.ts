@@ -1,24 +1,8 @@
 /**
- * Helpers for the dashboard's browser tests: Debian's Chromium through playwright-core, a page
- * that records everything that went wrong on it, and reads of what Chart.js drew.
+ * Helpers for the dashboard's browser tests (the browser itself: test/browser.ts): a page that
+ * records everything that went wrong on it, and reads of what Chart.js drew.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-
-/** The first of these browsers on PATH; under CI=true a missing one fails the suite instead of skipping it. */
-export const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome'];
-export const CHROMIUM = findOnPath(BROWSERS);
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const upToSixDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 });
@@ -132,18 +116,4 @@ export async function keyRow(page: Page, keyId: string) {
     }
     return cells;
   }, keyId);
-}
-
-export function findOnPath(names: string[]): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const name of names) {
-    for (const dir of dirs) {
-      const file = path.join(dir, name);
-      try {
-        fs.accessSync(file, fs.constants.X_OK);
-        return file;
-      } catch {}
-    }
-  }
-  return undefined;
 }

@@ -7,17 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { createDemo, type DemoResult } from '../../src/cli/demo.ts';
 import { fromRoot } from '../../src/project-root.ts';
+import { type Browser, launchBrowser, SKIP_WITHOUT_BROWSER } from '../browser.ts';
 import {
   axisTicks,
-  BROWSERS,
-  CHROMIUM,
-  CHROMIUM_ARGS,
   chartData,
   chfText,
   type DashboardPage,
@@ -31,7 +28,6 @@ import {
 } from '../dashboard-browser.ts';
 import { CHF, DIALECTS, ingest, makeApiKey, makeOrg, startTestServer, type TestServer } from '../harness.ts';
 
-const IN_CI = process.env.CI === 'true';
 const SCREENSHOT_DIR = fromRoot('test-results');
 const WIDTHS = [1280, 420];
 
@@ -44,17 +40,16 @@ const monthsBefore = (m: { year: number; month: number }, count: number) => {
 
 for (const dialect of DIALECTS) {
   describe(`dashboard in Chromium [${dialect}]`, {
-    skip: !CHROMIUM && !IN_CI && `none of ${BROWSERS.join(', ')} is on PATH`,
+    skip: SKIP_WITHOUT_BROWSER,
   }, () => {
     let server: TestServer;
     let demo: DemoResult;
     let managerKey: string;
     let tiny: { orgId: string; readKey: string; keyId: string };
-    let userDataDir: string;
+    let browser: Browser;
     let context: BrowserContext;
 
     before(async () => {
-      if (!CHROMIUM) throw new Error(`CI=true, but none of ${BROWSERS.join(', ')} is on PATH`);
       server = await startTestServer(dialect);
       demo = await createDemo(server.ctx, { seed: 42, months: 6, now: Date.now() });
       managerKey = (
@@ -76,18 +71,12 @@ for (const dialect of DIALECTS) {
         },
       ]);
       tiny = { orgId: org.id, readKey: reader.secret, keyId: gateway.id };
-      userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-chromium-'));
-      context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: CHROMIUM,
-        args: CHROMIUM_ARGS,
-        headless: true,
-        viewport: { width: 1280, height: 900 },
-      });
+      browser = await launchBrowser();
+      context = browser.context;
     });
 
     after(async () => {
-      await context?.close();
-      if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+      await browser?.close();
       await server?.close();
     });
 
