@@ -79,7 +79,15 @@ const result = spawnSync(
   { stdio: 'inherit', cwd: root },
 );
 try {
-  const counts = JSON.parse(fs.readFileSync(engineCounts, 'utf8'));
+  const { counts, failures } = JSON.parse(fs.readFileSync(engineCounts, 'utf8'));
+  // The runner's own report of a failure can be thousands of lines above its end: repeat
+  // each failure's cause here, where a CI log's tail shows it.
+  for (const failure of failures) {
+    const where = failure.file ? ` (${path.relative(root, failure.file)}:${failure.line})` : '';
+    console.error(
+      `failed: ${failure.name}${where} [${failure.failureType}]\n  ${failure.error.replaceAll('\n', '\n  ')}`,
+    );
+  }
   const line = ENGINES.map((e) => `${e} ${counts[e]?.ran ?? 0} ran, ${counts[e]?.skipped ?? 0} skipped`).join('; ');
   console.error(`suites per engine (FREDDY_TEST_DIALECTS=${requested.join(',')}): ${line}`);
 } catch {
