@@ -7,7 +7,7 @@
  * connection is down (no offline queue) or after COMMAND_TIMEOUT_MS, and the callers fall back
  * to what one process knows (see http/shared-rate-limit.ts and modules/auth/principal-cache.ts).
  */
-import { createClient, type RedisClientType } from '@redis/client';
+import type { RedisClientType } from '@redis/client';
 import type { RedisConfig } from '../config.ts';
 
 /** A Redis that takes longer than this is treated as down for the request at hand. */
@@ -64,7 +64,31 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
-export function openRedisState(config: RedisConfig, onProblem: (message: string, error: unknown) => void): SharedState {
+type ProblemReport = (message: string, error: unknown) => void;
+
+/**
+ * The shared state over Redis. The client library loads when the state is first used (the
+ * process's start): a process without REDIS_URL never loads it.
+ */
+export function openRedisState(config: RedisConfig, onProblem: ProblemReport): SharedState {
+  let state: Promise<SharedState> | undefined;
+  const loaded = () =>
+    (state ??= import('@redis/client').then(({ createClient }) => redisState(createClient, config, onProblem)));
+  return {
+    takeToken: async (bucket, perMinute) => (await loaded()).takeToken(bucket, perMinute),
+    announceKeyChange: async (keyId) => (await loaded()).announceKeyChange(keyId),
+    start: async (listener) => (await loaded()).start(listener),
+    close: async () => {
+      if (state) await (await state).close();
+    },
+  };
+}
+
+function redisState(
+  createClient: typeof import('@redis/client').createClient,
+  config: RedisConfig,
+  onProblem: ProblemReport,
+): SharedState {
   const options = {
     url: config.url,
     disableOfflineQueue: true,

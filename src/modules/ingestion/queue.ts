@@ -12,19 +12,8 @@
  * its own, with the reason in the `Freddy-Dead-Reason` header, and acknowledged: it never holds
  * the others up.
  */
-import {
-  AckPolicy,
-  type ConsumerMessages,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-} from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection, nanos } from '@nats-io/transport-node';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsIngestConfig } from '../../config.ts';
 import { OPERATOR } from '../auth/principal.ts';
 import type { UsageEventInput } from './event-input.ts';
@@ -96,6 +85,13 @@ interface Item {
 /** How long JetStream waits for an acknowledgement before it delivers a message again. */
 const ACK_WAIT_MS = 10_000;
 
+type NatsLibraries = typeof import('@nats-io/jetstream') & typeof import('@nats-io/transport-node');
+
+async function loadNatsLibraries(): Promise<NatsLibraries> {
+  const [jetstream, transport] = await Promise.all([import('@nats-io/jetstream'), import('@nats-io/transport-node')]);
+  return { ...jetstream, ...transport };
+}
+
 /**
  * Messages asked for at a time, and so at most held by the client beyond what the process
  * holds: enough to fill batches of single events quickly, few enough that messages of 1000
@@ -122,6 +118,8 @@ export class QueueIngestion {
   };
   private readonly options: Required<QueueOptions>;
   private readonly usagePrefix: string;
+  /** The NATS client libraries, loaded by start(): a process that does not consume never loads them. */
+  private lib: NatsLibraries | undefined;
   private connection: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
@@ -162,6 +160,8 @@ export class QueueIngestion {
   /** Connects, creates the streams and the consumer when missing, and starts pulling. */
   async start(log?: QueueLog): Promise<void> {
     if (log) this.log = log;
+    this.lib ??= await loadNatsLibraries();
+    const { connect, jetstream, jetstreamManager } = this.lib;
     const connection = await connect({
       servers: this.config.url.split(',').map((s) => s.trim()),
       name: 'freddy-analytics',
@@ -212,6 +212,7 @@ export class QueueIngestion {
 
   private async ensureStreams(jsm: JetStreamManager): Promise<void> {
     const { stream } = this.config;
+    const { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos } = this.lib!;
     await addStreamUnlessThere(jsm, {
       name: stream,
       subjects: [`${this.usagePrefix}.>`],
@@ -368,7 +369,7 @@ export class QueueIngestion {
   private async deadLetter(message: JsMsg, organizationId: string | undefined, reason: string): Promise<void> {
     const org = organizationId ?? message.subject.slice(this.usagePrefix.length + 1);
     const token = /^[A-Za-z0-9_-]+$/.test(org) ? org : '_';
-    const h = headers();
+    const h = this.lib!.headers();
     // A header value is one line.
     h.set(DEAD_REASON_HEADER, reason.replace(/[\r\n]+/g, ' ').slice(0, 2_000));
     h.set(DEAD_SUBJECT_HEADER, message.subject);
