@@ -81,7 +81,10 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
 
   // The API speaks JSON only; any other body is a 415, not a string that fails validation.
   app.removeContentTypeParser(['text/plain']);
-  app.setValidatorCompiler(validatorCompiler(ctx.clock));
+  const validators = validatorCompiler(ctx.clock);
+  app.setValidatorCompiler(validators.compiler);
+  // Once the server listens, the validators not used yet are compiled in the gaps between requests.
+  app.addHook('onListen', async () => validators.warmUp());
   app.setSerializerCompiler(serializerCompiler);
   app.addSchema(ErrorEnvelope);
 

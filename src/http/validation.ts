@@ -6,7 +6,7 @@
  * bodyValidator with the same settings and the same messages.
  */
 import type { TSchema } from '@sinclair/typebox';
-import { Ajv, type ErrorObject, type Options, type SchemaValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldError } from '../errors.ts';
@@ -33,11 +33,43 @@ function makeAjv(options: Options, clock: () => number): Ajv {
   return ajv;
 }
 
-/** `clock`: the app's current time, for bounds that move with it. */
-export function validatorCompiler(clock: () => number): FastifySchemaCompiler<unknown> {
+/**
+ * The route validators. Each is compiled when first used, or by warmUp(), not while the app is
+ * built: compiling all of them takes a good part of a second, which a process that has just
+ * started should spend answering. `clock`: the app's current time, for bounds that move with it.
+ */
+export function validatorCompiler(clock: () => number): {
+  compiler: FastifySchemaCompiler<unknown>;
+  /** Compiles, a few at a time between other work, the validators not compiled yet. */
+  warmUp(): void;
+} {
   const coercing = makeAjv({ coerceTypes: true }, clock);
   const strict = makeAjv({ coerceTypes: false }, clock);
-  return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
+  const pending = new Set<() => void>();
+  const compiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+    let validate: ValidateFunction | undefined;
+    const compile = () => {
+      validate ??= (httpPart === 'body' ? strict : coercing).compile(schema as object);
+      pending.delete(compile);
+      return validate;
+    };
+    pending.add(compile);
+    const lazy = (data: unknown) => {
+      const check = validate ?? compile();
+      const valid = check(data);
+      lazy.errors = check.errors;
+      return valid;
+    };
+    lazy.errors = null as ValidateFunction['errors'];
+    return lazy;
+  };
+  const warmUp = () => {
+    const next = pending.values().next();
+    if (next.done) return;
+    next.value();
+    setImmediate(warmUp).unref();
+  };
+  return { compiler, warmUp };
 }
 
 /** A strict (body) validator of `schema`, for input that does not come through a route. */
