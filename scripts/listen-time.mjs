@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Time from spawning `node bin/freddy-analytics.js serve` to its "Server listening" log line, on
 // a new SQLite file and again on the same, migrated file; the median of 10 runs per checkout,
-// alternating between the checkouts given (each built, with node_modules).
+// alternating between the checkouts given (each built, with node_modules). Also the CPU time
+// the process had used by then (Linux: /proc), which a busy machine changes less than the time.
 //   node scripts/listen-time.mjs DIR...
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +11,17 @@ import path from 'node:path';
 
 const dirs = process.argv.slice(2);
 const runs = 10;
-const times = Object.fromEntries(dirs.map((d) => [d, { first: [], warm: [] }]));
+const times = Object.fromEntries(dirs.map((d) => [d, { first: [], warm: [], cpu: [] }]));
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+/** User and system CPU time of a process so far, in ms; NaN where /proc is not there. */
+function cpuMs(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
 function once(dir, db) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -24,6 +35,7 @@ function once(dir, db) {
       if (!done && String(c).includes('Server listening')) {
         done = true;
         const ms = performance.now() - t0;
+        times[dir].cpu.push(cpuMs(child.pid));
         child.kill('SIGTERM');
         child.on('exit', () => resolve(ms));
       }
@@ -48,5 +60,5 @@ const median = (a) => {
 };
 for (const dir of dirs)
   console.log(
-    `${dir}: new database ${median(times[dir].first).toFixed(0)} ms, migrated database ${median(times[dir].warm).toFixed(0)} ms (median of ${runs})`,
+    `${dir}: new database ${median(times[dir].first).toFixed(0)} ms, migrated database ${median(times[dir].warm).toFixed(0)} ms (median of ${runs}); CPU until listening ${median(times[dir].cpu).toFixed(0)} ms`,
   );
