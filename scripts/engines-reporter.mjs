@@ -4,11 +4,17 @@
 // failed), and writes both as JSON at the end, for scripts/run-tests.mjs to summarise.
 const ENGINE = /\[(sqlite|postgres)\]/;
 
-/** The first lines of a failure's own error, its cause's when the runner wrapped it. */
+/** A failure's own error (its cause's, when the runner wrapped it): the message, then where. */
 function describe(error) {
   const inner = error?.cause ?? error;
-  const text = inner?.stack ?? inner?.message ?? String(inner);
-  return text.split('\n').slice(0, 6).join('\n');
+  const message = String(inner?.message ?? inner)
+    .split('\n')
+    .slice(0, 40);
+  const frames = String(inner?.stack ?? '')
+    .split('\n')
+    .filter((line) => line.trim().startsWith('at '))
+    .slice(0, 3);
+  return [`${inner?.name ?? 'Error'}: ${message[0]}`, ...message.slice(1), ...frames].join('\n');
 }
 
 export default async function* enginesReporter(source) {

@@ -5,94 +5,23 @@
  *   every event is stored exactly once, and every total and rollup adds up.
  * - PostgreSQL unreachable for 20 s behind a TCP proxy the test cuts: publishing never fails,
  *   the backlog grows, and once the database is back it drains with nothing lost.
- * - NATS itself SIGKILLed and started again on its own store, twice, while events are
- *   published: the consumer reconnects and every event is stored exactly once.
  * - The producer of docs/operations.md, run as written (names swapped for the test's own).
  * Each suite has a stream and subjects of its own, deleted afterwards.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fromRoot } from '../../src/project-root.ts';
 import { seededRandom } from '../../src/seeded-random.ts';
-import { openStorage } from '../../src/storage/storage.ts';
+import { assertStoredOnce, type Consumer, kill, messagesOf, startConsumer, tenantsOf } from '../consumer-process.ts';
 import { createTestDatabase, DIALECTS, type EventInput, POSTGRES_URL, type TestDatabase } from '../harness.ts';
-import { BIN, type ServerProcess, startServerProcess } from '../process.ts';
+import { startServerProcess } from '../process.ts';
 import { eventually, type Producer, producer, queueConfig } from '../queue.ts';
-import { assertExactlyOnce, bootstrap, eventKey, makeBatch, summaryOf, type Tenant } from '../streaming-clients.ts';
+import { eventKey, makeBatch, summaryOf } from '../streaming-clients.ts';
 
 const SEED = Number(process.env.QUEUE_SEED ?? Date.now() % 1_000_000);
-
-interface Consumer {
-  child: ChildProcess;
-  stderr: string[];
-  exited: Promise<{ code: number | null; signal: string | null }>;
-}
-
-/** Starts `freddy-analytics consume` and resolves once it pulls. */
-function startConsumer(env: Record<string, string>): Promise<Consumer> {
-  const child = spawn(process.execPath, [BIN, 'consume'], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const stderr: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consume did not start: ${stderr.join('')}`)), 20_000);
-    child.stderr!.on('data', (chunk) => {
-      stderr.push(String(chunk));
-      if (stderr.join('').includes('is consuming')) {
-        clearTimeout(timer);
-        resolve({ child, stderr, exited });
-      }
-    });
-    exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`consume exited with ${code}: ${stderr.join('')}`));
-    });
-  });
-}
-
-async function kill(consumer: Consumer | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (!consumer || consumer.child.exitCode !== null || consumer.child.signalCode !== null) return;
-  consumer.child.kill(signal);
-  await consumer.exited;
-}
-
-/** A batch as messages, one per organization (a message names one organization); now and then a single event. */
-function messagesOf(events: EventInput[]): Array<{ org: string; body: unknown; events: EventInput[] }> {
-  const byOrg = new Map<string, EventInput[]>();
-  for (const event of events) byOrg.set(event.organization_id, [...(byOrg.get(event.organization_id) ?? []), event]);
-  return [...byOrg].map(([org, list]) => ({ org, body: list.length === 1 ? list[0] : { events: list }, events: list }));
-}
-
-/** The tenants of a fresh database, made through a server process that is then stopped. */
-async function tenantsOf(database: TestDatabase): Promise<{ adminKey: string; tenants: Tenant[] }> {
-  const { server, adminKey, tenants } = await bootstrap(database);
-  server.child.kill('SIGTERM');
-  await server.exited;
-  return { adminKey, tenants };
-}
-
-/** Every published event stored once, the summary of each organization and every rollup equal to them. */
-async function assertStoredOnce(database: TestDatabase, adminKey: string, published: Map<string, EventInput>) {
-  const server: ServerProcess = await startServerProcess({ ...database.env, RATE_LIMIT_PER_MINUTE: '0' });
-  const storage = openStorage(database.config);
-  try {
-    const totals = await assertExactlyOnce(storage, published, (orgId) => summaryOf(server.url, adminKey, orgId));
-    assert.equal(totals.events, published.size);
-  } finally {
-    await storage.close();
-    server.child.kill('SIGTERM');
-    await server.exited;
-  }
-}
 
 for (const dialect of DIALECTS) {
   describe(`queue consumer SIGKILLed [${dialect}]`, () => {
@@ -294,141 +223,6 @@ if (DIALECTS.includes('postgres')) {
       await assertStoredOnce(database, adminKey, published);
       process.stderr.write(
         `[queue outage] ${published.size} events, backlog during the cut ${lags.join(' ')}, drained ${(drainedIn / 1000).toFixed(1)} s after the database came back\n`,
-      );
-    });
-  });
-}
-
-/** A NATS server of the test's own (JetStream on, its store in a folder), that it can kill and start again. */
-class PrivateNats {
-  private child: ChildProcess | undefined;
-  readonly store = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-nats-'));
-  port = 0;
-
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.store], {
-      stdio: 'ignore',
-    });
-    this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', (error) => reject(new Error(`nats-server could not start: ${error.message}`)));
-      const deadline = Date.now() + 10_000;
-      const probe = () => {
-        const socket = net.connect(this.port, '127.0.0.1');
-        socket.once('data', (greeting) => {
-          socket.destroy();
-          if (String(greeting).includes('"jetstream":true')) resolve();
-          else reject(new Error(`nats-server on ${this.port} has no JetStream`));
-        });
-        socket.once('error', () => {
-          socket.destroy();
-          if (Date.now() > deadline) reject(new Error('nats-server did not listen within 10 s'));
-          else setTimeout(probe, 50);
-        });
-      };
-      probe();
-    });
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  async remove(): Promise<void> {
-    await this.kill();
-    fs.rmSync(this.store, { recursive: true, force: true });
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-for (const dialect of DIALECTS) {
-  describe(`queue ingestion while NATS restarts [${dialect}]`, () => {
-    const natsServer = new PrivateNats();
-    let database: TestDatabase | undefined;
-    let nats: Producer | undefined;
-    let consumer: Consumer | undefined;
-    after(async () => {
-      await kill(consumer, 'SIGKILL');
-      await nats?.close().catch(() => undefined);
-      await natsServer.remove();
-      await database?.drop();
-    });
-
-    it('reconnects after each restart and stores every published event exactly once', async () => {
-      await natsServer.start();
-      const config = { ...queueConfig(), url: natsServer.url };
-      database = await createTestDatabase(dialect);
-      const { adminKey, tenants } = await tenantsOf(database);
-      nats = await producer(config);
-      consumer = await startConsumer({
-        ...database.env,
-        INGEST_NATS_URL: config.url,
-        INGEST_NATS_STREAM: config.stream,
-        INGEST_NATS_SUBJECT_PREFIX: config.subjectPrefix,
-      });
-
-      const random = seededRandom(SEED + 2);
-      const published = new Map<string, EventInput>();
-      let retriedPublishes = 0;
-      let stop = false;
-      // A producer as a gateway would be: a publish that fails (NATS away) is sent again until
-      // JetStream acknowledges it; one that was stored without its acknowledgement arriving is
-      // stored twice, and must count once.
-      const publishing = (async () => {
-        for (let batch = 0; !stop; batch++) {
-          const events = makeBatch('r', batch, tenants, random);
-          for (const message of messagesOf(events)) {
-            for (;;) {
-              try {
-                await nats!.publish(message.org, message.body);
-                break;
-              } catch {
-                retriedPublishes++;
-                await new Promise((resolve) => setTimeout(resolve, 100));
-              }
-            }
-          }
-          for (const event of events) published.set(eventKey(event), event);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      })();
-
-      for (let restart = 0; restart < 2; restart++) {
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-        await natsServer.kill();
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-        await natsServer.start();
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-      stop = true;
-      await publishing;
-      await eventually(async () => (await nats!.backlog()) === 0, 'the backlog to drain', 60_000);
-      consumer.child.kill('SIGTERM');
-      assert.deepEqual(await consumer.exited, { code: 0, signal: null });
-      assert.deepEqual(await nats.deadLetters(), []);
-      assert.ok(retriedPublishes > 0, 'the producer saw NATS away');
-      await assertStoredOnce(database, adminKey, published);
-      process.stderr.write(
-        `[queue nats restarts ${dialect}] ${published.size} events, ${retriedPublishes} publishes sent again\n`,
       );
     });
   });
