@@ -25,6 +25,7 @@ import { connectSqlite } from '../src/storage/sqlite/connection.ts';
 import { SqliteWriterThread } from '../src/storage/sqlite/writer-thread-client.ts';
 import { openStorage, type Storage } from '../src/storage/storage.ts';
 import { monthKeyOf } from '../src/time/calendar.ts';
+import type { UsageEvent } from '../src/usage/event.ts';
 import { contextOf, createTestDatabase, DIALECTS, forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
 
 const CLIENTS = 4;
@@ -200,13 +201,18 @@ forEachDialect('ingestion alongside other writes', (server) => {
   });
 });
 
-const event = (organizationId: string, id: string) => ({
+const event = (organizationId: string, id: string): UsageEvent => ({
   organizationId,
   id,
   apiKeyId: null,
   model: 'gpt-4o',
   neurons: 5n,
+  cachedNeurons: 0n,
+  cacheWriteNeurons: 0n,
   synapses: 7n,
+  reasoningSynapses: 0n,
+  endUser: null,
+  tags: {},
   costNano: 11n,
   occurredAt: Date.now(),
 });

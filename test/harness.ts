@@ -341,6 +341,11 @@ export interface EventInput {
   /** Absent: priced from the price sheet. */
   cost?: number | string;
   timestamp?: string;
+  cached_neurons?: number;
+  cache_write_neurons?: number;
+  reasoning_synapses?: number;
+  end_user?: string;
+  tags?: Record<string, string>;
 }
 
 /** Posts events in batches of 1000 through the HTTP API; returns the summed answer. */

@@ -12,6 +12,8 @@ import * as organizationHour from './migrations/2026_12_03_0101_organization_hou
 import * as organizationDay from './migrations/2026_12_03_0102_organization_day.ts';
 import * as rawEventRetention from './migrations/2026_12_03_0201_raw_event_retention.ts';
 import * as usageEventsByMonth from './migrations/2026_12_03_0202_usage_events_by_month.ts';
+import * as eventParts from './migrations/2026_12_04_0101_event_parts.ts';
+import * as cacheAndOrganizationPrices from './migrations/2026_12_04_0102_cache_and_organization_prices.ts';
 import type { Database } from './schema.ts';
 import type { EngineName, Storage } from './storage.ts';
 
@@ -33,6 +35,8 @@ const STEPS: Record<string, Step> = {
   '2026_12_03_0102_organization_day': organizationDay,
   '2026_12_03_0201_raw_event_retention': rawEventRetention,
   '2026_12_03_0202_usage_events_by_month': usageEventsByMonth,
+  '2026_12_04_0101_event_parts': eventParts,
+  '2026_12_04_0102_cache_and_organization_prices': cacheAndOrganizationPrices,
 };
 
 /** Every migration's name, in order. */

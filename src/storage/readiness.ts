@@ -13,7 +13,15 @@ export type ReadinessProblem = 'unreachable' | 'migrations_pending' | 'schema_in
 
 /** Every column of every table as the migrations leave them; the compiler keeps the list complete. */
 type Columns = { [T in keyof Database]: Record<keyof Database[T] & string, true> };
-const COUNTERS = { requests: true, neurons: true, synapses: true, cost_nano: true } as const;
+const COUNTERS = {
+  requests: true,
+  neurons: true,
+  synapses: true,
+  cost_nano: true,
+  cached_neurons: true,
+  cache_write_neurons: true,
+  reasoning_synapses: true,
+} as const;
 const COLUMNS: Columns = {
   organizations: { id: true, name: true, created_at: true, monthly_limit_nano: true, api_keys_limit_nano: true },
   api_keys: {
@@ -51,6 +59,11 @@ const COLUMNS: Columns = {
     cost_source: true,
     occurred_at: true,
     received_at: true,
+    cached_neurons: true,
+    cache_write_neurons: true,
+    reasoning_synapses: true,
+    end_user: true,
+    tags: true,
   },
   rollup_org_month: { organization_id: true, month: true, ...COUNTERS },
   rollup_org_model_month: { organization_id: true, month: true, model: true, ...COUNTERS },
@@ -63,6 +76,18 @@ const COLUMNS: Columns = {
     effective_from: true,
     neurons_pico_per_million: true,
     synapses_pico_per_million: true,
+    cached_neurons_pico_per_million: true,
+    cache_write_neurons_pico_per_million: true,
+    created_at: true,
+  },
+  organization_model_prices: {
+    organization_id: true,
+    model: true,
+    effective_from: true,
+    neurons_pico_per_million: true,
+    synapses_pico_per_million: true,
+    cached_neurons_pico_per_million: true,
+    cache_write_neurons_pico_per_million: true,
     created_at: true,
   },
   reservations: {

@@ -34,5 +34,6 @@ export function rollupGroupingSelect(rollup: RollupDescriptor, source: string, t
   const keys = ['organization_id', timeKey, ...rollup.dimensions.map((d) => d.sql)];
   const positions = keys.map((_, i) => i + 1).join(', ');
   const where = rollup.counts === 'all' ? '' : ' where api_key_id is not null';
-  return `select ${keys.join(', ')}, count(*), sum(neurons), sum(synapses), sum(cost_nano) from ${source}${where} group by ${positions} order by ${positions}`;
+  const sums = COUNTER_COLUMN_LIST.map((c) => (c === 'requests' ? 'count(*)' : `sum(${c})`)).join(', ');
+  return `select ${keys.join(', ')}, ${sums} from ${source}${where} group by ${positions} order by ${positions}`;
 }

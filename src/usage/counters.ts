@@ -3,7 +3,13 @@
 export interface Counters {
   requests: bigint;
   neurons: bigint;
+  /** The part of `neurons` read from the provider's prompt cache. */
+  cachedNeurons: bigint;
+  /** The part of `neurons` written to the provider's prompt cache. */
+  cacheWriteNeurons: bigint;
   synapses: bigint;
+  /** The part of `synapses` spent on reasoning. */
+  reasoningSynapses: bigint;
   costNano: bigint;
 }
 
@@ -13,18 +19,35 @@ export const COUNTER_COLUMNS = {
   neurons: 'neurons',
   synapses: 'synapses',
   costNano: 'cost_nano',
+  cachedNeurons: 'cached_neurons',
+  cacheWriteNeurons: 'cache_write_neurons',
+  reasoningSynapses: 'reasoning_synapses',
 } as const satisfies Record<keyof Counters, string>;
 
 export type CounterColumn = (typeof COUNTER_COLUMNS)[keyof Counters];
 
+/** The counters' names, in the order of COUNTER_COLUMNS. */
+export const COUNTER_NAMES = Object.keys(COUNTER_COLUMNS) as ReadonlyArray<keyof Counters>;
+
 export function emptyCounters(): Counters {
-  return { requests: 0n, neurons: 0n, synapses: 0n, costNano: 0n };
+  return {
+    requests: 0n,
+    neurons: 0n,
+    cachedNeurons: 0n,
+    cacheWriteNeurons: 0n,
+    synapses: 0n,
+    reasoningSynapses: 0n,
+    costNano: 0n,
+  };
 }
 
 export function addCounters(into: Counters, from: Counters): void {
   into.requests += from.requests;
   into.neurons += from.neurons;
+  into.cachedNeurons += from.cachedNeurons;
+  into.cacheWriteNeurons += from.cacheWriteNeurons;
   into.synapses += from.synapses;
+  into.reasoningSynapses += from.reasoningSynapses;
   into.costNano += from.costNano;
 }
 
@@ -37,13 +60,32 @@ export function sumCounters(items: readonly Counters[]): Counters {
 
 /** Only the counters of a row that carries more. */
 export function countersOf(row: Counters): Counters {
-  return { requests: row.requests, neurons: row.neurons, synapses: row.synapses, costNano: row.costNano };
+  return {
+    requests: row.requests,
+    neurons: row.neurons,
+    cachedNeurons: row.cachedNeurons,
+    cacheWriteNeurons: row.cacheWriteNeurons,
+    synapses: row.synapses,
+    reasoningSynapses: row.reasoningSynapses,
+    costNano: row.costNano,
+  };
 }
 
 export function sameCounters(a: Counters, b: Counters): boolean {
-  return a.requests === b.requests && a.neurons === b.neurons && a.synapses === b.synapses && a.costNano === b.costNano;
+  return COUNTER_NAMES.every((name) => a[name] === b[name]);
 }
 
 export function isZero(c: Counters): boolean {
-  return c.requests === 0n && c.neurons === 0n && c.synapses === 0n && c.costNano === 0n;
+  return COUNTER_NAMES.every((name) => c[name] === 0n);
+}
+
+/** A row holding each counter in its column, as either engine returns it. */
+export type CounterRow = Record<CounterColumn, unknown>;
+
+/** The counters by their columns, for an insert. */
+export function counterColumnsOf(counters: Counters): Record<CounterColumn, bigint> {
+  return Object.fromEntries(COUNTER_NAMES.map((name) => [COUNTER_COLUMNS[name], counters[name]])) as Record<
+    CounterColumn,
+    bigint
+  >;
 }

@@ -13,8 +13,20 @@ export interface UsageEvent {
   /** The key that made the request; null for usage from the web app. */
   apiKeyId: string | null;
   model: string;
+  /** Input units, all of them: the cache parts below are included. */
   neurons: bigint;
+  /** The part of `neurons` read from the provider's prompt cache; 0n when not reported. */
+  cachedNeurons: bigint;
+  /** The part of `neurons` written to the provider's prompt cache; 0n when not reported. */
+  cacheWriteNeurons: bigint;
+  /** Output units, all of them: the reasoning part is included. */
   synapses: bigint;
+  /** The part of `synapses` spent on reasoning; 0n when not reported. */
+  reasoningSynapses: bigint;
+  /** The organization's own user or customer who caused the request; never a credential. */
+  endUser: string | null;
+  /** Labels of the request (`feature: chat`); empty when it has none. */
+  tags: Readonly<Record<string, string>>;
   costNano: bigint;
   /** Absent means 'reported'. */
   costSource?: CostSource;
@@ -24,3 +36,16 @@ export interface UsageEvent {
 
 /** The `api_key_id` a rollup row uses for usage without a key (primary keys cannot hold null). */
 export const NO_API_KEY = '';
+
+/** No tags: shared, as it is never changed. */
+export const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Tags as stored: JSON with the keys sorted, so that equal tags are equal text; null when there
+ * are none.
+ */
+export function canonicalTags(tags: Readonly<Record<string, string>>): string | null {
+  const keys = Object.keys(tags).sort();
+  if (keys.length === 0) return null;
+  return JSON.stringify(Object.fromEntries(keys.map((key) => [key, tags[key]])));
+}

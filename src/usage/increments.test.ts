@@ -15,7 +15,12 @@ const event = (id: string, apiKeyId: string | null, model: string, at: string, c
   apiKeyId,
   model,
   neurons: 10n,
+  cachedNeurons: 0n,
+  cacheWriteNeurons: 0n,
   synapses: 2n,
+  reasoningSynapses: 0n,
+  endUser: null,
+  tags: {},
   costNano: cost,
   occurredAt: Date.parse(at),
 });

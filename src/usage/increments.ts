@@ -3,6 +3,7 @@
  * each rollup row once. Rows come out sorted by key: concurrent transactions then lock rows in
  * the same order and cannot deadlock one another.
  */
+import { emptyCounters } from './counters.ts';
 import type { UsageEvent } from './event.ts';
 import { countsEvent, type Grain, ROLLUPS, type RollupDescriptor, type RollupRow, type RollupRows } from './rollups.ts';
 
@@ -19,6 +20,9 @@ export function rollupIncrements(
     const n = Number(event.neurons);
     const s = Number(event.synapses);
     const c = Number(event.costNano);
+    const cached = Number(event.cachedNeurons);
+    const cacheWrite = Number(event.cacheWriteNeurons);
+    const reasoning = Number(event.reasoningSynapses);
     for (let r = 0; r < rollups.length; r++) {
       const rollup = rollups[r]!;
       if (!countsEvent(rollup, event)) continue;
@@ -35,7 +39,7 @@ export function rollupIncrements(
         );
         byId.set(id, sum);
       }
-      sum.add(n, s, c);
+      sum.add(n, s, c, cached, cacheWrite, reasoning);
     }
   }
   return rollups.map((rollup, r) => ({ rollup, rows: sorted(sums[r]!) }));
@@ -70,14 +74,25 @@ class Sum {
   neurons = 0;
   synapses = 0;
   costNano = 0;
+  cachedNeurons = 0;
+  cacheWriteNeurons = 0;
+  reasoningSynapses = 0;
   private readonly row: RollupRow;
 
   constructor(organizationId: string, time: number, values: string[]) {
-    this.row = { organizationId, time, values, requests: 0n, neurons: 0n, synapses: 0n, costNano: 0n };
+    this.row = { organizationId, time, values, ...emptyCounters() };
   }
 
-  add(neurons: number, synapses: number, costNano: number): void {
+  add(
+    neurons: number,
+    synapses: number,
+    costNano: number,
+    cachedNeurons: number,
+    cacheWriteNeurons: number,
+    reasoningSynapses: number,
+  ): void {
     const max = Number.MAX_SAFE_INTEGER;
+    // The parts are at most their totals, so they stay exact while the totals do.
     if (this.neurons > max - neurons || this.synapses > max - synapses || this.costNano > max - costNano) {
       this.carry();
     }
@@ -85,6 +100,9 @@ class Sum {
     this.neurons += neurons;
     this.synapses += synapses;
     this.costNano += costNano;
+    this.cachedNeurons += cachedNeurons;
+    this.cacheWriteNeurons += cacheWriteNeurons;
+    this.reasoningSynapses += reasoningSynapses;
   }
 
   /** The row with its counters summed; called once. */
@@ -99,10 +117,16 @@ class Sum {
     row.neurons += BigInt(this.neurons);
     row.synapses += BigInt(this.synapses);
     row.costNano += BigInt(this.costNano);
+    row.cachedNeurons += BigInt(this.cachedNeurons);
+    row.cacheWriteNeurons += BigInt(this.cacheWriteNeurons);
+    row.reasoningSynapses += BigInt(this.reasoningSynapses);
     this.requests = 0;
     this.neurons = 0;
     this.synapses = 0;
     this.costNano = 0;
+    this.cachedNeurons = 0;
+    this.cacheWriteNeurons = 0;
+    this.reasoningSynapses = 0;
   }
 }
 

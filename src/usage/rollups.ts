@@ -137,11 +137,16 @@ export function countsSql(rollup: RollupDescriptor): string | undefined {
 }
 
 type Int64 = ColumnType<bigint, bigint | number, bigint | number>;
+/** A counter column added after its table: 0 unless an insert says otherwise. */
+type DefaultedInt64 = ColumnType<bigint, bigint | number | undefined, bigint | number>;
+type PartColumn = 'cached_neurons' | 'cache_write_neurons' | 'reasoning_synapses';
 
 /** A rollup table's row type, derived from its descriptor (storage/schema.ts lists them). */
 export type RollupRowOf<R extends RollupDescriptor> = { organization_id: string } & {
   [C in R['grain']['column']]: number;
-} & { [C in R['dimensions'][number]['column']]: string } & { [C in CounterColumn]: Int64 };
+} & { [C in R['dimensions'][number]['column']]: string } & {
+  [C in CounterColumn]: C extends PartColumn ? DefaultedInt64 : Int64;
+};
 
 /** One row of a rollup with its counters: a batch's increment, a stored row or a recomputed one. */
 export interface RollupRow extends Counters {

@@ -3,26 +3,32 @@ import { sql } from 'kysely';
 import { isSumOverflow } from '../../storage/failures.ts';
 import type { Db } from '../../storage/schema.ts';
 import { toBigInt, toNullableNumber } from '../../storage/values.ts';
-import type { Counters } from '../../usage/counters.ts';
+import type { Counters, CounterRow as CountersRow } from '../../usage/counters.ts';
 
-/** The four counters summed; every rollup table has these columns. */
+/** The counters summed; every rollup table has these columns. */
 export const COUNTER_SUMS = [
   sql<bigint>`sum(requests)`.as('requests'),
   sql<bigint>`sum(neurons)`.as('neurons'),
   sql<bigint>`sum(synapses)`.as('synapses'),
   sql<bigint>`sum(cost_nano)`.as('cost_nano'),
+  sql<bigint>`sum(cached_neurons)`.as('cached_neurons'),
+  sql<bigint>`sum(cache_write_neurons)`.as('cache_write_neurons'),
+  sql<bigint>`sum(reasoning_synapses)`.as('reasoning_synapses'),
 ] as const;
 
 export type ModelTotals = Counters & { model: string };
 
 /** A row of summed counters, as either engine returns it. */
-export type CounterRow = { requests: unknown; neurons: unknown; synapses: unknown; cost_nano: unknown };
+export type CounterRow = CountersRow;
 
 export function toCounters(row: CounterRow): Counters {
   return {
     requests: toBigInt(row.requests),
     neurons: toBigInt(row.neurons),
+    cachedNeurons: toBigInt(row.cached_neurons),
+    cacheWriteNeurons: toBigInt(row.cache_write_neurons),
     synapses: toBigInt(row.synapses),
+    reasoningSynapses: toBigInt(row.reasoning_synapses),
     costNano: toBigInt(row.cost_nano),
   };
 }
@@ -77,7 +83,8 @@ const HALF = 4_294_967_296n;
  * high and the low 32 bits of each value apart, sums no number of 64-bit values can overflow.
  */
 async function overviewRows(db: Db, organizationId: string, month: number, split: boolean): Promise<OverviewRow[]> {
-  const wide = (column: 'neurons' | 'synapses' | 'cost_nano') =>
+  type Wide = 'neurons' | 'synapses' | 'cost_nano' | 'cached_neurons' | 'cache_write_neurons' | 'reasoning_synapses';
+  const wide = (column: Wide) =>
     split
       ? [
           sql<bigint>`sum(${sql.ref(column)} >> 32)`.as(`${column}_high`),
@@ -92,6 +99,9 @@ async function overviewRows(db: Db, organizationId: string, month: number, split
       ...wide('neurons'),
       ...wide('synapses'),
       ...wide('cost_nano'),
+      ...wide('cached_neurons'),
+      ...wide('cache_write_neurons'),
+      ...wide('reasoning_synapses'),
       sql<bigint>`sum(case when month = ${month} then requests else 0 end)`.as('month_requests'),
       sql<bigint>`sum(case when month = ${month} then cost_nano else 0 end)`.as('month_cost_nano'),
       eb
@@ -105,14 +115,16 @@ async function overviewRows(db: Db, organizationId: string, month: number, split
     .execute();
   return rows.map((row) => {
     const halves = row as unknown as Record<string, unknown>;
-    const whole = (column: 'neurons' | 'synapses' | 'cost_nano') =>
-      (split ? toBigInt(halves[`${column}_high`]) * HALF : 0n) + toBigInt(halves[column]);
+    const whole = (column: Wide) => (split ? toBigInt(halves[`${column}_high`]) * HALF : 0n) + toBigInt(halves[column]);
     return {
       totals: {
         model: row.model,
         requests: toBigInt(row.requests),
         neurons: whole('neurons'),
+        cachedNeurons: whole('cached_neurons'),
+        cacheWriteNeurons: whole('cache_write_neurons'),
         synapses: whole('synapses'),
+        reasoningSynapses: whole('reasoning_synapses'),
         costNano: whole('cost_nano'),
       },
       monthRequests: toBigInt(row.month_requests),

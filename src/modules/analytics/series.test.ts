@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Counters } from '../../usage/counters.ts';
+import { type Counters, emptyCounters } from '../../usage/counters.ts';
 import {
   approximateTokens,
   fillMonthDays,
@@ -12,6 +12,7 @@ import {
 } from './series.ts';
 
 const counters = (requests: bigint, costNano: bigint, neurons = 0n, synapses = 0n): Counters => ({
+  ...emptyCounters(),
   requests,
   costNano,
   neurons,

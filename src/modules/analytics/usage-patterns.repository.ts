@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../storage/schema.ts';
 import { toNumber } from '../../storage/values.ts';
 import type { Counters } from '../../usage/counters.ts';
+import { COUNTER_COLUMN_LIST } from '../../usage/rollups.ts';
 import { COUNTER_SUMS, toCounters } from './analytics.repository.ts';
 import type { WeekHourCell } from './usage-patterns.ts';
 
@@ -27,7 +28,7 @@ export async function organizationSeries(
 ): Promise<Map<number, Counters>> {
   const rows = await db
     .selectFrom(ORGANIZATION_SERIES[grain])
-    .select([sql<number>`${sql.ref(grain)}`.as('time'), 'requests', 'neurons', 'synapses', 'cost_nano'])
+    .select([sql<number>`${sql.ref(grain)}`.as('time'), ...COUNTER_COLUMN_LIST])
     .where('organization_id', '=', organizationId)
     .where(sql.ref(grain), '>=', first)
     .where(sql.ref(grain), '<=', last)

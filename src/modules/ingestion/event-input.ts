@@ -11,7 +11,7 @@ import { bodyValidator } from '../../http/validation.ts';
 import { MAX_EVENT_COST_NANO, parseChf } from '../../money/chf.ts';
 import { isStorableText, textReason } from '../../text/storable-text.ts';
 import { EARLIEST_EVENT_MS, MAX_EVENT_FUTURE_MS, parseIsoTime } from '../../time/calendar.ts';
-import type { UsageEvent } from '../../usage/event.ts';
+import { NO_TAGS, type UsageEvent } from '../../usage/event.ts';
 import { UsageEventInput as UsageEventSchema } from './ingestion.schemas.ts';
 
 /** A usage event as a reporter sends it, its shape checked. */
@@ -43,6 +43,13 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
   const costNano = input.cost === undefined ? 0n : parseChf(input.cost);
   if (costNano === undefined) reject(index, 'cost', 'must be a non-negative decimal CHF amount');
   else if (costNano > MAX_EVENT_COST_NANO) reject(index, 'cost', 'must not exceed 1000000 CHF');
+  checkParts(input, index, reject);
+  if (input.end_user !== undefined && !isStorableText(input.end_user)) {
+    reject(index, 'end_user', textReason(input.end_user));
+  }
+  for (const [key, value] of Object.entries(input.tags ?? {})) {
+    if (!isStorableText(value)) reject(index, `tags.${key}`, textReason(value));
+  }
   let occurredAt = now;
   if (input.timestamp !== undefined) {
     occurredAt = parseIsoTime(input.timestamp);
@@ -60,11 +67,30 @@ export function toUsageEvent(input: UsageEventInput, index: number, now: number,
     apiKeyId: input.api_key_id ?? null,
     model: input.model,
     neurons: BigInt(input.neurons),
+    cachedNeurons: BigInt(input.cached_neurons ?? 0),
+    cacheWriteNeurons: BigInt(input.cache_write_neurons ?? 0),
     synapses: BigInt(input.synapses),
+    reasoningSynapses: BigInt(input.reasoning_synapses ?? 0),
+    endUser: input.end_user ?? null,
+    tags: input.tags ? { ...input.tags } : NO_TAGS,
     costNano: costNano ?? 0n,
     costSource: input.cost === undefined ? 'unpriced' : 'reported',
     occurredAt,
   };
+}
+
+/** The parts of the units are subsets of their totals: cache parts of neurons, reasoning of synapses. */
+function checkParts(input: UsageEventInput, index: number, reject: Reject): void {
+  const cached = input.cached_neurons ?? 0;
+  const cacheWrite = input.cache_write_neurons ?? 0;
+  if (cached > input.neurons) reject(index, 'cached_neurons', 'must not exceed neurons');
+  if (cacheWrite > input.neurons) reject(index, 'cache_write_neurons', 'must not exceed neurons');
+  else if (cached <= input.neurons && cached + cacheWrite > input.neurons) {
+    reject(index, 'cache_write_neurons', 'must not exceed neurons together with cached_neurons');
+  }
+  if ((input.reasoning_synapses ?? 0) > input.synapses) {
+    reject(index, 'reasoning_synapses', 'must not exceed synapses');
+  }
 }
 
 /** The same id twice in one batch counts once: the first occurrence is kept. */

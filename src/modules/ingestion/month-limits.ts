@@ -107,14 +107,12 @@ async function boundsPassed(
   const over = new Map<string, Bound[]>();
   for (const [id, sum] of added) {
     const row = stored.get(id);
-    const now: Counters = row
-      ? {
-          requests: 0n,
-          neurons: toBigInt(row.neurons),
-          synapses: toBigInt(row.synapses),
-          costNano: toBigInt(row.cost_nano),
-        }
-      : emptyCounters();
+    const now: Counters = emptyCounters();
+    if (row) {
+      now.neurons = toBigInt(row.neurons);
+      now.synapses = toBigInt(row.synapses);
+      now.costNano = toBigInt(row.cost_nano);
+    }
     const passed = BOUNDS.filter((bound) => now[bound.counter] + sum[bound.counter] > bound.max);
     if (passed.length > 0) over.set(id, passed);
   }

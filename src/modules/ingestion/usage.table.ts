@@ -6,6 +6,7 @@ import type { ColumnType } from 'kysely';
 import type { CostSource } from '../../usage/event.ts';
 
 type Int64 = ColumnType<bigint, bigint | number, bigint | number>;
+type DefaultedInt64 = ColumnType<bigint, bigint | number | undefined, bigint | number>;
 
 export interface UsageEventsTable {
   organization_id: string;
@@ -22,4 +23,13 @@ export interface UsageEventsTable {
   occurred_at: Int64;
   /** When it was stored, epoch ms. */
   received_at: Int64;
+  /** The parts of `neurons` read from and written to the provider's prompt cache. */
+  cached_neurons: DefaultedInt64;
+  cache_write_neurons: DefaultedInt64;
+  /** The part of `synapses` spent on reasoning. */
+  reasoning_synapses: DefaultedInt64;
+  /** The organization's own user or customer who caused the request; null when not reported. */
+  end_user: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Canonical JSON of the labels (keys sorted); null when the event has none. */
+  tags: ColumnType<string | null, string | null | undefined, string | null>;
 }

@@ -7,9 +7,15 @@ import { type Kysely, sql } from 'kysely';
 import type { Db } from '../../storage/schema.ts';
 import { toBigInt, toNumber } from '../../storage/values.ts';
 import { addMonths, type YearMonth } from '../../time/calendar.ts';
-import type { Counters } from '../../usage/counters.ts';
 import {
-  type COUNTER_COLUMN_LIST,
+  COUNTER_COLUMNS,
+  COUNTER_NAMES,
+  type CounterRow,
+  type Counters,
+  counterColumnsOf,
+  emptyCounters,
+} from '../../usage/counters.ts';
+import {
   countsSql,
   keyColumns,
   ROLLUPS,
@@ -28,15 +34,11 @@ export function monthBounds(month: YearMonth): [number, number] {
 // biome-ignore lint/suspicious/noExplicitAny: see above
 const untyped = (db: Db) => db as unknown as Kysely<any>;
 
-type CounterRow = Record<(typeof COUNTER_COLUMN_LIST)[number], unknown>;
-
-function countersOfRow(row: CounterRow): Counters {
-  return {
-    requests: toBigInt(row.requests),
-    neurons: toBigInt(row.neurons),
-    synapses: toBigInt(row.synapses),
-    costNano: toBigInt(row.cost_nano),
-  };
+/** The counters of a row that holds them in their columns (a stored rollup row, a sum per column). */
+export function countersOfRow(row: CounterRow): Counters {
+  const counters = emptyCounters();
+  for (const name of COUNTER_NAMES) counters[name] = toBigInt(row[COUNTER_COLUMNS[name]]);
+  return counters;
 }
 
 /** The row as the rollup stores it, or as a query aliased it (`time`, `d0`, `d1`, …). */
@@ -68,6 +70,9 @@ async function recomputeRollup(
       sql<bigint>`sum(neurons)`.as('neurons'),
       sql<bigint>`sum(synapses)`.as('synapses'),
       sql<bigint>`sum(cost_nano)`.as('cost_nano'),
+      sql<bigint>`sum(cached_neurons)`.as('cached_neurons'),
+      sql<bigint>`sum(cache_write_neurons)`.as('cache_write_neurons'),
+      sql<bigint>`sum(reasoning_synapses)`.as('reasoning_synapses'),
     ])
     .where('occurred_at', '>=', BigInt(start))
     .where('occurred_at', '<', BigInt(end));
@@ -149,10 +154,7 @@ export async function rebuildMonth(db: Db, month: YearMonth, organizationIds: re
             ...Object.fromEntries(
               columns.map((column, c) => [column, [row.organizationId, row.time, ...row.values][c]]),
             ),
-            requests: row.requests,
-            neurons: row.neurons,
-            synapses: row.synapses,
-            cost_nano: row.costNano,
+            ...counterColumnsOf(row),
           })),
         )
         .execute();

@@ -9,7 +9,7 @@
  * order, so concurrent batches cannot deadlock one another.
  */
 import { sql } from 'kysely';
-import type { UsageEvent } from '../../usage/event.ts';
+import { canonicalTags, type UsageEvent } from '../../usage/event.ts';
 import { ROLLUPS } from '../../usage/rollups.ts';
 import { rollupGroupingSelect, rollupUpsert } from '../rollup-sql.ts';
 import type { Db } from '../schema.ts';
@@ -47,9 +47,14 @@ export async function writeBatchInOneStatement(
         int8s(events.map((e) => e.costNano)),
         texts(events.map((e) => e.costSource ?? 'reported')),
         int8s(events.map((e) => e.occurredAt)),
+        int8s(events.map((e) => e.cachedNeurons)),
+        int8s(events.map((e) => e.cacheWriteNeurons)),
+        int8s(events.map((e) => e.reasoningSynapses)),
+        texts(events.map((e) => e.endUser)),
+        texts(events.map((e) => canonicalTags(e.tags))),
         ...GRAINS.map((grain) => int4s(events.map((e) => grain.keyOf(e.occurredAt)))),
       ])}) with ordinality as u(organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source,
-        occurred_at, ${sql.raw(GRAINS.map((g) => g.column).join(', '))}, ord)
+        occurred_at, cached_neurons, cache_write_neurons, reasoning_synapses, end_user, tags, ${sql.raw(GRAINS.map((g) => g.column).join(', '))}, ord)
     ),
     claimed as (
       insert into usage_event_ids (organization_id, id)
@@ -58,8 +63,10 @@ export async function writeBatchInOneStatement(
       returning organization_id, id
     ),
     inserted as (
-      insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
-      select input.organization_id, input.id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, ${receivedAt}
+      insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at,
+        cached_neurons, cache_write_neurons, reasoning_synapses, end_user, tags)
+      select input.organization_id, input.id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, ${receivedAt},
+        cached_neurons, cache_write_neurons, reasoning_synapses, end_user, tags
       from input
       join claimed on claimed.organization_id = input.organization_id and claimed.id = input.id
       returning organization_id, id

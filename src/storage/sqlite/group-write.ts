@@ -8,7 +8,7 @@
  * does not load Kysely, so that the writer thread starts without it.
  */
 import type SQLite from 'better-sqlite3';
-import type { UsageEvent } from '../../usage/event.ts';
+import { canonicalTags, type UsageEvent } from '../../usage/event.ts';
 import { rollupIncrements } from '../../usage/increments.ts';
 import { ROLLUPS } from '../../usage/rollups.ts';
 import { rollupUpsertOfOneRow } from '../rollup-sql.ts';
@@ -25,8 +25,9 @@ export type GroupWrite = (batches: readonly Batch[]) => number[][];
 
 export function sqliteGroupWrite(db: SQLite.Database): GroupWrite {
   const insert = db.prepare(
-    `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (organization_id, id) do nothing`,
+    `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at,
+       cached_neurons, cache_write_neurons, reasoning_synapses, end_user, tags)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (organization_id, id) do nothing`,
   );
   const upserts = ROLLUPS.map((rollup) => db.prepare(rollupUpsertOfOneRow(rollup)));
   const settle = db.prepare(
@@ -46,6 +47,11 @@ export function sqliteGroupWrite(db: SQLite.Database): GroupWrite {
         e.costSource ?? 'reported',
         e.occurredAt,
         receivedAt,
+        e.cachedNeurons,
+        e.cacheWriteNeurons,
+        e.reasoningSynapses,
+        e.endUser,
+        canonicalTags(e.tags),
       );
       if (changes > 0) inserted.push(i);
     }
@@ -59,7 +65,19 @@ export function sqliteGroupWrite(db: SQLite.Database): GroupWrite {
     increments.forEach(({ rows }, r) => {
       const upsert = upserts[r]!;
       for (const row of rows) {
-        upsert.run(row.organizationId, row.time, ...row.values, row.requests, row.neurons, row.synapses, row.costNano);
+        // The counters in the order of COUNTER_COLUMN_LIST, as rollupUpsertOfOneRow lists them.
+        upsert.run(
+          row.organizationId,
+          row.time,
+          ...row.values,
+          row.requests,
+          row.neurons,
+          row.synapses,
+          row.costNano,
+          row.cachedNeurons,
+          row.cacheWriteNeurons,
+          row.reasoningSynapses,
+        );
       }
     });
     for (const batch of batches) {
