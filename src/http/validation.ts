@@ -14,7 +14,15 @@ import { latestEventYear } from '../time/calendar.ts';
 import { CONTRACT_LAST_YEAR, LATEST_YEAR_KEYWORD } from './common.schemas.ts';
 
 function makeAjv(options: Options, clock: () => number): Ajv {
-  const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: false, ...options });
+  // The schemas are the routes' own, checked by the OpenAPI tests: not checked again at every start.
+  const ajv = new Ajv({
+    allErrors: true,
+    verbose: true,
+    useDefaults: true,
+    strict: false,
+    validateSchema: false,
+    ...options,
+  });
   addFormats.default(ajv, ['date-time', 'date']);
   // A year parameter's upper bound moves with the clock: the latest year an event can be dated in.
   const latestYear: SchemaValidateFunction = (enabled: boolean, year: number) => {
@@ -74,8 +82,13 @@ export function validatorCompiler(clock: () => number): {
 
 /** A strict (body) validator of `schema`, for input that does not come through a route. */
 export function bodyValidator<T>(schema: TSchema): (value: unknown) => { value: T } | { errors: FieldError[] } {
-  const check = makeAjv({ coerceTypes: false }, Date.now).compile<T>(schema);
-  return (value) => (check(value) ? { value } : { errors: fieldErrors(check.errors ?? [], 'body') });
+  // Compiled on first use: modules make their validators when loaded, and a process that never
+  // validates such input should not pay for it.
+  let check: ValidateFunction<T> | undefined;
+  return (value) => {
+    check ??= makeAjv({ coerceTypes: false }, Date.now).compile<T>(schema);
+    return check(value) ? { value } : { errors: fieldErrors(check.errors ?? [], 'body') };
+  };
 }
 
 type Issue = ErrorObject & { parentSchema?: unknown };
