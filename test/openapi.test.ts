@@ -81,6 +81,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/analytics/usage/hourly/{org_id}': 'getHourlyUsage',
   'GET /v1/analytics/usage/heatmap/{org_id}': 'getUsageHeatmap',
   'GET /v1/analytics/usage/trends/{org_id}': 'getUsageTrends',
+  'GET /v1/analytics/usage/breakdown/{org_id}': 'getUsageBreakdown',
   'GET /': 'redirectToDashboard',
   'GET /dashboard': 'getDashboard',
   'GET /dashboard/dashboard.css': 'getDashboardStylesheet',
