@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { UsageEvent } from './event.ts';
 import { rollupIncrements } from './increments.ts';
-import type { RollupRow, RollupTable } from './rollups.ts';
+import { expandsTags, type RollupRow, type RollupTable } from './rollups.ts';
 
 /** The increments of one rollup, by table. */
 function rowsOf(events: UsageEvent[], table: RollupTable): RollupRow[] {
@@ -81,10 +81,11 @@ describe('rollupIncrements with sums past 2^53', () => {
     it(`sums exactly: ${name}`, () => {
       const events = costs.map((cost, i) => event(String(i), 'apikey_k', 'm', '2025-11-01T00:00:00Z', cost));
       const expected = costs.reduce((a, b) => a + b, 0n);
-      for (const { rows } of rollupIncrements(events)) {
+      for (const { rollup, rows } of rollupIncrements(events)) {
+        // Events without tags add nothing to a rollup that counts tags.
         assert.deepEqual(
           rows.map((r) => [r.requests, r.costNano]),
-          [[BigInt(costs.length), expected]],
+          expandsTags(rollup) ? [] : [[BigInt(costs.length), expected]],
         );
       }
     });

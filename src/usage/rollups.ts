@@ -193,6 +193,11 @@ export function countsEvent(rollup: RollupDescriptor, event: UsageEvent): boolea
   return rollup.counts === 'all' || event.apiKeyId !== null;
 }
 
+/** Whether the rollup counts an event once per tag it carries. */
+export function expandsTags(rollup: RollupDescriptor): boolean {
+  return rollup.expand === 'tags';
+}
+
 const ONCE: readonly undefined[] = [undefined];
 
 /** What an event adds to a rollup once each: the event itself once, or each of its tags. */
