@@ -19,6 +19,7 @@ import { registerTextChecks } from './http/text-input.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { adminKeyRoutes } from './modules/admin-keys/admin-keys.routes.ts';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.ts';
+import { breakdownRoutes } from './modules/analytics/breakdown.routes.ts';
 import { seriesRoutes } from './modules/analytics/series.routes.ts';
 import { usagePatternRoutes } from './modules/analytics/usage-patterns.routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes.ts';
@@ -155,6 +156,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(adminKeyRoutes, ctx);
   await app.register(ingestionRoutes, ctx);
   await app.register(analyticsRoutes, ctx);
+  await app.register(breakdownRoutes, ctx);
   await app.register(pricingRoutes, ctx);
   await app.register(limitsRoutes, ctx);
   await app.register(seriesRoutes, ctx);

@@ -133,6 +133,13 @@ export const ROUTE_CASES: RouteCase[] = [
   },
   {
     method: 'GET',
+    route: '/v1/analytics/usage/breakdown/:org_id',
+    path: (c) =>
+      `/v1/analytics/usage/breakdown/${c.orgId}?window=month&from=2025-10-01&to=2025-12-01&group_by=model,tag:team`,
+    needs: 'read:usage',
+  },
+  {
+    method: 'GET',
     route: '/v1/analytics/usage/heatmap/:org_id',
     path: (c) => `/v1/analytics/usage/heatmap/${c.orgId}?days=30&metric=neurons`,
     needs: 'read:usage',

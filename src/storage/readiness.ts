@@ -22,6 +22,7 @@ const COUNTERS = {
   cache_write_neurons: true,
   reasoning_synapses: true,
 } as const;
+const TAG_COLUMNS = { tag_key: true, tag_value: true } as const;
 const COLUMNS: Columns = {
   organizations: { id: true, name: true, created_at: true, monthly_limit_nano: true, api_keys_limit_nano: true },
   api_keys: {
@@ -71,6 +72,15 @@ const COLUMNS: Columns = {
   rollup_key_day: { organization_id: true, day: true, api_key_id: true, ...COUNTERS },
   rollup_org_hour: { organization_id: true, hour: true, ...COUNTERS },
   rollup_org_day: { organization_id: true, day: true, ...COUNTERS },
+  rollup_model_key_hour: { organization_id: true, hour: true, model: true, api_key_id: true, ...COUNTERS },
+  rollup_model_key_day: { organization_id: true, day: true, model: true, api_key_id: true, ...COUNTERS },
+  rollup_model_key_month: { organization_id: true, month: true, model: true, api_key_id: true, ...COUNTERS },
+  rollup_model_user_hour: { organization_id: true, hour: true, model: true, end_user: true, ...COUNTERS },
+  rollup_model_user_day: { organization_id: true, day: true, model: true, end_user: true, ...COUNTERS },
+  rollup_model_user_month: { organization_id: true, month: true, model: true, end_user: true, ...COUNTERS },
+  rollup_model_tag_hour: { organization_id: true, hour: true, model: true, ...TAG_COLUMNS, ...COUNTERS },
+  rollup_model_tag_day: { organization_id: true, day: true, model: true, ...TAG_COLUMNS, ...COUNTERS },
+  rollup_model_tag_month: { organization_id: true, month: true, model: true, ...TAG_COLUMNS, ...COUNTERS },
   model_prices: {
     model: true,
     effective_from: true,

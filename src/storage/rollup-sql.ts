@@ -2,7 +2,7 @@
  * The SQL that adds rows to a rollup, built from its descriptor (usage/rollups.ts), so that the
  * SQLite writer, the PostgreSQL batch statement and the rebuild write every rollup alike.
  */
-import { COUNTER_COLUMN_LIST, keyColumns, type RollupDescriptor } from '../usage/rollups.ts';
+import { COUNTER_COLUMN_LIST, keyColumns, type RollupDescriptor, rollupSourceSql } from '../usage/rollups.ts';
 
 /**
  * The SQL around a row source that adds its rows to a rollup: `insert into <table> (…)` before
@@ -35,5 +35,5 @@ export function rollupGroupingSelect(rollup: RollupDescriptor, source: string, t
   const positions = keys.map((_, i) => i + 1).join(', ');
   const where = rollup.counts === 'all' ? '' : ' where api_key_id is not null';
   const sums = COUNTER_COLUMN_LIST.map((c) => (c === 'requests' ? 'count(*)' : `sum(${c})`)).join(', ');
-  return `select ${keys.join(', ')}, ${sums} from ${source}${where} group by ${positions} order by ${positions}`;
+  return `select ${keys.join(', ')}, ${sums} from ${rollupSourceSql(rollup, source)}${where} group by ${positions} order by ${positions}`;
 }

@@ -49,3 +49,6 @@ export function canonicalTags(tags: Readonly<Record<string, string>>): string | 
   if (keys.length === 0) return null;
   return JSON.stringify(Object.fromEntries(keys.map((key) => [key, tags[key]])));
 }
+
+/** The `end_user` a rollup row uses for usage that names no end user. */
+export const NO_END_USER = '';

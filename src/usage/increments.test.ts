@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { UsageEvent } from './event.ts';
 import { rollupIncrements } from './increments.ts';
-import type { RollupRow, RollupTable } from './rollups.ts';
+import { expandsTags, type RollupRow, type RollupTable } from './rollups.ts';
 
 /** The increments of one rollup, by table. */
 function rowsOf(events: UsageEvent[], table: RollupTable): RollupRow[] {
@@ -81,10 +81,11 @@ describe('rollupIncrements with sums past 2^53', () => {
     it(`sums exactly: ${name}`, () => {
       const events = costs.map((cost, i) => event(String(i), 'apikey_k', 'm', '2025-11-01T00:00:00Z', cost));
       const expected = costs.reduce((a, b) => a + b, 0n);
-      for (const { rows } of rollupIncrements(events)) {
+      for (const { rollup, rows } of rollupIncrements(events)) {
+        // Events without tags add nothing to a rollup that counts tags.
         assert.deepEqual(
           rows.map((r) => [r.requests, r.costNano]),
-          [[BigInt(costs.length), expected]],
+          expandsTags(rollup) ? [] : [[BigInt(costs.length), expected]],
         );
       }
     });
@@ -136,6 +137,42 @@ describe('rollupIncrements with events out of time order', () => {
         [19691231, 1n, 8n],
         [20251101, 2n, 18n],
         [20251102, 2n, 5n],
+      ],
+    );
+  });
+});
+
+describe('rollupIncrements of the breakdown rollups', () => {
+  const tagged = (id: string, endUser: string | null, tags: Record<string, string>, cost: bigint): UsageEvent => ({
+    ...event(id, null, 'gpt-4o', '2025-11-03T10:00:00Z', cost),
+    endUser,
+    tags,
+  });
+  const events = [
+    tagged('1', 'alice', { feature: 'chat', team: 'search' }, 1n),
+    tagged('2', null, { feature: 'chat' }, 2n),
+    tagged('3', 'alice', {}, 4n),
+  ];
+
+  it('counts an event once per tag it carries, and one without tags not at all', () => {
+    assert.ok(
+      expandsTags({ table: 'x', grain: { column: 'day' } as never, dimensions: [], counts: 'all', expand: 'tags' }),
+    );
+    assert.deepEqual(
+      rowsOf(events, 'rollup_model_tag_day').map((r) => [r.time, ...r.values, r.requests, r.costNano]),
+      [
+        [20251103, 'gpt-4o', 'feature', 'chat', 2n, 3n],
+        [20251103, 'gpt-4o', 'team', 'search', 1n, 1n],
+      ],
+    );
+  });
+
+  it("keeps usage without an end user under ''", () => {
+    assert.deepEqual(
+      rowsOf(events, 'rollup_model_user_hour').map((r) => [...r.values, r.requests, r.costNano]),
+      [
+        ['gpt-4o', '', 1n, 2n],
+        ['gpt-4o', 'alice', 2n, 5n],
       ],
     );
   });

@@ -5,7 +5,15 @@
  */
 import { emptyCounters } from './counters.ts';
 import type { UsageEvent } from './event.ts';
-import { countsEvent, type Grain, ROLLUPS, type RollupDescriptor, type RollupRow, type RollupRows } from './rollups.ts';
+import {
+  countedEntries,
+  countsEvent,
+  type Grain,
+  ROLLUPS,
+  type RollupDescriptor,
+  type RollupRow,
+  type RollupRows,
+} from './rollups.ts';
 
 /** The increments of every rollup for `events`, in the order of `rollups`. */
 export function rollupIncrements(
@@ -27,19 +35,21 @@ export function rollupIncrements(
       const rollup = rollups[r]!;
       if (!countsEvent(rollup, event)) continue;
       const time = timeKey(rollup.grain, buckets.get(rollup.grain)!, event.occurredAt);
-      let id = `${event.organizationId}\u0000${time}`;
-      for (const dimension of rollup.dimensions) id += `\u0000${dimension.of(event)}`;
-      const byId = sums[r]!;
-      let sum = byId.get(id);
-      if (!sum) {
-        sum = new Sum(
-          event.organizationId,
-          time,
-          rollup.dimensions.map((d) => d.of(event)),
-        );
-        byId.set(id, sum);
+      for (const tag of countedEntries(rollup, event)) {
+        let id = `${event.organizationId}\u0000${time}`;
+        for (const dimension of rollup.dimensions) id += `\u0000${dimension.of(event, tag)}`;
+        const byId = sums[r]!;
+        let sum = byId.get(id);
+        if (!sum) {
+          sum = new Sum(
+            event.organizationId,
+            time,
+            rollup.dimensions.map((d) => d.of(event, tag)),
+          );
+          byId.set(id, sum);
+        }
+        sum.add(n, s, c, cached, cacheWrite, reasoning);
       }
-      sum.add(n, s, c, cached, cacheWrite, reasoning);
     }
   }
   return rollups.map((rollup, r) => ({ rollup, rows: sorted(sums[r]!) }));

@@ -17,7 +17,7 @@ import {
   type YearMonth,
 } from '../time/calendar.ts';
 import { COUNTER_COLUMNS, type CounterColumn, type Counters } from './counters.ts';
-import { NO_API_KEY, type UsageEvent } from './event.ts';
+import { NO_API_KEY, NO_END_USER, type UsageEvent } from './event.ts';
 
 /** The time buckets of a rollup, keyed by integers that sort and range-scan alike on both engines. */
 export interface Grain {
@@ -68,12 +68,21 @@ export const HOUR = {
   keySql: () => `occurred_at / ${HOUR_MS}`,
 } as const satisfies Grain;
 
+/** One of an event's tags, `[key, value]`: a rollup that expands tags counts the event once per tag. */
+export type TagEntry = readonly [string, string];
+
 /** A key column of a rollup besides the organization and the time bucket. */
 export interface Dimension {
-  column: 'api_key_id' | 'model';
-  /** The event's value; never null, as primary keys cannot hold null. */
-  of(event: UsageEvent): string;
-  /** The same value in SQL over the columns of `usage_events`. */
+  column: 'api_key_id' | 'model' | 'end_user' | 'tag_key' | 'tag_value';
+  /**
+   * The event's value; never null, as primary keys cannot hold null. `tag` is the tag being
+   * counted, in a rollup that expands tags.
+   */
+  of(event: UsageEvent, tag?: TagEntry): string;
+  /**
+   * The same value in SQL over the columns of `usage_events`, and in a rollup that expands tags
+   * over `tag.key` and `tag.value` (see TAG_ENTRIES_SQL).
+   */
   sql: string;
 }
 
@@ -85,6 +94,33 @@ export const API_KEY = {
   sql: `coalesce(api_key_id, '${NO_API_KEY}')`,
 } as const satisfies Dimension;
 
+/** The end user who caused the request; `''` for events that name none. */
+export const END_USER = {
+  column: 'end_user',
+  of: (e) => e.endUser ?? NO_END_USER,
+  sql: `coalesce(end_user, '${NO_END_USER}')`,
+} as const satisfies Dimension;
+
+/** The key of the tag counted (a rollup with `expand: 'tags'`). */
+export const TAG_KEY = { column: 'tag_key', of: (_, tag) => tag![0], sql: 'tag.key' } as const satisfies Dimension;
+
+/** The value of the tag counted (a rollup with `expand: 'tags'`). */
+export const TAG_VALUE = {
+  column: 'tag_value',
+  of: (_, tag) => tag![1],
+  sql: 'tag.value',
+} as const satisfies Dimension;
+
+/**
+ * The FROM item that expands a row's tags (canonical JSON text in `<source>.tags`) into one row
+ * per tag, with the columns `key` and `value` (the rollups name it `tag`). `tag_entries` is a table-valued
+ * function of both engines: SQLite's is registered on every connection (storage/sqlite/
+ * connection.ts), PostgreSQL's is created by a migration; an event without tags yields no row.
+ */
+export function tagEntriesSql(source: string): string {
+  return `tag_entries(${source}.tags)`;
+}
+
 export interface RollupDescriptor {
   table: string;
   grain: Grain;
@@ -92,6 +128,8 @@ export interface RollupDescriptor {
   dimensions: readonly Dimension[];
   /** Which events count: all of them, or only those made with an API key (programmatic usage). */
   counts: 'all' | 'with_api_key';
+  /** `tags`: the event counts once per tag it carries (none without tags), its tag as TAG_KEY, TAG_VALUE. */
+  expand?: 'tags';
 }
 
 /**
@@ -112,6 +150,30 @@ export const ROLLUPS = [
   { table: 'rollup_org_hour', grain: HOUR, dimensions: [], counts: 'all' },
   /** All usage per day: the weekday and weekend days of the trends. */
   { table: 'rollup_org_day', grain: DAY, dimensions: [], counts: 'all' },
+  /** Usage per model and key (`''` for the web app), per hour, day and month: the breakdown. */
+  { table: 'rollup_model_key_hour', grain: HOUR, dimensions: [MODEL, API_KEY], counts: 'all' },
+  { table: 'rollup_model_key_day', grain: DAY, dimensions: [MODEL, API_KEY], counts: 'all' },
+  { table: 'rollup_model_key_month', grain: MONTH, dimensions: [MODEL, API_KEY], counts: 'all' },
+  /** Usage per model and end user (`''` for none), per hour, day and month: the breakdown. */
+  { table: 'rollup_model_user_hour', grain: HOUR, dimensions: [MODEL, END_USER], counts: 'all' },
+  { table: 'rollup_model_user_day', grain: DAY, dimensions: [MODEL, END_USER], counts: 'all' },
+  { table: 'rollup_model_user_month', grain: MONTH, dimensions: [MODEL, END_USER], counts: 'all' },
+  /** Usage per model and tag, per hour, day and month: an event counts once per tag it carries. */
+  {
+    table: 'rollup_model_tag_hour',
+    grain: HOUR,
+    dimensions: [MODEL, TAG_KEY, TAG_VALUE],
+    counts: 'all',
+    expand: 'tags',
+  },
+  { table: 'rollup_model_tag_day', grain: DAY, dimensions: [MODEL, TAG_KEY, TAG_VALUE], counts: 'all', expand: 'tags' },
+  {
+    table: 'rollup_model_tag_month',
+    grain: MONTH,
+    dimensions: [MODEL, TAG_KEY, TAG_VALUE],
+    counts: 'all',
+    expand: 'tags',
+  },
   /** All usage per month: the organization's total, which holds the monthly maximum. */
   { table: 'rollup_org_month', grain: MONTH, dimensions: [], counts: 'all' },
 ] as const satisfies readonly RollupDescriptor[];
@@ -129,6 +191,23 @@ export const COUNTER_COLUMN_LIST: readonly CounterColumn[] = Object.values(COUNT
 
 export function countsEvent(rollup: RollupDescriptor, event: UsageEvent): boolean {
   return rollup.counts === 'all' || event.apiKeyId !== null;
+}
+
+/** Whether the rollup counts an event once per tag it carries. */
+export function expandsTags(rollup: RollupDescriptor): boolean {
+  return rollup.expand === 'tags';
+}
+
+const ONCE: readonly undefined[] = [undefined];
+
+/** What an event adds to a rollup once each: the event itself once, or each of its tags. */
+export function countedEntries(rollup: RollupDescriptor, event: UsageEvent): ReadonlyArray<TagEntry | undefined> {
+  return rollup.expand === 'tags' ? Object.entries(event.tags) : ONCE;
+}
+
+/** The FROM clause over `source` (a table or CTE with the columns of `usage_events`) that a rollup groups. */
+export function rollupSourceSql(rollup: RollupDescriptor, source: string): string {
+  return rollup.expand === 'tags' ? `${source}, ${tagEntriesSql(source)} as tag` : source;
 }
 
 /** SQL over `usage_events` that keeps the events a rollup counts, or undefined when it counts all. */

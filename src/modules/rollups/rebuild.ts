@@ -22,6 +22,7 @@ import {
   type RollupDescriptor,
   type RollupRow,
   type RollupRows,
+  tagEntriesSql,
 } from '../../usage/rollups.ts';
 
 /** A month's epoch-ms bounds [start, end). */
@@ -60,8 +61,11 @@ async function recomputeRollup(
 ): Promise<RollupRow[]> {
   const [start, end] = monthBounds(month);
   const dimensions = rollup.dimensions.map((d, i) => sql.raw(d.sql).as(`d${i}`));
+  // An expanding rollup reads each event once per tag (usage/rollups.ts: tagEntriesSql).
+  const from =
+    rollup.expand === 'tags' ? ['usage_events', sql.raw(tagEntriesSql('usage_events')).as('tag')] : ['usage_events'];
   let query = untyped(db)
-    .selectFrom('usage_events')
+    .selectFrom(from as ['usage_events'])
     .select([
       'organization_id',
       sql.raw(rollup.grain.keySql(month)).as('time'),

@@ -31,5 +31,22 @@ export function connectSqlite(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT
   // at most this long, after which the write fails with SQLITE_BUSY.
   sqlite.pragma(`busy_timeout = ${Math.max(0, Math.round(busyTimeoutMs))}`);
   sqlite.pragma('foreign_keys = ON');
+  registerTagEntries(sqlite);
   return sqlite;
+}
+
+/**
+ * `tag_entries(tags)`: one row (key, value) per tag of an event's tags (a JSON object of
+ * strings, or null), the function PostgreSQL defines in SQL. Rollups that expand tags are
+ * rebuilt and checked through it on either engine (usage/rollups.ts: tagEntriesSql).
+ */
+function registerTagEntries(sqlite: SQLite.Database): void {
+  sqlite.table('tag_entries', {
+    columns: ['key', 'value'],
+    parameters: ['tags'],
+    *rows(tags: unknown) {
+      if (typeof tags !== 'string') return;
+      for (const [key, value] of Object.entries(JSON.parse(tags) as Record<string, string>)) yield [key, value];
+    },
+  });
 }
