@@ -87,8 +87,11 @@ async function migrateOn(storage: Migrating, db: Kysely<Database>): Promise<stri
     // another schema of the database is dropped meanwhile: a tenant's or a test's. No migration
     // had run then (no results), and listing again succeeds.
     const code = (error as { code?: string }).code;
-    if ((code === '3F000' || code === '42P01') && results === undefined && attempt < 10) {
-      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    // The more tables the database holds, the longer the listing and the likelier a drop
+    // during it: try for a while (about 5 s), not a fixed few times.
+    const ranNone = !results?.some((r) => r.status !== 'NotExecuted');
+    if ((code === '3F000' || code === '42P01') && ranNone && attempt < 100) {
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 90));
       continue;
     }
     // A lost connection or a timeout is no migration's fault; callers say so in their own words.
