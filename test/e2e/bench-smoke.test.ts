@@ -25,7 +25,8 @@ for (const dialect of DIALECTS) {
     try {
       await promisify(execFile)(process.execPath, [RUN, '--smoke', '--engine', dialect, '--out', out], {
         env: { ...process.env, BENCH_DATABASE_URL: POSTGRES_URL },
-        timeout: 90_000,
+        // A bound for a run that hangs; the smoke run takes about a minute on an idle machine.
+        timeout: 180_000,
       });
       const files = fs.readdirSync(out).sort();
       assert.equal(files.length, 2, `report files: ${files.join(', ')}`);
