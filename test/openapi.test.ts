@@ -68,6 +68,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/analytics/api-keys/usage/{org_id}/{api_key_id}': 'getApiKeyUsage',
   'GET /v1/pricing': 'getPriceSheet',
   'PUT /v1/pricing/models/{model}': 'addPrice',
+  'PUT /v1/pricing/organizations/{org_id}/models/{model}': 'addOrganizationPrice',
   'GET /v1/pricing/unpriced': 'listModelsWithoutPrice',
   'POST /v1/pricing/reprice': 'repriceStoredEvents',
   'GET /v1/analytics/usage/limits/{org_id}': 'getUsageLimits',
@@ -325,7 +326,7 @@ for (const dialect of DIALECTS) {
  * What an operation must say: public routes need no key and can only be refused while the
  * server shuts down (503); authenticated routes list the API key schemes, 401, 500 and 503,
  * 403 when a key can be refused (a scope, a platform admin key, or an organization in the
- * path), and 429 when the rate limit is on (or the route declares its own, the spend limit).
+ * path or the query), and 429 when the rate limit is on (or the route declares its own, the spend limit).
  * Whatever takes input can answer 400, and a body 413 and 415.
  */
 function checkSecurityAndErrors(
@@ -351,7 +352,11 @@ function checkSecurityAndErrors(
     }
     assert.deepEqual(operation.security, API_KEY_SECURITY, name);
     const expected = ['401', '500', '503'];
-    const refusable = !('authenticated' in route.access) || route.url.includes(':org_id');
+    const organizationInQuery = (operation.parameters ?? []).some(
+      (p) =>
+        (p as { in?: string; name?: string }).in === 'query' && (p as { name?: string }).name === 'organization_id',
+    );
+    const refusable = !('authenticated' in route.access) || route.url.includes(':org_id') || organizationInQuery;
     if (refusable) expected.push('403');
     if (operation.parameters?.length || operation.requestBody) expected.push('400');
     if (operation.requestBody) expected.push('413', '415');

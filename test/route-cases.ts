@@ -238,6 +238,18 @@ export const ROUTE_CASES: RouteCase[] = [
     }),
     needs: 'admin',
   },
+  {
+    method: 'PUT',
+    route: '/v1/pricing/organizations/:org_id/models/:model',
+    path: (c) => `/v1/pricing/organizations/${c.orgId}/models/matrix-model`,
+    body: () => ({
+      neurons_chf_per_million: 7,
+      synapses_chf_per_million: '1.25',
+      cached_neurons_chf_per_million: '0.7',
+      effective_from: '2025-01-01T00:00:00Z',
+    }),
+    needs: 'admin',
+  },
   { method: 'GET', route: '/v1/pricing/unpriced', path: () => '/v1/pricing/unpriced', needs: 'admin' },
   {
     method: 'POST',

@@ -64,11 +64,11 @@ export function batchJob(
     return price;
   };
   // Requests of 100 neurons and 10 synapses, scaled up to about 1/400 of the limit each.
-  const unit = eventCostNano(100n, 10n, priceAt(now));
+  const unit = eventCostNano({ neurons: 100n, synapses: 10n }, priceAt(now));
   const scale = unit > 0n ? limitNano / BATCH_REQUESTS_PER_LIMIT / unit : 1n;
   const [neurons, synapses] = scale > 1n ? [100n * scale, 10n * scale] : [100n, 10n];
   const missing = (limitNano * TARGET_PERCENT) / 100n - options.monthToDateNano;
-  const perRequest = eventCostNano(neurons, synapses, priceAt(now));
+  const perRequest = eventCostNano({ neurons, synapses }, priceAt(now));
   // A free model would never get there.
   if (perRequest <= 0n || missing <= 0n) return [];
   const planned = Number((missing + perRequest - 1n) / perRequest);
@@ -77,7 +77,7 @@ export function batchJob(
   for (let i = 0; spent < missing; i++) {
     // Evenly over the month so far; should the price have been lower earlier, the rest at `now`.
     const time = i < planned ? monthStart + Math.floor(((i + 0.5) * (now - monthStart)) / planned) : now;
-    spent += eventCostNano(neurons, synapses, priceAt(time));
+    spent += eventCostNano({ neurons, synapses }, priceAt(time));
     events.push({
       source: 'gateway',
       event: {

@@ -115,15 +115,28 @@ async function* ndjsonLines(input: fs.ReadStream): AsyncGenerator<ImportLine> {
   }
 }
 
-const INTEGER_FIELDS = new Set(['neurons', 'synapses']);
+const INTEGER_FIELDS = new Set(['neurons', 'synapses', 'cached_neurons', 'cache_write_neurons', 'reasoning_synapses']);
 
-/** A CSV record as an event: empty cells are absent, counters become integers, cost stays a decimal string. */
+/** A CSV column holding one tag: `tag.feature` holds the value of the tag `feature`. */
+const TAG_COLUMN = 'tag.';
+
+/**
+ * A CSV record as an event: empty cells are absent, counters become integers, cost stays a
+ * decimal string, and the `tag.<key>` columns become the event's tags (absent when all are empty).
+ */
 function eventOfRecord(record: Record<string, string>): Record<string, unknown> {
   const event: Record<string, unknown> = {};
+  let tags: Record<string, string> | undefined;
   for (const [field, text] of Object.entries(record)) {
     if (text === '') continue;
+    if (field.startsWith(TAG_COLUMN)) {
+      tags ??= {};
+      tags[field.slice(TAG_COLUMN.length)] = text;
+      continue;
+    }
     event[field] = INTEGER_FIELDS.has(field) && /^-?\d+$/.test(text) ? Number(text) : text;
   }
+  if (tags) event.tags = tags;
   return event;
 }
 

@@ -117,7 +117,9 @@ export function importCommand(program: Command): void {
       'after',
       `
 NDJSON: one event object per line. CSV: a header row naming the fields
-(id,organization_id,api_key_id,model,neurons,synapses,cost,timestamp); empty cells are absent.
+(id,organization_id,api_key_id,model,neurons,synapses,cost,timestamp, and optionally
+cached_neurons,cache_write_neurons,reasoning_synapses,end_user); each tag is a column
+tag.<key> (tag.feature,tag.team); empty cells are absent.
 Events are stored in batches of ${MAX_BATCH}; an event id already known counts as a duplicate,
 so importing a file again changes nothing. Bad lines are reported on stderr with their line
 number and skipped.

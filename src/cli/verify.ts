@@ -7,19 +7,29 @@ import { output, withContext } from './context.ts';
 
 const isoMonthOfKey = (key: number) => `${Math.floor(key / 100)}-${String(key % 100).padStart(2, '0')}`;
 
+/** Each counter by its column, the parts after their totals and the cost last. */
+function byColumn(c: Counters): Array<[string, bigint]> {
+  return [
+    ['requests', c.requests],
+    ['neurons', c.neurons],
+    ['cached_neurons', c.cachedNeurons],
+    ['cache_write_neurons', c.cacheWriteNeurons],
+    ['synapses', c.synapses],
+    ['reasoning_synapses', c.reasoningSynapses],
+    ['cost_nano', c.costNano],
+  ];
+}
+
 function text(counters: Counters | null): string {
   if (!counters) return 'no row';
-  return `requests=${counters.requests} neurons=${counters.neurons} synapses=${counters.synapses} cost_nano=${counters.costNano}`;
+  return byColumn(counters)
+    .map(([column, value]) => `${column}=${value}`)
+    .join(' ');
 }
 
 function json(difference: RollupDifference) {
   const plain = (c: Counters | null) =>
-    c && {
-      requests: c.requests.toString(),
-      neurons: c.neurons.toString(),
-      synapses: c.synapses.toString(),
-      cost_nano: c.costNano.toString(),
-    };
+    c && Object.fromEntries(byColumn(c).map(([column, value]) => [column, value.toString()]));
   return {
     table: difference.table,
     key: difference.key,

@@ -60,7 +60,10 @@ const FORMAT_REASONS: Record<string, string> = {
  * request when the failure is about the whole of it.
  */
 export function fieldErrors(raw: readonly ErrorObject[], context: string): FieldError[] {
-  return collapseAlternatives(raw as Issue[]).map((issue) => {
+  // A key that breaks `propertyNames` is reported by its own issue, which names the key; the
+  // summary issue ("property name must be valid") would only repeat it.
+  const issues = collapseAlternatives(raw as Issue[]).filter((i) => i.keyword !== 'propertyNames');
+  return issues.map((issue) => {
     const segments = issue.instancePath.split('/').filter(Boolean);
     const missing = (issue.params as { missingProperty?: string }).missingProperty;
     if (missing) segments.push(missing);
@@ -72,8 +75,10 @@ export function fieldErrors(raw: readonly ErrorObject[], context: string): Field
       : issue.keyword === 'anyOf'
         ? `must be ${(issue.parentSchema as { description?: string } | undefined)?.description ?? 'of an allowed type'}`
         : (format ?? issue.message ?? 'is invalid');
+    const key = (issue as { propertyName?: string }).propertyName;
     const index = segments.length >= 2 && /^\d+$/.test(segments[1]!) ? Number(segments[1]) : undefined;
-    return index === undefined ? { field, reason } : { index, field, reason };
+    const named = key === undefined ? reason : `has a key ${JSON.stringify(key)} that ${reason}`;
+    return index === undefined ? { field, reason: named } : { index, field, reason: named };
   });
 }
 

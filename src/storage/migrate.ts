@@ -13,6 +13,7 @@ import * as organizationDay from './migrations/2026_12_03_0102_organization_day.
 import * as rawEventRetention from './migrations/2026_12_03_0201_raw_event_retention.ts';
 import * as usageEventsByMonth from './migrations/2026_12_03_0202_usage_events_by_month.ts';
 import * as eventParts from './migrations/2026_12_04_0101_event_parts.ts';
+import * as cacheAndOrganizationPrices from './migrations/2026_12_04_0102_cache_and_organization_prices.ts';
 import * as breakdownRollups from './migrations/2026_12_04_0201_breakdown_rollups.ts';
 import type { Database } from './schema.ts';
 import type { EngineName, Storage } from './storage.ts';
@@ -36,6 +37,7 @@ const STEPS: Record<string, Step> = {
   '2026_12_03_0201_raw_event_retention': rawEventRetention,
   '2026_12_03_0202_usage_events_by_month': usageEventsByMonth,
   '2026_12_04_0101_event_parts': eventParts,
+  '2026_12_04_0102_cache_and_organization_prices': cacheAndOrganizationPrices,
   '2026_12_04_0201_breakdown_rollups': breakdownRollups,
 };
 

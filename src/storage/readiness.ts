@@ -86,6 +86,18 @@ const COLUMNS: Columns = {
     effective_from: true,
     neurons_pico_per_million: true,
     synapses_pico_per_million: true,
+    cached_neurons_pico_per_million: true,
+    cache_write_neurons_pico_per_million: true,
+    created_at: true,
+  },
+  organization_model_prices: {
+    organization_id: true,
+    model: true,
+    effective_from: true,
+    neurons_pico_per_million: true,
+    synapses_pico_per_million: true,
+    cached_neurons_pico_per_million: true,
+    cache_write_neurons_pico_per_million: true,
     created_at: true,
   },
   reservations: {

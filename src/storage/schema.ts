@@ -5,7 +5,7 @@ import type { ApiKeysTable } from '../modules/api-keys/api-keys.table.ts';
 import type { UsageEventsTable } from '../modules/ingestion/usage.table.ts';
 import type { ReservationsTable } from '../modules/limits/reservations.table.ts';
 import type { OrganizationsTable } from '../modules/orgs/orgs.table.ts';
-import type { ModelPricesTable } from '../modules/pricing/pricing.table.ts';
+import type { ModelPricesTable, OrganizationModelPricesTable } from '../modules/pricing/pricing.table.ts';
 import type { RawEventRetentionTable } from '../modules/retention/retention.table.ts';
 import type { Rollup, RollupRowOf } from '../usage/rollups.ts';
 
@@ -18,6 +18,7 @@ export interface Database extends RollupTables {
   admin_keys: AdminKeysTable;
   usage_events: UsageEventsTable;
   model_prices: ModelPricesTable;
+  organization_model_prices: OrganizationModelPricesTable;
   reservations: ReservationsTable;
   raw_event_retention: RawEventRetentionTable;
 }

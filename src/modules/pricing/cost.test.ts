@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventCostNano, MAX_PRICE_PICO, PICO_PER_CHF, parsePricePico, picoToDecimal } from './cost.ts';
-import { type PriceEntry, PriceSheet } from './price-sheet.ts';
+import { PriceBook, type PriceEntry, PriceSheet } from './price-sheet.ts';
 
 const chf = (text: string) => parsePricePico(text)!;
 const price = (neurons: string, synapses: string) => ({ neuronsPico: chf(neurons), synapsesPico: chf(synapses) });
@@ -37,8 +37,134 @@ describe('eventCostNano', () => {
     ],
   ];
   for (const [name, neurons, synapses, p, expected] of cases) {
-    it(name, () => assert.equal(eventCostNano(neurons, synapses, p), expected));
+    it(name, () => assert.equal(eventCostNano({ neurons, synapses }, p), expected));
   }
+});
+
+describe('eventCostNano with cache parts and reasoning', () => {
+  const P = '0.000000000001'; // one pico-CHF per 1M units: a thousandth of a nano-CHF per 1000 units
+  const withCache = (neurons: string, synapses: string, cached: string | null, cacheWrite: string | null) => ({
+    ...price(neurons, synapses),
+    cachedNeuronsPico: cached === null ? null : chf(cached),
+    cacheWriteNeuronsPico: cacheWrite === null ? null : chf(cacheWrite),
+  });
+  type Units = { neurons: bigint; synapses: bigint; cachedNeurons?: bigint; cacheWriteNeurons?: bigint };
+  const cases: Array<[string, Units, ReturnType<typeof withCache>, bigint]> = [
+    [
+      'without cache prices the parts cost what neurons cost',
+      { neurons: 1000n, cachedNeurons: 400n, cacheWriteNeurons: 100n, synapses: 0n },
+      withCache('8', '80', null, null),
+      8_000_000n,
+    ],
+    [
+      'each part at its own price',
+      { neurons: 1000n, cachedNeurons: 400n, cacheWriteNeurons: 100n, synapses: 10n },
+      withCache('8', '80', '0.8', '10'),
+      // 500 × 8 + 400 × 0.8 + 100 × 10 + 10 × 80 CHF per 1M = 6120 µCHF
+      6_120_000n,
+    ],
+    [
+      'a cached price of 0 is a price, not an absent one',
+      { neurons: 1_000_000_000n, cachedNeurons: 500_000_000n, synapses: 0n },
+      withCache(P, '0', '0', null),
+      0n, // 0.5 nano: a tie, to even
+    ],
+    [
+      'the cached price falls back alone',
+      { neurons: 1_000_000_000n, cachedNeurons: 500_000_000n, synapses: 0n },
+      withCache(P, '0', null, '0'),
+      1n,
+    ],
+    [
+      'cached units at a tie round to even (down)',
+      { neurons: 500_000_000n, cachedNeurons: 500_000_000n, synapses: 0n },
+      withCache('1', '0', P, null),
+      0n,
+    ],
+    [
+      'cached units at a tie round to even (up)',
+      { neurons: 1_500_000_000n, cachedNeurons: 1_500_000_000n, synapses: 0n },
+      withCache('1', '0', P, null),
+      2n,
+    ],
+    [
+      'cache writes at a tie round to even',
+      { neurons: 2_500_000_000n, cacheWriteNeurons: 2_500_000_000n, synapses: 0n },
+      withCache('1', '0', null, P),
+      2n,
+    ],
+    [
+      'one rounding for all parts: 0.4 + 0.4 + 0.2 nano is 1, not 0',
+      { neurons: 1_000_000_000n, cachedNeurons: 400_000_000n, cacheWriteNeurons: 400_000_000n, synapses: 0n },
+      withCache(P, '0', P, P),
+      1n,
+    ],
+    [
+      'parts and synapses meet at a tie: 1.5 nano rounds to 2',
+      { neurons: 1_000_000_000n, cachedNeurons: 1_000_000_000n, synapses: 500_000_000n },
+      withCache('0', P, P, null),
+      2n,
+    ],
+    [
+      'the cache parts together are all the neurons',
+      { neurons: 1_000_000n, cachedNeurons: 600_000n, cacheWriteNeurons: 400_000n, synapses: 0n },
+      withCache('999', '0', '1', '2'),
+      // 0.6 × 1 + 0.4 × 2 CHF = 1.4 CHF; the neuron price applies to nothing
+      1_400_000_000n,
+    ],
+  ];
+  for (const [name, units, p, expected] of cases) {
+    it(name, () => assert.equal(eventCostNano(units, p), expected));
+  }
+  it('prices reasoning synapses as synapses (a tie to even either way)', () => {
+    const p = withCache('0', P, null, null);
+    const plain = { neurons: 0n, synapses: 2_500_000_000n };
+    const reasoning = { ...plain, reasoningSynapses: 2_500_000_000n };
+    assert.equal(eventCostNano(reasoning, p), 2n);
+    assert.equal(eventCostNano(reasoning, p), eventCostNano(plain, p));
+  });
+});
+
+describe("PriceBook: an organization's own prices", () => {
+  const at = (iso: string) => Date.parse(iso);
+  const entry = (model: string, from: string, neurons: string): PriceEntry => ({
+    model,
+    effectiveFrom: at(from),
+    ...price(neurons, '1'),
+  });
+  const book = new PriceBook(
+    new PriceSheet([entry('gpt-x', '2025-01-01T00:00:00Z', '8'), entry('claude-*', '2025-01-01T00:00:00Z', '3')]),
+    new Map([
+      ['org_a', [entry('gpt-x', '2025-06-01T00:00:00Z', '6'), entry('claude-*-haiku*', '2025-01-01T00:00:00Z', '1')]],
+    ]),
+  );
+  const neuronPrice = (org: string, model: string, time: number) => {
+    const found = book.priceAt(org, model, time);
+    return found && `${picoToDecimal(found.neuronsPico)} ${found.source}`;
+  };
+  const T = at('2025-06-01T00:00:00Z');
+  const cases: Array<[string, string, string, number, string | undefined]> = [
+    ["one millisecond before its own price: the platform's", 'org_a', 'gpt-x', T - 1, '8.00 platform'],
+    ['at its own price: its own', 'org_a', 'gpt-x', T, '6.00 organization'],
+    ['another organization: the platform', 'org_b', 'gpt-x', T, '8.00 platform'],
+    ['its own pattern', 'org_a', 'claude-3-haiku', T, '1.00 organization'],
+    ["the platform's pattern where its own does not match", 'org_a', 'claude-opus-4', T, '3.00 platform'],
+    ['neither', 'org_a', 'mystery', T, undefined],
+  ];
+  for (const [name, org, model, time, expected] of cases) {
+    it(name, () => assert.equal(neuronPrice(org, model, time), expected));
+  }
+  it("lists the organization's sheet: its own entries over the platform's, each with its source", () => {
+    assert.deepEqual(
+      book.sheetAt('org_a', T).map((e) => [e.model, picoToDecimal(e.neuronsPico), e.source]),
+      [
+        ['claude-*', '3.00', 'platform'],
+        ['claude-*-haiku*', '1.00', 'organization'],
+        ['gpt-x', '6.00', 'organization'],
+      ],
+    );
+    assert.deepEqual(book.sheetAt('org_a', T - 1).find((e) => e.model === 'gpt-x')?.source, 'platform');
+  });
 });
 
 describe('parsePricePico and picoToDecimal', () => {

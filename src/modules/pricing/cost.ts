@@ -2,10 +2,13 @@
  * The cost of one usage event from the price sheet, in integers only.
  *
  * A price is CHF per 1M units, stored as integer pico-CHF (1e-12 CHF) per 1M units, so that
- * a price with up to 12 decimals is held exactly. For an event:
- *   cost_nano = round_half_even((neurons × neuron_price + synapses × synapse_price) / 10^9)
+ * a price with up to 12 decimals is held exactly. For an event, with its cache parts priced
+ * apart (a model without cache prices prices them as neurons):
+ *   cost_nano = round_half_even(((neurons − cached − cache_write) × neuron_price
+ *     + cached × cached_price + cache_write × cache_write_price + synapses × synapse_price) / 10^9)
  * because pico-CHF per 1M units → nano-CHF per unit divides by 10^3 × 10^6. One rounding per
- * event; bigint arithmetic cannot overflow on the way.
+ * event; bigint arithmetic cannot overflow on the way. Reasoning synapses are synapses: they
+ * are reported, not priced apart.
  */
 import { divideHalfEven, scaledDecimal } from '../../money/chf.ts';
 
@@ -22,10 +25,29 @@ export interface Price {
   neuronsPico: bigint;
   /** pico-CHF per 1M synapses. */
   synapsesPico: bigint;
+  /** pico-CHF per 1M neurons read from the prompt cache; absent or null: the neuron price. */
+  cachedNeuronsPico?: bigint | null | undefined;
+  /** pico-CHF per 1M neurons written to the prompt cache; absent or null: the neuron price. */
+  cacheWriteNeuronsPico?: bigint | null | undefined;
 }
 
-export function eventCostNano(neurons: bigint, synapses: bigint, price: Price): bigint {
-  return divideHalfEven(neurons * price.neuronsPico + synapses * price.synapsesPico, PICO_PER_MILLION_TO_NANO_PER_UNIT);
+/** What an event's cost is computed from: its totals, and the cache parts of its neurons (0 when absent). */
+export interface CostUnits {
+  neurons: bigint;
+  synapses: bigint;
+  cachedNeurons?: bigint | undefined;
+  cacheWriteNeurons?: bigint | undefined;
+}
+
+export function eventCostNano(units: CostUnits, price: Price): bigint {
+  const cached = units.cachedNeurons ?? 0n;
+  const cacheWrite = units.cacheWriteNeurons ?? 0n;
+  const picoTimesMillion =
+    (units.neurons - cached - cacheWrite) * price.neuronsPico +
+    cached * (price.cachedNeuronsPico ?? price.neuronsPico) +
+    cacheWrite * (price.cacheWriteNeuronsPico ?? price.neuronsPico) +
+    units.synapses * price.synapsesPico;
+  return divideHalfEven(picoTimesMillion, PICO_PER_MILLION_TO_NANO_PER_UNIT);
 }
 
 /**

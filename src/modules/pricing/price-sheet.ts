@@ -6,7 +6,10 @@
  *   2. the dated-snapshot base: `gpt-4o-2024-08-06` and `claude-3-5-sonnet-20241022` are
  *      priced as `gpt-4o` and `claude-3-5-sonnet` (but `gpt-4o-mini` is never priced as `gpt-4o`);
  *   3. the most specific pattern (most literal characters; ties by name).
- * Pure: the service loads the entries once per batch and asks here per event.
+ * An organization may have a sheet of its own (negotiated rates): for its events, the price its
+ * own sheet gives at the event's time (matched the same way) takes precedence over the
+ * platform's (PriceBook). Pure: the service loads the entries once per batch and asks here per
+ * event.
  */
 import type { Price } from './cost.ts';
 
@@ -94,5 +97,44 @@ export class PriceSheet {
   /** Whether events of `model` may be priced by the sheet key `key` (for choosing what to reprice). */
   static covers(key: string, model: string): boolean {
     return key === model || snapshotBase(model) === key || (isPattern(key) && patternMatches(key, model));
+  }
+}
+
+/** Where a price comes from: the platform's sheet, or the organization's own. */
+export type PriceSource = 'platform' | 'organization';
+
+export type SourcedPriceEntry = PriceEntry & { source: PriceSource };
+
+/**
+ * The platform sheet and organizations' own sheets. For an event of an organization, its own
+ * sheet's price at the event's time, if it has one for the model, takes precedence over the
+ * platform's; before its own price's effective time the platform's applies.
+ */
+export class PriceBook {
+  private readonly own: ReadonlyMap<string, PriceSheet>;
+
+  constructor(
+    readonly platform: PriceSheet,
+    organizationEntries: ReadonlyMap<string, readonly PriceEntry[]> = new Map(),
+  ) {
+    this.own = new Map([...organizationEntries].map(([id, entries]) => [id, new PriceSheet(entries)]));
+  }
+
+  /** The price of `model` for an event of the organization at `at`, or undefined when neither sheet has one. */
+  priceAt(organizationId: string, model: string, at: number): SourcedPriceEntry | undefined {
+    const own = this.own.get(organizationId)?.priceAt(model, at);
+    if (own) return { ...own, source: 'organization' };
+    const platform = this.platform.priceAt(model, at);
+    return platform && { ...platform, source: 'platform' };
+  }
+
+  /** The sheet the organization gets at `at`: its own entries over the platform's, one per model or pattern. */
+  sheetAt(organizationId: string, at: number): SourcedPriceEntry[] {
+    const byModel = new Map<string, SourcedPriceEntry>();
+    for (const entry of this.platform.sheetAt(at)) byModel.set(entry.model, { ...entry, source: 'platform' });
+    for (const entry of this.own.get(organizationId)?.sheetAt(at) ?? []) {
+      byModel.set(entry.model, { ...entry, source: 'organization' });
+    }
+    return [...byModel.keys()].sort().map((model) => byModel.get(model)!);
   }
 }

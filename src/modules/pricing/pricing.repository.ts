@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../../storage/schema.ts';
-import { toBigInt, toNumber } from '../../storage/values.ts';
+import { toBigInt, toNullableBigInt, toNumber } from '../../storage/values.ts';
 import type { CostSource } from '../../usage/event.ts';
-import type { PriceEntry } from './price-sheet.ts';
+import { PriceBook, type PriceEntry, PriceSheet } from './price-sheet.ts';
 import type { ModelPriceRow } from './pricing.table.ts';
 
 function toPriceEntry(row: ModelPriceRow): PriceEntry {
@@ -11,6 +11,18 @@ function toPriceEntry(row: ModelPriceRow): PriceEntry {
     effectiveFrom: toNumber(row.effective_from),
     neuronsPico: toBigInt(row.neurons_pico_per_million),
     synapsesPico: toBigInt(row.synapses_pico_per_million),
+    cachedNeuronsPico: toNullableBigInt(row.cached_neurons_pico_per_million),
+    cacheWriteNeuronsPico: toNullableBigInt(row.cache_write_neurons_pico_per_million),
+  };
+}
+
+/** The price columns of an entry, as both price tables store them. */
+function priceColumns(entry: PriceEntry) {
+  return {
+    neurons_pico_per_million: entry.neuronsPico,
+    synapses_pico_per_million: entry.synapsesPico,
+    cached_neurons_pico_per_million: entry.cachedNeuronsPico ?? null,
+    cache_write_neurons_pico_per_million: entry.cacheWriteNeuronsPico ?? null,
   };
 }
 
@@ -20,23 +32,58 @@ export async function loadPriceEntries(db: Db): Promise<PriceEntry[]> {
   return rows.map(toPriceEntry);
 }
 
+/** The organizations' own prices with their history, for some organizations or all, by organization. */
+export async function loadOrganizationPriceEntries(
+  db: Db,
+  organizationIds?: readonly string[],
+): Promise<Map<string, PriceEntry[]>> {
+  const byOrganization = new Map<string, PriceEntry[]>();
+  if (organizationIds?.length === 0) return byOrganization;
+  let query = db.selectFrom('organization_model_prices').selectAll();
+  if (organizationIds) query = query.where('organization_id', 'in', [...new Set(organizationIds)]);
+  for (const row of await query.execute()) {
+    const list = byOrganization.get(row.organization_id) ?? [];
+    list.push(toPriceEntry(row));
+    byOrganization.set(row.organization_id, list);
+  }
+  return byOrganization;
+}
+
+/** The platform sheet with the own prices of some organizations, or of all. */
+export async function loadPriceBook(db: Db, organizationIds?: readonly string[]): Promise<PriceBook> {
+  const [platform, own] = await Promise.all([loadPriceEntries(db), loadOrganizationPriceEntries(db, organizationIds)]);
+  return new PriceBook(new PriceSheet(platform), own);
+}
+
 /** Adds a price from its time on; the same model and time again replaces that one row. */
 export async function upsertPrice(db: Db, entry: PriceEntry, now: number): Promise<void> {
+  const prices = priceColumns(entry);
   await db
     .insertInto('model_prices')
+    .values({ model: entry.model, effective_from: entry.effectiveFrom, ...prices, created_at: now })
+    .onConflict((oc) => oc.columns(['model', 'effective_from']).doUpdateSet({ ...prices, created_at: now }))
+    .execute();
+}
+
+/** Adds an organization's own price from its time on; the same model and time again replaces that row. */
+export async function upsertOrganizationPrice(
+  db: Db,
+  organizationId: string,
+  entry: PriceEntry,
+  now: number,
+): Promise<void> {
+  const prices = priceColumns(entry);
+  await db
+    .insertInto('organization_model_prices')
     .values({
+      organization_id: organizationId,
       model: entry.model,
       effective_from: entry.effectiveFrom,
-      neurons_pico_per_million: entry.neuronsPico,
-      synapses_pico_per_million: entry.synapsesPico,
+      ...prices,
       created_at: now,
     })
     .onConflict((oc) =>
-      oc.columns(['model', 'effective_from']).doUpdateSet({
-        neurons_pico_per_million: entry.neuronsPico,
-        synapses_pico_per_million: entry.synapsesPico,
-        created_at: now,
-      }),
+      oc.columns(['organization_id', 'model', 'effective_from']).doUpdateSet({ ...prices, created_at: now }),
     )
     .execute();
 }
@@ -102,6 +149,8 @@ export interface RepricableEvent {
   id: string;
   model: string;
   neurons: bigint;
+  cachedNeurons: bigint;
+  cacheWriteNeurons: bigint;
   synapses: bigint;
   costNano: bigint;
   costSource: CostSource;
@@ -118,7 +167,17 @@ export async function repricableEvents(
 ): Promise<RepricableEvent[]> {
   const rows = await db
     .selectFrom('usage_events')
-    .select(['id', 'model', 'neurons', 'synapses', 'cost_nano', 'cost_source', 'occurred_at'])
+    .select([
+      'id',
+      'model',
+      'neurons',
+      'cached_neurons',
+      'cache_write_neurons',
+      'synapses',
+      'cost_nano',
+      'cost_source',
+      'occurred_at',
+    ])
     .where('organization_id', '=', organizationId)
     .where('occurred_at', '>=', BigInt(from))
     .where('occurred_at', '<', BigInt(to))
@@ -129,6 +188,8 @@ export async function repricableEvents(
     id: row.id,
     model: row.model,
     neurons: toBigInt(row.neurons),
+    cachedNeurons: toBigInt(row.cached_neurons),
+    cacheWriteNeurons: toBigInt(row.cache_write_neurons),
     synapses: toBigInt(row.synapses),
     costNano: toBigInt(row.cost_nano),
     costSource: row.cost_source,

@@ -1,14 +1,18 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { invalidRequest } from '../../errors.ts';
 import { errorResponses } from '../../http/error-envelope.ts';
+import { principalOf } from '../../http/request-principal.ts';
 import { isoSeconds, parseIsoTime } from '../../time/calendar.ts';
 import { MAX_PRICE_PICO, parsePricePico, picoToChf, picoToDecimal } from './cost.ts';
-import { isPattern, type PriceEntry } from './price-sheet.ts';
+import { isPattern, type PriceEntry, type PriceSource } from './price-sheet.ts';
 import {
   ModelParams,
   ModelPrice,
+  OrganizationModelParams,
+  OrganizationModelPrice,
   PriceSheetResponse,
   PricingQuery,
   RepriceBody,
@@ -16,15 +20,72 @@ import {
   SetPriceBody,
   UnpricedResponse,
 } from './pricing.schemas.ts';
-import { checkRange, listUnpricedModels, priceSheetAt, reprice, setPrice } from './pricing.service.ts';
+import {
+  checkRange,
+  listUnpricedModels,
+  organizationPriceSheetAt,
+  priceSheetAt,
+  reprice,
+  setOrganizationPrice,
+  setPrice,
+} from './pricing.service.ts';
 
-export function modelPriceView(entry: PriceEntry) {
+/** A price as the API shows it: the cache prices only where set, the source only in an organization's sheet. */
+export function modelPriceView(entry: PriceEntry & { source?: PriceSource }) {
   return {
     model: entry.model,
     pattern: isPattern(entry.model),
     neurons_chf_per_million: picoToChf(entry.neuronsPico),
     synapses_chf_per_million: picoToChf(entry.synapsesPico),
+    ...(entry.cachedNeuronsPico == null ? {} : { cached_neurons_chf_per_million: picoToChf(entry.cachedNeuronsPico) }),
+    ...(entry.cacheWriteNeuronsPico == null
+      ? {}
+      : { cache_write_neurons_chf_per_million: picoToChf(entry.cacheWriteNeuronsPico) }),
     effective_from: isoSeconds(entry.effectiveFrom),
+    ...(entry.source === undefined ? {} : { source: entry.source }),
+  };
+}
+
+/** What a request or a command states of a price, each amount checked exactly (a 400 naming the field). */
+export interface PriceInput {
+  neurons: number | string;
+  synapses: number | string;
+  cachedNeurons?: number | string | undefined;
+  cacheWriteNeurons?: number | string | undefined;
+}
+
+/** The entry of `model` from `effectiveFrom` on with the stated prices; `names` gives each amount's field. */
+export function priceEntryOf(
+  model: string,
+  effectiveFrom: number,
+  input: PriceInput,
+  names: Record<keyof PriceInput, string>,
+): PriceEntry {
+  const optional = (field: string, value: number | string | undefined) =>
+    value === undefined ? null : priceFromInput(field, value);
+  return {
+    model,
+    effectiveFrom,
+    neuronsPico: priceFromInput(names.neurons, input.neurons),
+    synapsesPico: priceFromInput(names.synapses, input.synapses),
+    cachedNeuronsPico: optional(names.cachedNeurons, input.cachedNeurons),
+    cacheWriteNeuronsPico: optional(names.cacheWriteNeurons, input.cacheWriteNeurons),
+  };
+}
+
+const BODY_NAMES = {
+  neurons: 'neurons_chf_per_million',
+  synapses: 'synapses_chf_per_million',
+  cachedNeurons: 'cached_neurons_chf_per_million',
+  cacheWriteNeurons: 'cache_write_neurons_chf_per_million',
+} as const;
+
+function priceInputOf(body: Static<typeof SetPriceBody>): PriceInput {
+  return {
+    neurons: body.neurons_chf_per_million,
+    synapses: body.synapses_chf_per_million,
+    cachedNeurons: body.cached_neurons_chf_per_million,
+    cacheWriteNeurons: body.cache_write_neurons_chf_per_million,
   };
 }
 
@@ -51,16 +112,26 @@ export async function pricingRoutes(app: FastifyInstance, ctx: AppContext): Prom
       schema: {
         summary: 'Get the price sheet',
         description:
-          'CHF per 1M neurons and per 1M synapses of each model (or `*` pattern) in force now, or at `at`. Events that state no cost are priced from this sheet at their time.',
+          "CHF per 1M neurons and per 1M synapses of each model (or `*` pattern) in force now, or at `at`, and per 1M cached and cache-write neurons where a model prices them apart. Events that state no cost are priced from this sheet at their time. With `organization_id`: the sheet that organization gets, its own prices over the platform's, each price with its `source`.",
         tags: ['pricing'],
         querystring: PricingQuery,
-        response: { 200: PriceSheetResponse, ...errorResponses(400, 401, 500) },
+        response: { 200: PriceSheetResponse, ...errorResponses(400, 401, 403, 404, 500) },
       },
     },
     async (request) => {
       const at = timeOf(request.query.at) ?? ctx.clock();
-      const entries = await priceSheetAt(ctx.storage.db, at);
-      return { at: isoSeconds(at), currency: 'CHF' as const, models: entries.map(modelPriceView) };
+      const organizationId = request.query.organization_id;
+      if (organizationId === undefined) {
+        const entries = await priceSheetAt(ctx.storage.db, at);
+        return { at: isoSeconds(at), currency: 'CHF' as const, models: entries.map(modelPriceView) };
+      }
+      const entries = await organizationPriceSheetAt(ctx.storage.db, principalOf(request), organizationId, at);
+      return {
+        at: isoSeconds(at),
+        organization_id: organizationId,
+        currency: 'CHF' as const,
+        models: entries.map(modelPriceView),
+      };
     },
   );
 
@@ -80,17 +151,33 @@ export async function pricingRoutes(app: FastifyInstance, ctx: AppContext): Prom
     },
     async (request) => {
       const { body } = request;
-      const entry = await setPrice(
-        ctx.storage.db,
-        {
-          model: request.params.model,
-          effectiveFrom: timeOf(body.effective_from) ?? ctx.clock(),
-          neuronsPico: priceFromInput('neurons_chf_per_million', body.neurons_chf_per_million),
-          synapsesPico: priceFromInput('synapses_chf_per_million', body.synapses_chf_per_million),
-        },
-        ctx.clock(),
-      );
-      return modelPriceView(entry);
+      const effectiveFrom = timeOf(body.effective_from) ?? ctx.clock();
+      const entry = priceEntryOf(request.params.model, effectiveFrom, priceInputOf(body), BODY_NAMES);
+      return modelPriceView(await setPrice(ctx.storage.db, entry, ctx.clock()));
+    },
+  );
+
+  routes.put(
+    '/v1/pricing/organizations/:org_id/models/:model',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Add a price for one organization',
+        operationId: 'addOrganizationPrice',
+        description:
+          "A negotiated rate: for the organization's events from `effective_from` (default: now) until its next own price of the model, it takes precedence over the platform sheet; before it, the platform's price applies. Earlier costs are not changed; to correct stored events, reprice them.",
+        tags: ['pricing'],
+        params: OrganizationModelParams,
+        body: SetPriceBody,
+        response: { 200: OrganizationModelPrice, ...errorResponses(400, 401, 403, 404, 413, 415, 500) },
+      },
+    },
+    async (request) => {
+      const { body, params } = request;
+      const effectiveFrom = timeOf(body.effective_from) ?? ctx.clock();
+      const entry = priceEntryOf(params.model, effectiveFrom, priceInputOf(body), BODY_NAMES);
+      const stored = await setOrganizationPrice(ctx.storage.db, params.org_id, entry, ctx.clock());
+      return { organization_id: params.org_id, ...modelPriceView({ ...stored, source: 'organization' }) };
     },
   );
 

@@ -1,6 +1,6 @@
 /**
  * Repricing: after a price was added or corrected, the stored events it concerns get their
- * cost from the sheet again, and the rollups of every month that changed are rebuilt from the
+ * cost from the sheet again (an organization's own price where it has one), and the rollups of every month that changed are rebuilt from the
  * events, one transaction per month. Events whose reporter stated the cost are never touched.
  */
 import { MAX_EVENT_COST_NANO } from '../../money/chf.ts';
@@ -13,7 +13,7 @@ import { monthBounds, rebuildMonth } from '../rollups/rebuild.ts';
 import { monthTotals } from '../rollups/totals.ts';
 import { eventCostNano } from './cost.ts';
 import { PriceSheet } from './price-sheet.ts';
-import { loadPriceEntries, modelsWithUsage, organizationMonthsOf, repricableEvents } from './pricing.repository.ts';
+import { loadPriceBook, modelsWithUsage, organizationMonthsOf, repricableEvents } from './pricing.repository.ts';
 
 export interface RepriceRequest {
   /** A model, a sheet pattern (`claude-*`), or a base name whose dated snapshots are included. */
@@ -43,7 +43,8 @@ export interface RepriceResult {
 }
 
 export async function reprice(storage: Storage, request: RepriceRequest): Promise<RepriceResult> {
-  const sheet = new PriceSheet(await loadPriceEntries(storage.db));
+  // The platform's sheet and every organization's own prices: each event gets the price its organization gets.
+  const book = await loadPriceBook(storage.db);
   const models = (await modelsWithUsage(storage.db)).filter((m) => PriceSheet.covers(request.model, m)).sort();
   // Months whose raw events retention removed keep their rollups: rebuilt, they would lose their usage.
   const removedBefore = await eventsRemovedBefore(storage.db);
@@ -78,8 +79,8 @@ export async function reprice(storage: Storage, request: RepriceRequest): Promis
         let unpriced = 0;
         for (const event of events) {
           monthCounts.examined++;
-          const price = sheet.priceAt(event.model, event.occurredAt);
-          const costNano = price ? eventCostNano(event.neurons, event.synapses, price) : 0n;
+          const price = book.priceAt(organizationId, event.model, event.occurredAt);
+          const costNano = price ? eventCostNano(event, price) : 0n;
           if (costNano > MAX_EVENT_COST_NANO) {
             monthCounts.skipped++;
             continue;
