@@ -26,6 +26,7 @@ const PUBLIC_ROUTES = [
   'GET /dashboard/dashboard.css',
   'GET /dashboard/dashboard.js',
   'GET /dashboard/charts.js',
+  'GET /dashboard/breakdown.js',
   'GET /dashboard/format.js',
   'GET /dashboard/assets/chart.umd.js',
   'GET /dashboard/favicon.svg',

@@ -220,7 +220,7 @@ function bruteForce(events: readonly Sent[], keys: ReadonlyArray<string | null>,
       (q.endUser === null || e.endUser === q.endUser) &&
       (q.tag === null || (q.tag[0] === 'feature' ? e.feature : e.team) === q.tag[1]),
   );
-  const valueOf = (e: Sent, dimension: string): string | null => {
+  const groupValueOf = (e: Sent, dimension: string): string | null => {
     if (dimension === 'model') return e.model;
     if (dimension === 'api_key') return keys[e.key] ?? null;
     if (dimension === 'end_user') return e.endUser;
@@ -239,7 +239,7 @@ function bruteForce(events: readonly Sent[], keys: ReadonlyArray<string | null>,
     const [start, end] = windowOf(e.at);
     const window = windows.get(start) ?? { end, groups: new Map() };
     windows.set(start, window);
-    const values = q.groupBy.map((d) => valueOf(e, d));
+    const values = q.groupBy.map((d) => groupValueOf(e, d));
     const id = JSON.stringify(values);
     const group = window.groups.get(id) ?? { values, sums: zero() };
     window.groups.set(id, group);

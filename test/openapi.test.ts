@@ -88,6 +88,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /dashboard/dashboard.css': 'getDashboardStylesheet',
   'GET /dashboard/dashboard.js': 'getDashboardScript',
   'GET /dashboard/charts.js': 'getDashboardCharts',
+  'GET /dashboard/breakdown.js': 'getDashboardBreakdown',
   'GET /dashboard/format.js': 'getDashboardFormat',
   'GET /dashboard/assets/chart.umd.js': 'getChartJs',
   'GET /dashboard/favicon.svg': 'getDashboardIcon',

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { OPERATOR } from '../modules/auth/principal.ts';
 import { picoToDecimal } from '../modules/pricing/cost.ts';
 import type { PriceEntry, PriceSource } from '../modules/pricing/price-sheet.ts';
-import { modelPriceView, priceEntryOf } from '../modules/pricing/pricing.routes.ts';
+import { modelPriceView, priceEntryOf } from '../modules/pricing/price-view.ts';
 import {
   organizationPriceSheetAt,
   priceSheetAt,

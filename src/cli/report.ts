@@ -1,11 +1,14 @@
 /**
  * `freddy-analytics report --org ORG [--month YYYY-MM]`: one month of usage as tables in the
  * terminal (totals, models, API keys with budget status), or one JSON object with --json.
+ * `--by model|api_key|end_user|tag:<key>`: the month's breakdown by that dimension instead.
  */
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
+import { type Breakdown, usageBreakdown } from '../modules/analytics/breakdown.service.ts';
+import { breakdownQuery } from '../modules/analytics/breakdown-query.ts';
 import { type MonthReport, monthReport } from '../modules/analytics/month-report.ts';
-import { type YearMonth, yearMonthOf } from '../time/calendar.ts';
+import { addMonths, isoDateOf, type YearMonth, yearMonthOf } from '../time/calendar.ts';
 import { withContext } from './context.ts';
 
 export function parseMonth(value: string | undefined, now: number): YearMonth {
@@ -88,15 +91,73 @@ export function reportLines(report: MonthReport): string[] {
   return lines;
 }
 
+/** Groups a `--by` report shows; the rest is one "other" line. */
+export const REPORT_BY_LIMIT = 20;
+
+/** The month's breakdown by one dimension as a table: each group, its share of the cost, the totals. */
+export function breakdownLines(breakdown: Breakdown, organizationId: string, month: string): string[] {
+  const by = breakdown.group_by[0]!;
+  const total = breakdown.totals;
+  const share = (cost: number) => (total.cost > 0 ? `${((cost / total.cost) * 100).toFixed(2)} %` : '-');
+  const name = (row: Breakdown['rows'][number]) => (row.other ? '(other)' : (row.group[by] ?? '(none)'));
+  const line = (label: string, c: typeof total) => [
+    label,
+    count(c.requests),
+    count(c.neurons),
+    count(c.cached_neurons),
+    count(c.synapses),
+    chf(c.cost),
+    share(c.cost),
+  ];
+  const lines = [`Usage of ${organizationId} in ${month} (UTC) by ${by}`, ''];
+  if (breakdown.rows.length === 0) return [...lines, 'No usage in this month.'];
+  return [
+    ...lines,
+    ...table(
+      [by, 'Requests', 'Neurons', 'Cached', 'Synapses', 'Cost (CHF)', 'Share'],
+      [...breakdown.rows.map((row) => line(name(row), row)), line('Total', total)],
+      [false, true, true, true, true, true, true],
+    ),
+  ];
+}
+
 export function reportCommand(program: Command): void {
   program
     .command('report')
     .description("Show an organization's usage of one UTC month: totals, models, API keys and their budgets")
     .requiredOption('--org <org_id>', 'organization')
     .option('--month <YYYY-MM>', 'the month (default: the current UTC month)')
+    .option('--by <dimension>', 'the month by model, api_key, end_user or tag:<key> instead')
     .option('--json', 'print one JSON object')
-    .action(async (options: { org: string; month?: string; json?: boolean }) => {
-      const period = parseMonth(options.month, Date.now());
+    .action(async (options: { org: string; month?: string; by?: string; json?: boolean }) => {
+      const now = Date.now();
+      const period = parseMonth(options.month, now);
+      if (options.by !== undefined) {
+        const next = addMonths(period, 1);
+        const query = breakdownQuery(
+          {
+            from: isoDateOf(Date.UTC(period.year, period.month - 1, 1)),
+            to: isoDateOf(Date.UTC(next.year, next.month - 1, 1)),
+            window: 'month',
+            group_by: options.by,
+            limit: REPORT_BY_LIMIT,
+          },
+          now,
+        );
+        if (query.groupBy.length !== 1) {
+          throw new AppError('INVALID_REQUEST', {
+            systemMessage: '--by must name one of model, api_key, end_user, tag:<key>',
+          });
+        }
+        const breakdown = await withContext((ctx) => usageBreakdown(ctx, options.org, query, now));
+        const month = `${period.year}-${String(period.month).padStart(2, '0')}`;
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify(breakdown)}\n`
+            : `${breakdownLines(breakdown, options.org, month).join('\n')}\n`,
+        );
+        return;
+      }
       const report = await withContext(({ storage }) => monthReport(storage.db, options.org, period));
       process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${reportLines(report).join('\n')}\n`);
     });

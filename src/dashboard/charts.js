@@ -137,3 +137,26 @@ export function drawHourly(hourly) {
     hourly.data.map((h) => h.total_requests),
   );
 }
+
+/** Per group of the breakdown, input read from the prompt cache and the rest, stacked. */
+export function drawBreakdown(labels, rows) {
+  draw('breakdown-chart', {
+    type: 'bar',
+    data: {
+      labels,
+      datasets: [
+        { label: 'Cached input (neurons)', data: rows.map((r) => r.cached_neurons), backgroundColor: COLORS[2] },
+        {
+          label: 'Uncached input (neurons)',
+          data: rows.map((r) => r.neurons - r.cached_neurons),
+          backgroundColor: COLORS[0],
+        },
+      ],
+    },
+    options: {
+      indexAxis: 'y',
+      plugins: { tooltip: { callbacks: { label: (c) => ` ${c.dataset.label}: ${integer(c.raw)}` } } },
+      scales: { x: countAxis({ stacked: true }), y: { stacked: true } },
+    },
+  });
+}

@@ -1,6 +1,7 @@
 // The dashboard's browser code: reads an organization's usage through the public API with the
 // key the user typed (kept in sessionStorage only) and draws it. It asks GET /v1/me first, so
 // that it only requests what the key may read. The month shown is kept in the URL (?month=).
+import { fetchBreakdown, renderBreakdown } from './breakdown.js';
 import { drawDaily, drawHourly, drawModels, drawMonthly } from './charts.js';
 import { addMonths, chf, integer, monthQuery, monthText, parseMonth, percent } from './format.js';
 
@@ -20,6 +21,8 @@ const view = {
   month: undefined,
   monthly: undefined,
   day: '',
+  /** What the breakdown groups the month by: `end_user` or `tag:<key>`. */
+  breakdownBy: 'end_user',
   loads: 0,
   dayLoads: 0,
 };
@@ -130,17 +133,38 @@ async function loadKeys(org, month) {
   return { rows: usages.map(keyRow), complete };
 }
 
-/** The chosen month's daily series and key budgets; `daily` when already fetched. */
+/** The chosen month's daily series, key budgets and breakdown; `daily` when already fetched. */
 async function fetchMonth(month, daily) {
   const org = encodeURIComponent(view.org);
-  const [day, keys] = await Promise.all([
+  const [day, keys, breakdown] = await Promise.all([
     daily ?? api(`/v1/analytics/usage/daily/${org}?${monthQuery(month)}`),
     loadKeys(org, month),
+    fetchBreakdown(api, view.org, month, view.breakdownBy),
   ]);
-  return { day, keys };
+  return { day, keys, breakdown };
 }
 
-function renderMonth(month, { day, keys }) {
+async function chooseBreakdown() {
+  const tag = $('breakdown-tag');
+  const byTag = $('breakdown-by').value === 'tag';
+  tag.hidden = !byTag;
+  if (byTag && (!tag.value || !tag.checkValidity())) return;
+  view.breakdownBy = byTag ? `tag:${tag.value}` : 'end_user';
+  if (!view.today || !view.month) return;
+  const ticket = ++view.loads;
+  const month = view.month;
+  setState('loading');
+  try {
+    const breakdown = await fetchBreakdown(api, view.org, month, view.breakdownBy);
+    if (ticket !== view.loads) return;
+    renderBreakdown(month, breakdown);
+    setState('ready');
+  } catch (error) {
+    if (ticket === view.loads) fail(error);
+  }
+}
+
+function renderMonth(month, { day, keys, breakdown }) {
   const label = monthText(month);
   $('daily-title').textContent = `Daily usage, ${label} (UTC)`;
   $('daily-totals').textContent = `CHF ${chf(day.totalCost)} in ${integer(day.totalRequests)} requests`;
@@ -153,6 +177,7 @@ function renderMonth(month, { day, keys }) {
       ? 'Shown are the first 100 keys and the keys with usage in this month.'
       : `Listing every key needs a key with manage:keys; shown are the keys with a limit or with usage in ${label}.`;
   drawMonthly(view.monthly, month);
+  renderBreakdown(month, breakdown);
   setPicker(month);
 }
 
@@ -328,6 +353,12 @@ function start() {
     window.location.reload();
   });
   $('day').addEventListener('change', () => chooseDay($('day').value));
+  $('breakdown-by').addEventListener('change', () => chooseBreakdown());
+  $('breakdown-tag').addEventListener('change', () => chooseBreakdown());
+  $('breakdown-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    chooseBreakdown();
+  });
   $('month').addEventListener('change', () => chooseMonth(parseMonth($('month').value)));
   $('month-prev').addEventListener('click', () => chooseMonth(addMonths(view.month, -1)));
   $('month-next').addEventListener('click', () => chooseMonth(addMonths(view.month, 1)));

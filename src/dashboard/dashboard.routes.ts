@@ -39,6 +39,11 @@ const ASSETS: Record<string, { file: string; type: string; summary: string; oper
   },
   '/dashboard/dashboard.js': script('dashboard.js', "The dashboard's script (an ES module)", 'getDashboardScript'),
   '/dashboard/charts.js': script('charts.js', "The dashboard's charts (an ES module)", 'getDashboardCharts'),
+  '/dashboard/breakdown.js': script(
+    'breakdown.js',
+    "The dashboard's breakdown of a month by end user or tag (an ES module)",
+    'getDashboardBreakdown',
+  ),
   '/dashboard/format.js': script(
     'format.js',
     'How the dashboard writes CHF, counts and months (an ES module)',

@@ -15,6 +15,13 @@ import type { Access } from '../modules/auth/principal.ts';
 import { ErrorEnvelope } from './error-envelope.ts';
 
 /** Either header authenticates; the document lists both so generated clients can pick one. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Media types the route answers in besides JSON, with what each holds (the document lists them). */
+    media?: Record<string, string>;
+  }
+}
+
 const API_KEY_SECURITY: Array<Record<string, string[]>> = [{ ApiKey: [] }, { ApiKeyAlternative: [] }];
 
 export interface OperationOptions {
@@ -55,6 +62,8 @@ export function documentedSchema(schema: FastifySchema, route: RouteOptions, opt
     if (status < 400) {
       // A body schema without a description of its own: the summary says what the answer is.
       response[status] = body.description ? body : { ...body, 'x-response-description': schema.summary };
+      const media = route.config?.media;
+      if (status === 200 && media) response[status] = withMedia(response[status]!, media);
       continue;
     }
     const description = errorDescription(status, { access, declared: status in declared, options });
@@ -66,6 +75,29 @@ export function documentedSchema(schema: FastifySchema, route: RouteOptions, opt
     security: access ? API_KEY_SECURITY : [],
     response,
   } as FastifySchema;
+}
+
+/**
+ * A JSON answer that a route can also give in other media types (`config.media`: type →
+ * description), each a string: its JSON schema under application/json, the others beside it.
+ */
+function withMedia(body: TSchema, media: Record<string, string>): TSchema {
+  const {
+    description,
+    'x-response-description': summary,
+    ...schema
+  } = body as TSchema & {
+    'x-response-description'?: string;
+  };
+  return {
+    description: description ?? summary,
+    content: {
+      'application/json': { schema },
+      ...Object.fromEntries(
+        Object.entries(media).map(([type, text]) => [type, { schema: Type.String({ description: text }) }]),
+      ),
+    },
+  } as unknown as TSchema;
 }
 
 function derivedStatuses(access: Access | undefined, url: string, options: OperationOptions): number[] {

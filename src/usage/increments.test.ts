@@ -141,3 +141,39 @@ describe('rollupIncrements with events out of time order', () => {
     );
   });
 });
+
+describe('rollupIncrements of the breakdown rollups', () => {
+  const tagged = (id: string, endUser: string | null, tags: Record<string, string>, cost: bigint): UsageEvent => ({
+    ...event(id, null, 'gpt-4o', '2025-11-03T10:00:00Z', cost),
+    endUser,
+    tags,
+  });
+  const events = [
+    tagged('1', 'alice', { feature: 'chat', team: 'search' }, 1n),
+    tagged('2', null, { feature: 'chat' }, 2n),
+    tagged('3', 'alice', {}, 4n),
+  ];
+
+  it('counts an event once per tag it carries, and one without tags not at all', () => {
+    assert.ok(
+      expandsTags({ table: 'x', grain: { column: 'day' } as never, dimensions: [], counts: 'all', expand: 'tags' }),
+    );
+    assert.deepEqual(
+      rowsOf(events, 'rollup_model_tag_day').map((r) => [r.time, ...r.values, r.requests, r.costNano]),
+      [
+        [20251103, 'gpt-4o', 'feature', 'chat', 2n, 3n],
+        [20251103, 'gpt-4o', 'team', 'search', 1n, 1n],
+      ],
+    );
+  });
+
+  it("keeps usage without an end user under ''", () => {
+    assert.deepEqual(
+      rowsOf(events, 'rollup_model_user_hour').map((r) => [...r.values, r.requests, r.costNano]),
+      [
+        ['gpt-4o', '', 1n, 2n],
+        ['gpt-4o', 'alice', 2n, 5n],
+      ],
+    );
+  });
+});

@@ -193,6 +193,39 @@ forEachDialect('import, report and demo commands', (server) => {
     assert.match(text.stdout, /^claude-3-5-sonnet\s+1\s+1\.50\s+/m);
   });
 
+  it('reports a month by one dimension, as the breakdown answers it', async () => {
+    const text = await runCli(['report', '--org', orgId, '--month', MONTH, '--by', 'model'], env());
+    assert.equal(text.code, 0, text.stderr);
+    const json = JSON.parse(
+      (await runCli(['report', '--org', orgId, '--month', MONTH, '--by', 'model', '--json'], env())).stdout,
+    );
+    const next =
+      lastMonth.month === 12
+        ? `${lastMonth.year + 1}-01`
+        : `${lastMonth.year}-${String(lastMonth.month + 1).padStart(2, '0')}`;
+    const api = await server().request(
+      'GET',
+      `/v1/analytics/usage/breakdown/${orgId}?window=month&from=${MONTH}-01&to=${next}-01&group_by=model&limit=20`,
+      { key: server().adminKey },
+    );
+    assert.deepEqual(json.rows, api.body.rows);
+    assert.deepEqual(json.totals, api.body.totals);
+    assert.ok(json.rows.length > 0);
+    for (const row of api.body.rows) {
+      assert.match(
+        text.stdout,
+        new RegExp(
+          `^${row.group.model}\\s+${row.requests.toLocaleString('en-US')}\\s.*\\s${row.cost.toFixed(2)}\\s`,
+          'm',
+        ),
+      );
+    }
+    assert.match(text.stdout, new RegExp(`^Total\\s+${api.body.totals.requests.toLocaleString('en-US')}\\s`, 'm'));
+    const bad = await runCli(['report', '--org', orgId, '--by', 'customer'], env());
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /INVALID_REQUEST: .*customer/);
+  });
+
   it('refuses a bad month or an unknown organization with one line and exit 1', async () => {
     for (const month of ['2026-13', '2026-1', 'november']) {
       const result = await runCli(['report', '--org', orgId, '--month', month], env());

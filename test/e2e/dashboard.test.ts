@@ -179,6 +179,73 @@ for (const dialect of DIALECTS) {
       await tab.page.close();
     });
 
+    it("shows the month's top end users and a tag's top values, cached input apart, as the breakdown answers them", async () => {
+      const org = await makeOrg(server, { name: 'Breakdown Org' });
+      const reader = await makeApiKey(server, org.id, { name: 'Breakdown reader', scopes: ['read:usage'] });
+      const at = new Date(Date.now() - 3_600_000).toISOString();
+      const event = (id: string, extra: Record<string, unknown>) => ({
+        id,
+        organization_id: org.id,
+        model: 'gpt-4o',
+        neurons: 1000,
+        synapses: 10,
+        cost: '0.5',
+        timestamp: at,
+        ...extra,
+      });
+      await ingest(server, [
+        event('b1', { end_user: 'alice', cached_neurons: 600, tags: { feature: 'chat' } }),
+        event('b2', { end_user: 'alice', cached_neurons: 0, tags: { feature: 'search' } }),
+        event('b3', { end_user: 'bob', cached_neurons: 250, cost: '2', tags: { feature: 'chat' } }),
+        event('b4', { cached_neurons: 0 }),
+      ] as never[]);
+      const tab = await newTab(context, 1280);
+      assert.equal(await signIn(tab, dashboardUrl(), org.id, reader.secret), 'ready');
+      const month = (await api(`/v1/analytics/usage/summary/${org.id}`, reader.secret)).timeRange.end.slice(0, 7);
+      const next = monthText(monthsBefore(monthOf(`${month}-01`), -1));
+      const breakdown = (by: string) =>
+        api(
+          `/v1/analytics/usage/breakdown/${org.id}?window=month&from=${month}-01&to=${next}-01&group_by=${by}&limit=10`,
+          reader.secret,
+        );
+      type Row = { group: Record<string, string | null>; neurons: number; cached_neurons: number; cost: number };
+      const assertShown = async (by: string, none: string) => {
+        const answer = await breakdown(by);
+        const names = answer.rows.map((r: Row) => r.group[by] ?? none);
+        assert.deepEqual(await chartData(tab.page, 'breakdown-chart'), [
+          answer.rows.map((r: Row) => r.cached_neurons),
+          answer.rows.map((r: Row) => r.neurons - r.cached_neurons),
+        ]);
+        const rows = await tab.page.$$eval('[data-testid="breakdown"] tbody tr', (trs: any[]) =>
+          trs.map((tr) => [...tr.children].map((td: any) => td.textContent)),
+        );
+        assert.deepEqual(
+          rows,
+          answer.rows.map((r: Row & { requests: number }, i: number) => [
+            names[i],
+            integer.format(r.requests),
+            integer.format(r.neurons),
+            integer.format(r.cached_neurons),
+            chfText(r.cost),
+          ]),
+        );
+        return names;
+      };
+      assert.deepEqual(await assertShown('end_user', '(no end user)'), ['bob', 'alice', '(no end user)']);
+      assert.equal(
+        await text(tab, 'breakdown-note'),
+        'CHF 3.50 in 4 requests; 850 of 4,000 input neurons read from the prompt cache.',
+      );
+      await tab.page.selectOption('#breakdown-by', 'tag');
+      await tab.page.fill('#breakdown-tag', 'feature');
+      await tab.page.press('#breakdown-tag', 'Enter');
+      await tab.page.waitForSelector('#breakdown-title:has-text("Top values of tag feature")');
+      await settled(tab.page);
+      assert.deepEqual(await assertShown('tag:feature', '(without feature)'), ['chat', 'search', '(without feature)']);
+      assert.deepEqual(tab.problems, []);
+      await tab.page.close();
+    });
+
     for (const width of WIDTHS) {
       describe(`${width} px wide`, () => {
         it('shows the summary, charts and key budgets the API reports to a read-only key, asking nothing it may not', async () => {

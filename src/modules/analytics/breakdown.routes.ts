@@ -8,6 +8,8 @@ import { breakdownCsv, usageBreakdown } from './breakdown.service.ts';
 import { breakdownQuery } from './breakdown-query.ts';
 
 const READ = { access: { scope: 'read:usage' as const } };
+/** The other media type the route answers in (see wantsCsv), for the OpenAPI document. */
+const MEDIA = { 'text/csv': 'The rows as CSV: a header line, then one line per row' };
 
 /** CSV when `format=csv`, or when no format is asked for and the client accepts text/csv. */
 function wantsCsv(format: string | undefined, accept: string | undefined): boolean {
@@ -20,7 +22,7 @@ export async function breakdownRoutes(app: FastifyInstance, ctx: AppContext): Pr
   routes.get(
     '/v1/analytics/usage/breakdown/:org_id',
     {
-      config: READ,
+      config: { ...READ, media: MEDIA },
       schema: {
         summary: 'Get usage breakdown',
         operationId: 'getUsageBreakdown',
