@@ -1,7 +1,10 @@
 /**
  * Deterministic, realistic usage for the benchmark: hundreds of organizations with a skewed
  * share of traffic, thousands of keys, a dozen models with a skewed mix, two years of
- * timestamps in roughly the order a gateway reports them, and 1 % retried events.
+ * timestamps in roughly the order a gateway reports them, and 1 % retried events. Events carry
+ * what modern model APIs report besides the totals: end users (50,000 in the largest
+ * organization), tags with three keys (feature: 5 values, team: 20, project: 200), prompt-cache
+ * parts on 30 % of events and reasoning parts on the reasoning models.
  */
 import { seededRandom } from '../src/seeded-random.ts';
 import { DAY_MS } from '../src/time/calendar.ts';
@@ -13,6 +16,11 @@ export interface BenchEvent {
   model: string;
   neurons: number;
   synapses: number;
+  cached_neurons?: number;
+  cache_write_neurons?: number;
+  reasoning_synapses?: number;
+  end_user?: string;
+  tags?: Record<string, string>;
   cost?: string;
   timestamp: string;
 }
@@ -39,6 +47,24 @@ const MODELS: Array<[string, number, number]> = [
   ['mistral-large', 1, 48],
 ];
 const MODEL_WEIGHT_TOTAL = MODELS.reduce((sum, [, w]) => sum + w, 0);
+/** The models whose output includes reasoning: their events report reasoning_synapses. */
+const REASONING_MODELS = new Set(['o4-mini', 'gemini-2.5-pro', 'claude-opus-4']);
+
+/** End users of the largest organization; organization i has about 1/(i+1) of them (at least 20). */
+export const END_USERS_LARGEST = 50_000;
+const END_USER_SHARE = 0.85;
+/** Tag keys, their number of values, and the share of events that carry them. */
+export const TAG_KEYS: ReadonlyArray<readonly [string, number, number]> = [
+  ['feature', 5, 0.9],
+  ['team', 20, 0.75],
+  ['project', 200, 0.6],
+];
+const FEATURES = ['chat', 'search', 'summarize', 'agent', 'embed'];
+const CACHED_SHARE = 0.3;
+/** Of the events with cached neurons, the share that also wrote to the cache. */
+const CACHE_WRITE_SHARE = 0.35;
+
+export const endUsersOf = (orgIndex: number) => Math.max(20, Math.round(END_USERS_LARGEST / (orgIndex + 1)));
 
 export const SPAN_MS = 730 * DAY_MS;
 const RETRY_SHARE = 0.01;
@@ -71,6 +97,40 @@ export interface EventStreamOptions {
   /** Distinguishes the ids of separate streams into one database. */
   idPrefix: string;
   seed?: number;
+  /**
+   * Whether events carry end users, tags, and cache and reasoning parts (default true). The
+   * random draws are the same either way: without them, the stream is the same events with
+   * those fields left out.
+   */
+  fields?: boolean;
+}
+
+/** End user, tags, cache and reasoning parts of one event, drawn whatever `fields` says. */
+function drawFields(rand: () => number, org: number, model: string, neurons: number, synapses: number) {
+  const parts: Pick<BenchEvent, 'cached_neurons' | 'cache_write_neurons' | 'reasoning_synapses'> = {};
+  const cachedDraw = rand();
+  const cachedShare = 0.2 + 0.7 * rand();
+  const writeDraw = rand();
+  const writeShare = 0.5 * rand();
+  const reasoningShare = 0.3 + 0.5 * rand();
+  if (cachedDraw < CACHED_SHARE) {
+    const cached = Math.floor(neurons * cachedShare);
+    parts.cached_neurons = cached;
+    if (writeDraw < CACHE_WRITE_SHARE) parts.cache_write_neurons = Math.floor((neurons - cached) * writeShare);
+  }
+  if (REASONING_MODELS.has(model)) parts.reasoning_synapses = Math.floor(synapses * reasoningShare);
+  const userDraw = rand();
+  const user = skewed(rand, endUsersOf(org), 2);
+  const endUser = userDraw < END_USER_SHARE ? `user-${String(user).padStart(5, '0')}` : undefined;
+  const tags: Record<string, string> = {};
+  for (const [key, values, share] of TAG_KEYS) {
+    const carried = rand() < share;
+    const value = skewed(rand, values, 2);
+    if (!carried) continue;
+    tags[key] =
+      key === 'feature' ? FEATURES[value]! : `${key}-${String(value).padStart(String(values - 1).length, '0')}`;
+  }
+  return { parts, endUser, tags };
 }
 
 /**
@@ -103,7 +163,18 @@ export function* eventBatches(options: EventStreamOptions, batchSize: number): G
         synapses,
         timestamp: new Date(Math.floor(at)).toISOString(),
       };
-      if (options.withCost) event.cost = ((neurons * 8 + synapses * synapsePrice) / 1e6).toFixed(9);
+      const { parts, endUser, tags } = drawFields(rand, org, model, neurons, synapses);
+      if (options.fields ?? true) {
+        Object.assign(event, parts);
+        if (endUser !== undefined) event.end_user = endUser;
+        if (Object.keys(tags).length > 0) event.tags = tags;
+      }
+      // Cache reads cost a tenth of the neuron price and writes 1.25 times it, as providers bill
+      // them; the same stated cost with the fields or without.
+      const cached = parts.cached_neurons ?? 0;
+      const written = parts.cache_write_neurons ?? 0;
+      const neuronNanos = (neurons - cached - written) * 8 + cached * 0.8 + written * 10;
+      if (options.withCost) event.cost = ((neuronNanos + synapses * synapsePrice) / 1e6).toFixed(9);
       if (recent.length < 4096) recent.push(event);
       else recent[i % 4096] = event;
     }

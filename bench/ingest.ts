@@ -1,7 +1,8 @@
 /**
  * Ingestion load: batches of 1000 through POST /v1/usage/events from several concurrent
- * clients, and the baseline: the same events written straight into the same engine with its
- * fastest bulk path, without rollups or any checks.
+ * clients, and the baseline: the same events (end users, tags, cache and reasoning parts
+ * included) written straight into the same engine with its fastest bulk path, without rollups
+ * or any checks.
  */
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -10,6 +11,7 @@ import { parseChf } from '../src/money/chf.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { WAL_CHECKPOINT_PAGES, WRITER_CACHE_KIB } from '../src/storage/sqlite/connection.ts';
 import { openStorage } from '../src/storage/storage.ts';
+import { canonicalTags } from '../src/usage/event.ts';
 import { Client } from './client.ts';
 import { type BenchEvent, type EventStreamOptions, eventBatches, SPAN_MS } from './data.ts';
 import { type Percentiles, percentiles } from './latency.ts';
@@ -106,6 +108,12 @@ interface RawRow {
   synapses: number;
   cost_nano: bigint;
   occurred_at: number;
+  cached_neurons: number;
+  cache_write_neurons: number;
+  reasoning_synapses: number;
+  end_user: string | null;
+  /** As the server stores them: JSON with the keys sorted, null without tags. */
+  tags: string | null;
 }
 
 function toRow(event: BenchEvent): RawRow {
@@ -118,6 +126,11 @@ function toRow(event: BenchEvent): RawRow {
     synapses: event.synapses,
     cost_nano: parseChf(event.cost ?? '0') ?? 0n,
     occurred_at: Date.parse(event.timestamp),
+    cached_neurons: event.cached_neurons ?? 0,
+    cache_write_neurons: event.cache_write_neurons ?? 0,
+    reasoning_synapses: event.reasoning_synapses ?? 0,
+    end_user: event.end_user ?? null,
+    tags: canonicalTags(event.tags ?? {}),
   };
 }
 
@@ -142,8 +155,9 @@ function sqliteBulk(file: string, stream: EventStreamOptions): IngestFigures {
   db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   db.pragma(`cache_size = -${WRITER_CACHE_KIB}`); // the page cache of the server's writer
   const insert = db.prepare(
-    `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
-     values (?, ?, ?, ?, ?, ?, ?, 'reported', ?, ?) on conflict do nothing`,
+    `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at,
+       cached_neurons, cache_write_neurons, reasoning_synapses, end_user, tags)
+     values (?, ?, ?, ?, ?, ?, ?, 'reported', ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
   );
   let accepted = 0;
   const writeBatch = db.transaction((rows: RawRow[], now: number) => {
@@ -158,6 +172,11 @@ function sqliteBulk(file: string, stream: EventStreamOptions): IngestFigures {
         r.cost_nano,
         r.occurred_at,
         now,
+        r.cached_neurons,
+        r.cache_write_neurons,
+        r.reasoning_synapses,
+        r.end_user,
+        r.tags,
       ).changes;
     }
   });
@@ -178,8 +197,11 @@ async function postgresBulk(database: BenchDatabase, stream: EventStreamOptions,
     max: clients,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
-  const statement = `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at)
-    select o, i, k, m, n, s, c, 'reported', t, $9 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::int8[]) as u(o, i, k, m, n, s, c, t)
+  const statement = `insert into usage_events (organization_id, id, api_key_id, model, neurons, synapses, cost_nano, cost_source, occurred_at, received_at,
+      cached_neurons, cache_write_neurons, reasoning_synapses, end_user, tags)
+    select o, i, k, m, n, s, c, 'reported', t, $9, cn, cw, rs, eu, tg
+    from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::int8[],
+      $10::int8[], $11::int8[], $12::int8[], $13::text[], $14::text[]) as u(o, i, k, m, n, s, c, t, cn, cw, rs, eu, tg)
     on conflict do nothing`;
   const batches = eventBatches(stream, BATCH);
   let accepted = 0;
@@ -198,6 +220,11 @@ async function postgresBulk(database: BenchDatabase, stream: EventStreamOptions,
         rows.map((r) => String(r.cost_nano)),
         rows.map((r) => r.occurred_at),
         Date.now(),
+        rows.map((r) => r.cached_neurons),
+        rows.map((r) => r.cache_write_neurons),
+        rows.map((r) => r.reasoning_synapses),
+        rows.map((r) => r.end_user),
+        rows.map((r) => r.tags),
       ]);
       accepted += result.rowCount ?? 0;
     }

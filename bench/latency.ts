@@ -1,6 +1,8 @@
 /**
  * Query latency: p50 and p99 of the routes, one request at a time over a keep-alive
  * connection, and the baseline: the same summaries computed by one SQL query over raw events.
+ * The breakdown is measured for three questions about the probe's month: per day and model,
+ * the top 100 end users, and per value of the tag `project` (200 values, so top 100 and the rest).
  */
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -8,6 +10,16 @@ import { DAY_MS } from '../src/time/calendar.ts';
 import { Client } from './client.ts';
 import { orgId } from './data.ts';
 import type { BenchDatabase } from './server.ts';
+
+/** The breakdown's routes, reported with targets of their own. */
+export const BREAKDOWN_ROUTES = [
+  'breakdown: day × model',
+  'breakdown: top 100 end users',
+  'breakdown: tag:project',
+] as const;
+
+/** Groups per window that the breakdown questions ask for (its `limit`). */
+export const BREAKDOWN_LIMIT = 100;
 
 export interface Percentiles {
   p50: number;
@@ -38,6 +50,9 @@ export const ROUTES = [
   'hourly usage',
   'heatmap (90 days)',
   'trends (24 months)',
+  'breakdown: day × model',
+  'breakdown: top 100 end users',
+  'breakdown: tag:project',
 ] as const;
 export type RouteName = (typeof ROUTES)[number];
 
@@ -64,7 +79,23 @@ export function routeRequest(probe: Probe, route: RouteName): { method: string; 
       return { method: 'GET', path: `/v1/analytics/usage/heatmap/${probe.orgId}?days=90` };
     case 'trends (24 months)':
       return { method: 'GET', path: `/v1/analytics/usage/trends/${probe.orgId}?months=24` };
+    case 'breakdown: day × model':
+      return { method: 'GET', path: breakdownPath(probe, 'window=day&group_by=model') };
+    case 'breakdown: top 100 end users':
+      return { method: 'GET', path: breakdownPath(probe, `window=month&group_by=end_user&limit=${BREAKDOWN_LIMIT}`) };
+    case 'breakdown: tag:project':
+      return {
+        method: 'GET',
+        path: breakdownPath(probe, `window=month&group_by=tag:project&limit=${BREAKDOWN_LIMIT}`),
+      };
   }
+}
+
+/** The breakdown of the probe's month, from its first day to the next month's. */
+function breakdownPath(probe: Probe, query: string): string {
+  const next = new Date(Date.UTC(probe.year, probe.month, 1)).toISOString().slice(0, 10);
+  const first = `${probe.year}-${String(probe.month).padStart(2, '0')}-01`;
+  return `/v1/analytics/usage/breakdown/${probe.orgId}?from=${first}&to=${next}&${query}`;
 }
 
 /** The day the hourly route is measured on: the 15th of the probe's month. */
@@ -115,8 +146,45 @@ export async function measureRoutes(
   return result;
 }
 
+/** Every counter of a breakdown row, named. */
+const BREAKDOWN_SUMS = [
+  'count(*) as requests',
+  'sum(neurons) as neurons',
+  'sum(cached_neurons) as cached_neurons',
+  'sum(cache_write_neurons) as cache_write_neurons',
+  'sum(synapses) as synapses',
+  'sum(reasoning_synapses) as reasoning_synapses',
+  'sum(cost_nano) as cost_nano',
+].join(', ');
+const BREAKDOWN_COUNTERS = [
+  'requests',
+  'neurons',
+  'cached_neurons',
+  'cache_write_neurons',
+  'synapses',
+  'reasoning_synapses',
+  'cost_nano',
+];
+
+/**
+ * The breakdown of one window by one dimension from raw events: the groups of the range, the
+ * `limit` with the highest cost (ties: requests, then the value) as rows, the rest summed into
+ * one "other" row, as the route answers.
+ */
+function topGroupsSql(value: string, where: string): string {
+  const counters = BREAKDOWN_COUNTERS.map((c) => `sum(${c})`).join(', ');
+  return `with g as (select ${value} as v, ${BREAKDOWN_SUMS} from usage_events where ${where} group by 1),
+    r as (select g.*, row_number() over (order by cost_nano desc, requests desc, v) as rn from g)
+    select case when rn <= ${BREAKDOWN_LIMIT} then v end as v, rn > ${BREAKDOWN_LIMIT} as other, ${counters}
+    from r group by 1, 2`;
+}
+
 /** One SQL statement per route over raw usage_events, returning what the route summarizes. */
-function rawQueries(probe: Probe, p: (n: number) => string): Record<RouteName, { sql: string; params: unknown[] }> {
+function rawQueries(
+  probe: Probe,
+  p: (n: number) => string,
+  dialect: 'sqlite' | 'postgres',
+): Record<RouteName, { sql: string; params: unknown[] }> {
   const from = Date.UTC(probe.year, probe.month - 1, 1);
   const to = Date.UTC(probe.year, probe.month, 1);
   const sums = 'count(*), sum(neurons), sum(synapses), sum(cost_nano)';
@@ -159,6 +227,19 @@ function rawQueries(probe: Probe, p: (n: number) => string): Record<RouteName, {
       sql: `select occurred_at / ${DAY_MS}, sum(neurons), sum(synapses) from usage_events where ${inMonth} group by 1`,
       params: [probe.orgId, Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 23, 1), today + DAY_MS],
     },
+    // Fewer than 100 models a day, so no "other" row: every (day, model) group of the month.
+    'breakdown: day × model': {
+      sql: `select occurred_at / ${DAY_MS} as day, model, ${BREAKDOWN_SUMS} from usage_events where ${inMonth} group by 1, 2`,
+      params: month,
+    },
+    'breakdown: top 100 end users': { sql: topGroupsSql('end_user', inMonth), params: month },
+    'breakdown: tag:project': {
+      sql: topGroupsSql(
+        dialect === 'sqlite' ? `json_extract(tags, '$.project')` : `cast(tags as jsonb) ->> 'project'`,
+        inMonth,
+      ),
+      params: month,
+    },
   };
 }
 
@@ -172,7 +253,7 @@ export async function measureRawScans(
   if (database.config.kind === 'sqlite') {
     const db = new SQLite(database.config.path, { readonly: true });
     db.defaultSafeIntegers(true);
-    for (const [route, q] of Object.entries(rawQueries(probe, (n) => `@p${n}`))) {
+    for (const [route, q] of Object.entries(rawQueries(probe, (n) => `@p${n}`, 'sqlite'))) {
       const statement = db.prepare(q.sql);
       const named = Object.fromEntries(q.params.map((value, i) => [`p${i + 1}`, value]));
       result[route as RouteName] = await timeRepeatedly(async () => void statement.all(named), 2, samples);
@@ -185,7 +266,7 @@ export async function measureRawScans(
     options: `-c search_path=${database.config.schema}`,
   });
   await client.connect();
-  for (const [route, q] of Object.entries(rawQueries(probe, (n) => `$${n}`))) {
+  for (const [route, q] of Object.entries(rawQueries(probe, (n) => `$${n}`, 'postgres'))) {
     result[route as RouteName] = await timeRepeatedly(
       async () => void (await client.query(q.sql, q.params)),
       2,

@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { GrainComparison } from './grains.ts';
 import type { IngestFigures } from './ingest.ts';
-import { type Percentiles, ROUTES, type RouteName } from './latency.ts';
+import { BREAKDOWN_ROUTES, type Percentiles, ROUTES, type RouteName } from './latency.ts';
 import type { QueueComparison } from './queue.ts';
 import type { SharedStateFigures } from './shared-state.ts';
 import type { Throughput } from './throughput.ts';
@@ -36,6 +37,8 @@ export interface EngineResult {
     peakRssMiB: number;
     /** The usage summary, read every 10 ms by one more client during the `http` run. */
     summaryWhileIngesting?: Percentiles | undefined;
+    /** The same events with end users, tags and parts and without them, fresh databases (bench/grains.ts). */
+    grains?: GrainComparison;
     /** Through NATS JetStream against through HTTP, the same events into fresh databases (bench/queue.ts). */
     queue?: QueueComparison;
   };
@@ -119,6 +122,7 @@ export function markdown(r: EngineResult): string {
           '',
         ]
       : []),
+    ...grainSection(r),
     ...queueSection(r),
     `## Query latency (ms, one request at a time; ${r.latency.smallEvents} events vs ${r.events})`,
     '',
@@ -136,6 +140,7 @@ export function markdown(r: EngineResult): string {
     'Targets for the seed routes at the big size: p50 ≤ 2 ms, p99 ≤ 10 ms, big/small ≤ 1.5.',
     'Targets for hourly usage, the heatmap and the trends at 10M events: p50 ≤ 3 ms, p99 ≤ 15 ms.',
     '',
+    ...breakdownSection(r),
     ...beforeVacuum(r),
     'With the read memo on (the default): nothing is written while measuring, so every request',
     'but the first of each route is answered from memory.',
@@ -179,6 +184,59 @@ function sharedStateSection(figures: SharedStateFigures | undefined): string[] {
     row('in Redis', figures.withRedis),
     '',
     `p50 with Redis / without: **${figures.ratioP50}** (target ≤ 1: ${mark(figures.ratioP50 <= 1)}).`,
+    '',
+  ];
+}
+
+/** The breakdown's three questions against their targets. */
+function breakdownSection(r: EngineResult): string[] {
+  const routes = BREAKDOWN_ROUTES.filter((route) => r.latency.big[route] && r.latency.small[route]);
+  if (routes.length === 0) return [];
+  return [
+    `### Breakdown (the probe's month of the largest organization; ${r.latency.smallEvents} events vs ${r.events})`,
+    '',
+    'Day × model: `window=day&group_by=model`; top 100 end users: `window=month&group_by=end_user&limit=100`;',
+    'tag:project: `window=month&group_by=tag:project&limit=100` (200 values: 100 rows and the other row).',
+    'Targets at 10M events: p50 ≤ 5 ms, p99 ≤ 25 ms, big/small p50 ≤ 2.',
+    '',
+    '| question | p50 big | p99 big | big/small p50 | raw scan p50 big | raw/ours |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...routes.map((route) => {
+      const s = r.latency.small[route];
+      const b = r.latency.big[route];
+      const raw = r.latency.rawScanBig[route];
+      const growth = ratio(b.p50, s.p50);
+      return (
+        `| ${route.replace('breakdown: ', '')} | ${b.p50} (${mark(b.p50 <= 5)}) | ${b.p99} (${mark(b.p99 <= 25)}) | ` +
+        `${growth} (${mark(growth <= 2)}) | ${raw.p50} | ${ratio(raw.p50, b.p50)} |`
+      );
+    }),
+    '',
+  ];
+}
+
+/** Ingestion with end users, tags and parts against without them, when it was measured. */
+function grainSection(r: EngineResult): string[] {
+  const g = r.ingestion.grains;
+  if (!g) return [];
+  return [
+    '## Ingestion with the end-user and tag rows against without them (fresh databases, same events)',
+    '',
+    'The same events (same seed, times and stated costs), once with `end_user`, `tags`, `cached_neurons`,',
+    '`cache_write_neurons` and `reasoning_synapses` and once without them, each through the API into a fresh',
+    'database, in the order without, with, with, without. Every rollup is written either way; without the',
+    'fields the end-user rollups hold one row per model and bucket and the tag rollups none.',
+    '',
+    '| run | fields | events | s | events/s | server CPU µs/event | end-user and tag rollup rows |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...g.runs.map(
+      (run, i) =>
+        `| ${i + 1} | ${run.fields ? 'with' : 'without'} | ${run.events} | ${run.seconds} | ${run.eventsPerSecond} | ` +
+        `${run.serverCpuMicrosPerEvent} | ${run.fieldRollupRows} |`,
+    ),
+    '',
+    `With / without: **${g.ratio}** (${g.withFields} against ${g.withoutFields} events/s; target ≥ 0.8: ${mark(g.ratio >= 0.8)}).` +
+      (r.engine === 'postgres' ? ' The server CPU leaves out the PostgreSQL backends, where most of the work is.' : ''),
     '',
   ];
 }

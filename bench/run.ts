@@ -13,6 +13,7 @@ import { fromRoot } from '../src/project-root.ts';
 import type { EngineName } from '../src/storage/storage.ts';
 import { Client, createTenants } from './client.ts';
 import type { EventStreamOptions, Tenancy } from './data.ts';
+import { compareGrainIngestion } from './grains.ts';
 import { ingestBaseline, ingestOverHttp } from './ingest.ts';
 import {
   measureRawScans,
@@ -196,6 +197,12 @@ async function benchEngine(dialect: EngineName): Promise<EngineResult> {
     };
   });
 
+  // With the breakdown's end-user and tag rows against without them: the same events with and without those fields.
+  const grainEvents = Math.min(events, 200_000);
+  log(`${dialect}: ${grainEvents} events with end users, tags and parts, and without them (×2 each)`);
+  const grains = await compareGrainIngestion(dialect, grainEvents, clients, tenancy, log);
+  log(`${dialect}: with ${grains.withFields} events/s, without ${grains.withoutFields} (${grains.ratio})`);
+
   // Through NATS against through HTTP, same events, same run (when a NATS server answers).
   let queue: QueueComparison | undefined;
   if (await natsReachable()) {
@@ -222,6 +229,7 @@ async function benchEngine(dialect: EngineName): Promise<EngineResult> {
       ratioToBaseline: ratio(big.http.eventsPerSecond, big.bulk.eventsPerSecond),
       peakRssMiB: big.peakRssMiB,
       summaryWhileIngesting: big.http.readsWhileIngesting,
+      grains,
       ...(queue ? { queue } : {}),
     },
     latency: {
