@@ -8,7 +8,7 @@ import { nanoToChf } from '../../money/chf.ts';
 import { isoSeconds } from '../../time/calendar.ts';
 import type { Counters } from '../../usage/counters.ts';
 import { type AnalyticsContext, readAnalytics } from './analytics.reads.ts';
-import { readGrouped, readTopGrouped } from './breakdown.repository.ts';
+import { readGrouped } from './breakdown.repository.ts';
 import type { BreakdownResponse } from './breakdown.schemas.ts';
 import { type BreakdownRow, breakdownRows, breakdownTotals, type SpanRows } from './breakdown.ts';
 import { planReads } from './breakdown-plan.ts';
@@ -36,11 +36,7 @@ export async function usageBreakdown(
       reads.map(
         async ({ main, base, tagPosition }): Promise<SpanRows> => ({
           grain: main.grain,
-          // One bucket per window and no derived group: the top groups can be cut in SQL.
-          main:
-            query.window !== 'all' && !base && query.groupBy.length > 0
-              ? await readTopGrouped(db, organizationId, main, query.limit)
-              : await readGrouped(db, organizationId, main),
+          main: await readGrouped(db, organizationId, main),
           ...(base ? { base: await readGrouped(db, organizationId, base), tagPosition } : {}),
         }),
       ),

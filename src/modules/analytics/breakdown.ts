@@ -33,22 +33,10 @@ type Groups = Map<string, { values: Array<string | null>; counters: Counters }>;
 export function breakdownRows(query: BreakdownQuery, spans: readonly SpanRows[]): BreakdownRow[] {
   const main = new Map<number, Groups>();
   const base = new Map<number, Groups>();
-  /** Per window, the groups a top-N read summed already: how many, and their counters. */
-  const summed = new Map<number, { count: number; counters: Counters }>();
   let tagPosition = -1;
   for (const span of spans) {
-    for (const row of span.main) {
-      const start = windowStart(query, span.grain, row.time);
-      if (row.rest === undefined) {
-        add(main, start, shownValues(query, row.values), row);
-        continue;
-      }
-      if (!main.has(start)) main.set(start, new Map());
-      const into = summed.get(start) ?? { count: 0, counters: emptyCounters() };
-      into.count += row.rest;
-      addCounters(into.counters, row);
-      summed.set(start, into);
-    }
+    for (const row of span.main)
+      add(main, windowStart(query, span.grain, row.time), shownValues(query, row.values), row);
     if (span.base && span.tagPosition !== undefined) {
       tagPosition = span.tagPosition;
       const others = query.groupBy.filter((_, i) => i !== tagPosition);
@@ -68,10 +56,8 @@ export function breakdownRows(query: BreakdownQuery, spans: readonly SpanRows[])
       .slice(0, query.limit)
       .map((g) => ({ start, end, values: g.values, other: false, ...g.counters }));
     const rest = groups.slice(query.limit);
-    const already = summed.get(start);
-    if (rest.length > 0 || already) {
+    if (rest.length > 0) {
       const sum = emptyCounters();
-      if (already) addCounters(sum, already.counters);
       for (const g of rest) addCounters(sum, g.counters);
       const other = { start, end, values: query.groupBy.map(() => null), other: true, ...sum };
       const at = shown.findIndex((row) => compareRows(other, row) < 0);
