@@ -6,7 +6,7 @@
  * one. Properties: never a 5xx, the envelope on every non-2xx, and no change to any table by
  * a rejected request (a fingerprint of every row of every table compared, not only row
  * counts). FUZZ_RUNS scales the number of cases: 10 by default, so that the suite stays fast
- * (about 2,500 cases per engine); `npm run soak` runs 400.
+ * (about 3,000 cases per engine); `npm run soak` runs 400.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
