@@ -45,8 +45,16 @@ for (const step of [[tsc, '-b'], [path.join(root, 'scripts', 'bundle.mjs')]]) {
 }
 
 const concurrency = values.concurrency ?? (values.e2e || values.all ? '2' : '3');
-/** Files that take far longer than the rest (a tenth of the suite's time or more), longest first. */
-const LONGEST = ['fuzz', 'seeds', 'connection-loss', 'timeouts'];
+/** The files that take longest, longest first, so that none of them starts late and runs alone at the end. */
+const LONGEST = [
+  'fuzz',
+  'seeds',
+  'breakdown-property',
+  'timeouts',
+  'pricing-property',
+  'connection-loss',
+  'access-matrix',
+];
 const longFirst = (file) => {
   const i = LONGEST.findIndex((name) => path.basename(file) === `${name}.test.ts`);
   return i < 0 ? LONGEST.length : i;
