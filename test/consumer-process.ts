@@ -4,10 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { NatsIngestConfig } from '../src/config.ts';
 import { openStorage } from '../src/storage/storage.ts';
 import type { EventInput, TestDatabase } from './harness.ts';
 import { BIN, type ServerProcess, startServerProcess } from './process.ts';
 import { assertExactlyOnce, bootstrap, summaryOf, type Tenant } from './streaming-clients.ts';
+
+/** The environment that points `serve` or `consume` at the test's stream and subjects. */
+export function queueEnv(config: NatsIngestConfig): Record<string, string> {
+  return {
+    INGEST_NATS_URL: config.url,
+    INGEST_NATS_STREAM: config.stream,
+    INGEST_NATS_SUBJECT_PREFIX: config.subjectPrefix,
+  };
+}
 
 export interface Consumer {
   child: ChildProcess;

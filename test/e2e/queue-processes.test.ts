@@ -15,7 +15,15 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { fromRoot } from '../../src/project-root.ts';
 import { seededRandom } from '../../src/seeded-random.ts';
-import { assertStoredOnce, type Consumer, kill, messagesOf, startConsumer, tenantsOf } from '../consumer-process.ts';
+import {
+  assertStoredOnce,
+  type Consumer,
+  kill,
+  messagesOf,
+  queueEnv,
+  startConsumer,
+  tenantsOf,
+} from '../consumer-process.ts';
 import { createTestDatabase, DIALECTS, type EventInput, POSTGRES_URL, type TestDatabase } from '../harness.ts';
 import { startServerProcess } from '../process.ts';
 import { eventually, type Producer, producer, queueConfig } from '../queue.ts';
@@ -41,9 +49,7 @@ for (const dialect of DIALECTS) {
       nats = await producer(config);
       const env = {
         ...database.env,
-        INGEST_NATS_URL: config.url,
-        INGEST_NATS_STREAM: config.stream,
-        INGEST_NATS_SUBJECT_PREFIX: config.subjectPrefix,
+        ...queueEnv(config),
       };
       consumer = await startConsumer(env);
 
@@ -174,9 +180,7 @@ if (DIALECTS.includes('postgres')) {
         DATABASE_URL: viaProxy.toString(),
         // Bounded work, as a request's: a statement that hangs fails the batch, which comes back.
         REQUEST_TIMEOUT_MS: '5000',
-        INGEST_NATS_URL: config.url,
-        INGEST_NATS_STREAM: config.stream,
-        INGEST_NATS_SUBJECT_PREFIX: config.subjectPrefix,
+        ...queueEnv(config),
       });
 
       const random = seededRandom(SEED + 1);
@@ -249,9 +253,7 @@ if (DIALECTS.includes('sqlite')) {
       nats = await producer(config);
       consumer = await startConsumer({
         ...database.env,
-        INGEST_NATS_URL: config.url,
-        INGEST_NATS_STREAM: config.stream,
-        INGEST_NATS_SUBJECT_PREFIX: config.subjectPrefix,
+        ...queueEnv(config),
       });
       const docs = fs.readFileSync(fromRoot('docs', 'operations.md'), 'utf8');
       const code = /A producer, with the official client[^\n]*\n\n```js\n([\s\S]*?)```/.exec(docs)?.[1];

@@ -11,7 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { seededRandom } from '../../src/seeded-random.ts';
-import { assertStoredOnce, type Consumer, kill, messagesOf, startConsumer, tenantsOf } from '../consumer-process.ts';
+import {
+  assertStoredOnce,
+  type Consumer,
+  kill,
+  messagesOf,
+  queueEnv,
+  startConsumer,
+  tenantsOf,
+} from '../consumer-process.ts';
 import { createTestDatabase, DIALECTS, type EventInput, type TestDatabase } from '../harness.ts';
 import { eventually, type Producer, producer, queueConfig } from '../queue.ts';
 import { eventKey, makeBatch } from '../streaming-clients.ts';
@@ -100,9 +108,7 @@ for (const dialect of DIALECTS) {
       nats = await producer(config);
       consumer = await startConsumer({
         ...database.env,
-        INGEST_NATS_URL: config.url,
-        INGEST_NATS_STREAM: config.stream,
-        INGEST_NATS_SUBJECT_PREFIX: config.subjectPrefix,
+        ...queueEnv(config),
       });
 
       const random = seededRandom(SEED + 2);
