@@ -102,6 +102,7 @@ for (const dialect of DIALECTS) {
       const other = (await makeOrg(server)).id;
       const key = await makeApiKey(server, other);
       await nats.publish(orgId, 'not json {');
+      await nats.publish(orgId, `{"events":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
       await nats.publish(orgId, event('dead-neg', { neurons: -1 }));
       await nats.publish(orgId, { ...event('dead-other'), organization_id: other });
       await nats.publish(orgId, { events: [event('dead-key-1'), event('dead-key-2', { api_key_id: key.id })] });
@@ -117,13 +118,14 @@ for (const dialect of DIALECTS) {
       const letters = await nats.deadLetters();
       const reasons = letters.map((l) => `${l.subject} | ${l.reason}`).sort();
       const dead = `${config.subjectPrefix}.dead`;
-      assert.equal(letters.length, 5, reasons.join('\n'));
+      assert.equal(letters.length, 6, reasons.join('\n'));
       const find = (pattern: RegExp) => {
         const letter = letters.find((l) => pattern.test(l.reason));
         assert.ok(letter, `a dead letter matching ${pattern} in\n${reasons.join('\n')}`);
         return letter;
       };
       assert.equal(find(/^body is not UTF-8 JSON/).subject, `${dead}.${orgId}`);
+      find(/^body must not nest arrays and objects deeper than 32 levels$/);
       assert.equal(find(/neurons/).body, JSON.stringify(event('dead-neg', { neurons: -1 })));
       find(new RegExp(`events\\[0\\]\\.organization_id is not ${orgId}, the subject's organization`));
       // Refused by ingestion itself (the key belongs to another organization): the whole message, as a 400 would.
@@ -131,7 +133,7 @@ for (const dialect of DIALECTS) {
       const unknown = find(/organization_id names no known organization/);
       assert.equal(unknown.subject, `${dead}.org_nosuchorganization1`);
       assert.equal(unknown.originalSubject, `${config.subjectPrefix}.usage.org_nosuchorganization1`);
-      assert.ok(server.ctx.queue!.counts.deadLetters >= 5);
+      assert.ok(server.ctx.queue!.counts.deadLetters >= 6);
     });
 
     it('stores an event id published twice once', async () => {
@@ -159,10 +161,10 @@ for (const dialect of DIALECTS) {
       assert.equal(sample('freddy_queue_lag_messages'), 0);
       assert.equal(sample('freddy_queue_ack_pending_messages'), 0);
       assert.equal(sample('freddy_queue_redelivered_messages'), 0);
-      assert.equal(sample('freddy_queue_dead_letters_stored'), 5);
+      assert.equal(sample('freddy_queue_dead_letters_stored'), 6);
       const counts = server.ctx.queue!.counts;
       assert.equal(sample('freddy_queue_messages_total{outcome="acked"}'), counts.acked);
-      assert.equal(sample('freddy_queue_messages_total{outcome="dead_letter"}'), 5);
+      assert.equal(sample('freddy_queue_messages_total{outcome="dead_letter"}'), 6);
       assert.equal(sample('freddy_queue_messages_total{outcome="retried"}'), 0);
       assert.equal(sample('freddy_queue_messages_total{outcome="redelivered"}'), 0);
       assert.equal(sample('freddy_queue_events_total{outcome="accepted"}'), counts.accepted);

@@ -97,6 +97,38 @@ forEachDialect('text that storage would change', (server) => {
     assert.deepEqual(await storedIds(server(), orgId), []);
   });
 
+  it('answers 400 for a body nested deeper than 32 levels, and stores none of its events', async () => {
+    // An organization of its own: the tests below list every id of theirs.
+    const deepOrg = (await makeOrg(server())).id;
+    const deepKey = await makeApiKey(server(), deepOrg);
+    const deepEvent = (id: string) => ({ ...event(id), organization_id: deepOrg });
+    const send = (text: string) =>
+      server().request('POST', '/v1/usage/events', {
+        key: deepKey.secret,
+        rawBody: text,
+        headers: { 'content-type': 'application/json' },
+      });
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    // `{"events":[` opens two levels.
+    const tooDeep = await send(`{"events":[${JSON.stringify(deepEvent('deep-1'))},${nested(31)}]}`);
+    assertEnvelope(assert, tooDeep, 400, 'INVALID_REQUEST');
+    assert.deepEqual(tooDeep.body.error.details.errors, [
+      { field: 'body', reason: 'must not nest arrays and objects deeper than 32 levels' },
+    ]);
+    const huge = await send(`{"events":${nested(400_000)}}`);
+    assert.deepEqual(huge.body.error.details.errors, tooDeep.body.error.details.errors);
+    // Exactly 32 levels is parsed, and refused for what it holds.
+    const deepest = await send(`{"events":[${JSON.stringify(deepEvent('deep-2'))},${nested(30)}]}`);
+    assertEnvelope(assert, deepest, 400, 'INVALID_REQUEST');
+    assert.equal(deepest.body.error.details.errors[0].field, 'events[1]');
+    assert.deepEqual(await storedIds(server(), deepOrg), []);
+    // Brackets inside strings, escaped quotes included, open nothing.
+    const id = `deep-"${'[{'.repeat(40)}\\"`;
+    const accepted = await send(JSON.stringify({ events: [deepEvent(id)] }));
+    assert.equal(accepted.status, 200, accepted.text);
+    assert.deepEqual(await storedIds(server(), deepOrg), [id]);
+  });
+
   it('stores ids that differ in characters near the refused ones as distinct events', async () => {
     const ids = ['c\u00fe', 'c\u00ff', 'c\ufffd', 'c\ud83d\ude00', 'c\uffff'];
     const response = await post({ events: ids.map((id) => event(id)) });

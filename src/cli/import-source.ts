@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { checkEventShape, type UsageEventInput } from '../modules/ingestion/event-input.ts';
+import { nestedTooDeep, TOO_DEEP } from '../text/json-nesting.ts';
 import { TEXT_REASONS, unstorableText } from '../text/storable-text.ts';
 
 export type ImportFormat = 'ndjson' | 'csv';
@@ -103,6 +104,10 @@ async function* ndjsonLines(input: fs.ReadStream): AsyncGenerator<ImportLine> {
         continue;
       }
       if (text.trim() === '') continue;
+      if (nestedTooDeep(text)) {
+        yield { line, error: `a JSON value that ${TOO_DEEP}` };
+        continue;
+      }
       let value: unknown;
       try {
         value = JSON.parse(text);

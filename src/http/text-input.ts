@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { invalidRequest } from '../errors.ts';
+import { nestedTooDeep, TOO_DEEP } from '../text/json-nesting.ts';
 import { TEXT_REASONS, unstorableText } from '../text/storable-text.ts';
 
 export function registerTextChecks(app: FastifyInstance): void {
@@ -20,7 +21,12 @@ export function registerTextChecks(app: FastifyInstance): void {
       done(invalidRequest('Malformed request', [{ field: 'body', reason: TEXT_REASONS.utf8 }]), undefined);
       return;
     }
-    parseJson(request, bytes.toString('utf8'), done);
+    const text = bytes.toString('utf8');
+    if (nestedTooDeep(text)) {
+      done(invalidRequest('Malformed request', [{ field: 'body', reason: TOO_DEEP }]), undefined);
+      return;
+    }
+    parseJson(request, text, done);
   });
 
   app.addHook('preValidation', async (request) => {

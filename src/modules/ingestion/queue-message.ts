@@ -6,6 +6,7 @@
  */
 import type { FieldError } from '../../errors.ts';
 import { bodyValidator } from '../../http/validation.ts';
+import { nestedTooDeep, TOO_DEEP } from '../../text/json-nesting.ts';
 import { checkEventShape, type UsageEventInput } from './event-input.ts';
 import { IngestBody } from './ingestion.schemas.ts';
 
@@ -38,7 +39,9 @@ export function decodeMessage(
   const rejected = (reason: string) => ({ organizationId, reason });
   let raw: unknown;
   try {
-    raw = JSON.parse(UTF8.decode(data));
+    const text = UTF8.decode(data);
+    if (nestedTooDeep(text)) return rejected(`body ${TOO_DEEP}`);
+    raw = JSON.parse(text);
   } catch (error) {
     return rejected(`body is not UTF-8 JSON: ${(error as Error).message}`);
   }
