@@ -124,6 +124,8 @@ export interface TestServer {
   /** Lines the server logged. */
   logs: string[];
   request(method: string, url: string, options?: RequestOptions): Promise<TestResponse>;
+  /** Runs `cleanup` when the server closes, before its database is dropped. */
+  onClose(cleanup: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -202,6 +204,7 @@ export async function startTestServer(dialect: EngineName, options: TestServerOp
     return { status: response.status, headers: response.headers, body: parsed, text };
   };
 
+  const cleanups: Array<() => Promise<void>> = [];
   return {
     dialect,
     app,
@@ -212,9 +215,11 @@ export async function startTestServer(dialect: EngineName, options: TestServerOp
     adminKey,
     logs,
     request,
+    onClose: (cleanup) => cleanups.push(cleanup),
     close: async () => {
       await app.close();
       await ctx.close();
+      for (const cleanup of cleanups) await cleanup();
       await database.drop();
     },
   };
