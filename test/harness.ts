@@ -16,6 +16,7 @@ import { type AppConfig, type AppContext, createContext } from '../src/context.t
 import { createAdminKey } from '../src/modules/admin-keys/admin-keys.service.ts';
 import { createApiKey, type NewApiKey } from '../src/modules/api-keys/api-keys.service.ts';
 import { OPERATOR } from '../src/modules/auth/principal.ts';
+import { ingestUsage } from '../src/modules/ingestion/ingestion.service.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
 import { migrateToLatest, migrator } from '../src/storage/migrate.ts';
 import type { SqliteStorage } from '../src/storage/sqlite/engine.ts';
@@ -365,6 +366,22 @@ export async function ingest(server: TestServer, events: EventInput[], key = ser
     if (response.status !== 200) throw new Error(`ingest failed: ${response.status} ${response.text}`);
     accepted += response.body.accepted;
     duplicates += response.body.duplicates;
+  }
+  return { accepted, duplicates };
+}
+
+/**
+ * Stores events through the ingestion service in this process, as the operator, in batches of
+ * 5000: the path of `POST /v1/usage/events` without HTTP, for fixtures of many thousand events
+ * that a test reads but whose ingestion is not its subject (about 2.5 times faster).
+ */
+export async function ingestDirect(server: TestServer, events: EventInput[]) {
+  let accepted = 0;
+  let duplicates = 0;
+  for (let i = 0; i < events.length; i += 5000) {
+    const result = await ingestUsage(server.ctx, OPERATOR, events.slice(i, i + 5000), Date.now());
+    accepted += result.accepted;
+    duplicates += result.duplicates;
   }
   return { accepted, duplicates };
 }

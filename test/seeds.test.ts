@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
-import { CHF, type EventInput, forEachDialect, ingest, makeApiKey, makeOrg, splitCost, splitUnits } from './harness.ts';
+import {
+  CHF,
+  type EventInput,
+  forEachDialect,
+  ingest,
+  ingestDirect,
+  makeApiKey,
+  makeOrg,
+  splitCost,
+  splitUnits,
+} from './harness.ts';
 
 /** `count` events of one model whose cost, neurons and synapses add up exactly to the totals. */
 function events(
@@ -80,7 +90,7 @@ forEachDialect('GET /v1/analytics/usage/summary/{org_id}', (server) => {
         history,
       ),
     ];
-    const result = await ingest(server(), all);
+    const result = await ingestDirect(server(), all);
     assert.deepEqual(result, { accepted: 150_000, duplicates: 0 });
   });
 
