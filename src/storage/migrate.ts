@@ -82,15 +82,10 @@ async function migrateOn(storage: Migrating, db: Kysely<Database>): Promise<stri
   for (let attempt = 1; ; attempt++) {
     const { error, results }: MigrationResultSet = await (await migrator(storage, db)).migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    // Kysely's migrator finds its own table by listing the tables of every schema, a query that
-    // fails (invalid_schema_name, or undefined_table from its pg_get_serial_sequence call) when
-    // another schema of the database is dropped meanwhile: a tenant's or a test's. No migration
-    // had run then (no results), and listing again succeeds.
-    const code = (error as { code?: string }).code;
     // The more tables the database holds, the longer the listing and the likelier a drop
     // during it: try for a while (about 5 s), not a fixed few times.
     const ranNone = !results?.some((r) => r.status !== 'NotExecuted');
-    if ((code === '3F000' || code === '42P01') && ranNone && attempt < 100) {
+    if (listingRaced(error) && ranNone && attempt < 100) {
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 90));
       continue;
     }
@@ -99,6 +94,18 @@ async function migrateOn(storage: Migrating, db: Kysely<Database>): Promise<stri
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/**
+ * Whether the migrator failed while it listed the tables of the database, before migrating
+ * anything. Kysely's migrator finds its own table by listing the tables of every schema, and
+ * that query fails when another schema (a tenant's, a test's) is dropped or created meanwhile:
+ * invalid_schema_name, or, from its pg_get_serial_sequence call on a table that went away,
+ * undefined_table or undefined_column. Listing again succeeds.
+ */
+export function listingRaced(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === '3F000' || code === '42P01' || code === '42703';
 }
 
 /**
