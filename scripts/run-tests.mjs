@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds the TypeScript (`tsc -b`, which does nothing when dist/ is current) and the bundle
-// (scripts/bundle.mjs, a second or so), then runs the
-// compiled tests with Node's test runner: every *.test.ts under src/ and test/ but test/e2e/;
+// Builds the TypeScript (`tsc -b`, which does nothing when dist/ is current), the bundle
+// (scripts/bundle.mjs) and the tests' own bundle (`--tests`), then runs the bundled tests with
+// Node's test runner: every *.test.ts under src/ and test/ but test/e2e/;
 // with `--e2e` those under test/e2e/ (the process-level suites), with `--all` both. Further arguments keep only the
 // files whose path contains one of them: `node scripts/run-tests.mjs ingestion limits`.
 // `--concurrency N` and `--timeout MS` change how many files run at once and when a hung test
@@ -31,7 +31,7 @@ const { values, positionals: filter } = parseArgs({
     // busy. Process-level files start servers of their own: two at once.
     concurrency: { type: 'string' },
     // Node's runner applies the timeout to each file as well as to each test: it is there to
-    // stop a hung test, not to fail a slow machine. Default: 240 s in-process, 480 s for the
+    // stop a hung test, not to fail a slow machine. Default: 420 s in-process, 480 s for the
     // process-level files, whose servers and benchmarks run for minutes on a busy machine.
     timeout: { type: 'string' },
   },
@@ -39,7 +39,8 @@ const { values, positionals: filter } = parseArgs({
 
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 // The bundle is what `bin/freddy-analytics.js` runs: the process-level tests start it.
-for (const step of [[tsc, '-b'], [path.join(root, 'scripts', 'bundle.mjs')]]) {
+const bundle = path.join(root, 'scripts', 'bundle.mjs');
+for (const step of [[tsc, '-b'], [bundle], [bundle, '--tests']]) {
   const build = spawnSync(process.execPath, step, { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
@@ -67,8 +68,9 @@ const files = ['src', 'test']
   .sort()
   // The longest files start first, so that none of them is left to run alone at the end.
   .sort((a, b) => longFirst(a) - longFirst(b))
-  // Compiled from the sources listed, so that a test deleted from the sources never runs from dist/.
-  .map((f) => path.join(root, 'dist', f.replace(/\.ts$/, '.js')));
+  // Bundled from the sources listed (see scripts/bundle.mjs for the names), so that a test
+  // deleted from the sources never runs from dist/.
+  .map((f) => path.join(root, 'dist', 'test-bundle', `${f.replace(/\.ts$/, '').split(path.sep).join('-')}.js`));
 
 if (files.length === 0) {
   console.error('no test files matched');
@@ -82,7 +84,7 @@ const result = spawnSync(
     '--enable-source-maps',
     '--test',
     `--test-concurrency=${concurrency}`,
-    `--test-timeout=${values.timeout ?? (values.e2e || values.all ? '480000' : '240000')}`,
+    `--test-timeout=${values.timeout ?? (values.e2e || values.all ? '480000' : '420000')}`,
     `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
     '--test-reporter-destination=stdout',
     `--test-reporter=${path.join(root, 'scripts', 'engines-reporter.mjs')}`,
