@@ -9,8 +9,9 @@
  *     than in the order ingestion writes them)
  *   node dist/bench/reads.js measure --db db.json [--db small.json] [--bin A --bin B]
  *       [--routes 'usage limits,heatmap (90 days)'] [--samples 300]
- *     each database served by each command line (default: this checkout's) with the read memo
- *     off, the requests interleaved; prints p50 and p99, and each p50 against the first route's
+ *     each database served by each command line (default: this checkout's; a database's file may
+ *     name its own in "bin") with the read memo off, all at once, the requests interleaved;
+ *     prints p50 and p99, each p50 against the first route's, and the server's CPU per request
  *   node dist/bench/reads.js drop --db db.json
  */
 import fs from 'node:fs';
@@ -39,6 +40,8 @@ interface KeptDatabase {
   events: number;
   probeSecret: string;
   probeKeyId: string;
+  /** The command line that serves this database when measured (e.g. a copy migrated by a newer version). */
+  bin?: string;
 }
 
 const { values, positionals } = parseArgs({
@@ -119,66 +122,72 @@ async function rebuildAll(config: Parameters<typeof openStorage>[0], end: number
 }
 
 /**
- * For each database, one server per command line at once, and the requests interleaved: sample
- * after sample, each route asked of each server in turn, so that the load of a shared machine
- * weighs on every figure alike and the ratios between them hold.
+ * Every database served by each command line (or by the one its file names), all servers at
+ * once, and the requests interleaved: sample after sample, each route asked of each server in
+ * turn, so that the load of a shared machine weighs on every figure alike and the ratios
+ * between them hold.
  */
 async function measure(): Promise<void> {
   const kept = values.db.map(readKept);
-  const bins = values.bin.length > 0 ? values.bin : [BIN];
   const routes = (values.routes?.split(',') ?? ROUTES.filter((r) => r !== 'authorize')) as RouteName[];
   for (const route of routes) if (!ROUTES.includes(route)) throw new Error(`unknown route ${route}`);
   const samples = positiveIntegerOption('samples', values.samples);
+  const pairs = kept.flatMap((db) =>
+    (db.bin ? [db.bin] : values.bin.length > 0 ? values.bin : [BIN]).map((bin) => ({ db, bin })),
+  );
+  const servers: BenchServer[] = [];
   const lines = [
     '| engine | events | server | route | p50 ms | p99 ms | p50 / first route | server CPU µs/request |',
     '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |',
   ];
-  for (const db of kept) {
-    const database = benchDatabase(db.engine, db.location);
-    const servers: BenchServer[] = [];
-    try {
-      for (const bin of bins) servers.push(await startServer(database, [], { READ_MEMO_ENTRIES: '0' }, bin));
-      const clients = servers.map((server) => new Client(server.url, db.probeSecret, 1));
-      const probe = probeFor(db.probeKeyId, Date.now());
-      const requests = routes.map((route) => routeRequest(probe, route));
-      const times = bins.map(() => routes.map(() => [] as number[]));
-      for (let i = -Math.min(50, samples); i < samples; i++) {
-        for (const [r, { method, path, body }] of requests.entries()) {
-          for (const [b, client] of clients.entries()) {
-            const started = performance.now();
-            const reply = await client.request(method, path, body);
-            const ms = performance.now() - started;
-            if (reply.status !== 200)
-              throw new Error(`${routes[r]} answered ${reply.status}: ${reply.body.slice(0, 300)}`);
-            if (i >= 0) times[b]![r]!.push(ms);
-          }
-        }
-      }
-      // CPU time of the server process per request, route by route: far less moved by the
-      // machine's load than wall time (the database server's own CPU is not in it).
-      const cpu = bins.map(() => routes.map(() => 0));
-      for (const [r, { method, path, body }] of requests.entries()) {
-        for (const [b, client] of clients.entries()) {
-          const before = cpuMs(servers[b]!.pid);
-          for (let i = 0; i < samples; i++) await client.request(method, path, body);
-          cpu[b]![r] = Math.round(((cpuMs(servers[b]!.pid) - before) * 1000) / samples);
-        }
-      }
-      for (const client of clients) client.close();
-      for (const [b, bin] of bins.entries()) {
-        const figures = times[b]!.map(percentiles);
-        for (const [r, route] of routes.entries()) {
-          const { p50, p99 } = figures[r]!;
-          const relative = Math.round((p50 / figures[0]!.p50) * 100) / 100;
-          lines.push(
-            `| ${db.engine} | ${db.events} | ${bin} | ${route} | ${p50} | ${p99} | ${relative} | ${cpu[b]![r]} |`,
-          );
-        }
-      }
-    } finally {
-      for (const server of servers) await server.stop();
+  try {
+    for (const { db, bin } of pairs) {
+      const database = benchDatabase(db.engine, db.location);
+      servers.push(await startServer(database, [], { READ_MEMO_ENTRIES: '0' }, bin));
     }
-    log(`${db.engine} ${db.events} done`);
+    const clients = pairs.map(({ db }, p) => new Client(servers[p]!.url, db.probeSecret, 1));
+    const requests = pairs.map(({ db }) => {
+      const probe = probeFor(db.probeKeyId, Date.now());
+      return routes.map((route) => routeRequest(probe, route));
+    });
+    const times = pairs.map(() => routes.map(() => [] as number[]));
+    for (let i = -Math.min(50, samples); i < samples; i++) {
+      for (const r of routes.keys()) {
+        for (const [p, client] of clients.entries()) {
+          const { method, path, body } = requests[p]![r]!;
+          const started = performance.now();
+          const reply = await client.request(method, path, body);
+          const ms = performance.now() - started;
+          if (reply.status !== 200)
+            throw new Error(`${routes[r]} answered ${reply.status}: ${reply.body.slice(0, 300)}`);
+          if (i >= 0) times[p]![r]!.push(ms);
+        }
+      }
+    }
+    // CPU time of the server process per request, route by route: far less moved by the
+    // machine's load than wall time (the database server's own CPU is not in it).
+    const cpu = pairs.map(() => routes.map(() => 0));
+    for (const r of routes.keys()) {
+      for (const [p, client] of clients.entries()) {
+        const { method, path, body } = requests[p]![r]!;
+        const before = cpuMs(servers[p]!.pid);
+        for (let i = 0; i < samples; i++) await client.request(method, path, body);
+        cpu[p]![r] = Math.round(((cpuMs(servers[p]!.pid) - before) * 1000) / samples);
+      }
+    }
+    for (const client of clients) client.close();
+    for (const [p, { db, bin }] of pairs.entries()) {
+      const figures = times[p]!.map(percentiles);
+      for (const [r, route] of routes.entries()) {
+        const { p50, p99 } = figures[r]!;
+        const relative = Math.round((p50 / figures[0]!.p50) * 100) / 100;
+        lines.push(
+          `| ${db.engine} | ${db.events} | ${bin} | ${route} | ${p50} | ${p99} | ${relative} | ${cpu[p]![r]} |`,
+        );
+      }
+    }
+  } finally {
+    for (const server of servers) await server.stop();
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
