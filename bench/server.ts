@@ -15,10 +15,12 @@ import type { EngineName } from '../src/storage/storage.ts';
 import { openStorage } from '../src/storage/storage.ts';
 
 export const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const BIN = fromRoot('bin', 'freddy-analytics.js');
+export const BIN = fromRoot('bin', 'freddy-analytics.js');
 
 export interface BenchDatabase {
   dialect: EngineName;
+  /** The SQLite file or the PostgreSQL schema. */
+  location: string;
   config: DatabaseConfig;
   env: Record<string, string>;
   /** PostgreSQL: VACUUM ANALYZE of every table, what autovacuum does after a burst of writes, then CHECKPOINT. */
@@ -44,18 +46,31 @@ export async function createDatabase(dialect: EngineName): Promise<BenchDatabase
   const name = `bench_${randomBytes(5).toString('hex')}`;
   if (dialect === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-bench-'));
-    const file = path.join(dir, `${name}.sqlite`);
-    return {
-      dialect,
-      config: { kind: 'sqlite', path: file },
-      env: { DATABASE_URL: `sqlite:${file}` },
-      vacuum: async () => {},
-      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
-    };
+    return benchDatabase(dialect, path.join(dir, `${name}.sqlite`));
   }
   await postgresAdmin(`create schema ${name}`);
+  return benchDatabase(dialect, name);
+}
+
+/**
+ * A database `createDatabase` made, by where it is (`location`): the SQLite file, or the
+ * PostgreSQL schema. Dropping a SQLite database removes the directory it was made in.
+ */
+export function benchDatabase(dialect: EngineName, location: string): BenchDatabase {
+  if (dialect === 'sqlite') {
+    return {
+      dialect,
+      location,
+      config: { kind: 'sqlite', path: location },
+      env: { DATABASE_URL: `sqlite:${location}` },
+      vacuum: async () => {},
+      drop: async () => fs.rmSync(path.dirname(location), { recursive: true, force: true }),
+    };
+  }
+  const name = location;
   return {
     dialect,
+    location,
     config: { kind: 'postgres', url: POSTGRES_URL, poolSize: 10, schema: name },
     env: { DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: name },
     vacuum: async () => {
@@ -107,14 +122,16 @@ export interface BenchServer {
 
 /**
  * Starts the server on a free port; `nodeFlags` (e.g. --cpu-prof) go to its node process,
- * `env` adds settings (e.g. READ_MEMO_ENTRIES).
+ * `env` adds settings (e.g. READ_MEMO_ENTRIES); `bin` is the command line to run (another
+ * checkout's, to compare two versions on one database).
  */
 export function startServer(
   database: BenchDatabase,
   nodeFlags: string[] = [],
   env: Record<string, string> = {},
+  bin = BIN,
 ): Promise<BenchServer> {
-  const child = spawn(process.execPath, [...nodeFlags, BIN, 'serve'], {
+  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve'], {
     env: { ...process.env, ...database.env, PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

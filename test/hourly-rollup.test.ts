@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
+import { sql } from 'kysely';
 import { checkRollups } from '../src/modules/rollups/check.ts';
 import { repairRollups } from '../src/modules/rollups/repair.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
@@ -187,6 +188,79 @@ for (const dialect of DIALECTS) {
           ['org_m', hourOf('2025-11-03T10:00:00Z'), 2, 3, 10],
           ['org_m', hourOf('2025-11-03T11:00:00Z'), 1, 4, 5],
         ],
+      );
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+  });
+}
+
+for (const dialect of DIALECTS) {
+  it(`the organization's hourly and daily rows keep their values when SQLite stores them in key order [${dialect}]`, async () => {
+    const database = await createTestDatabase(dialect);
+    const storage = openStorage(database.config);
+    try {
+      await migrateTestDatabaseTo(storage, '2026_12_04_0201_breakdown_rollups');
+      const counters = (n: number) => ({
+        requests: n,
+        neurons: 10 * n,
+        synapses: 20 * n,
+        cost_nano: 30 * n,
+        cached_neurons: n,
+        cache_write_neurons: 2 * n,
+        reasoning_synapses: 3 * n,
+      });
+      await storage.db
+        .insertInto('rollup_org_hour')
+        .values([
+          { organization_id: 'org_b', hour: 500_000, ...counters(1) },
+          { organization_id: 'org_a', hour: 500_001, ...counters(2) },
+          { organization_id: 'org_a', hour: 500_000, ...counters(3) },
+        ])
+        .execute();
+      await storage.db
+        .insertInto('rollup_org_day')
+        .values([
+          { organization_id: 'org_a', day: 20251104, ...counters(4) },
+          { organization_id: 'org_a', day: 20251103, ...counters(5) },
+        ])
+        .execute();
+      await migrateToLatest(storage);
+      const plain = (rows: Array<Record<string, unknown>>) =>
+        rows.map((row) =>
+          Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' ? v : Number(v)])),
+        );
+      assert.deepEqual(
+        plain(
+          await storage.db
+            .selectFrom('rollup_org_hour')
+            .selectAll()
+            .orderBy('organization_id')
+            .orderBy('hour')
+            .execute(),
+        ),
+        [
+          { organization_id: 'org_a', hour: 500_000, ...counters(3) },
+          { organization_id: 'org_a', hour: 500_001, ...counters(2) },
+          { organization_id: 'org_b', hour: 500_000, ...counters(1) },
+        ],
+      );
+      assert.deepEqual(plain(await storage.db.selectFrom('rollup_org_day').selectAll().orderBy('day').execute()), [
+        { organization_id: 'org_a', day: 20251103, ...counters(5) },
+        { organization_id: 'org_a', day: 20251104, ...counters(4) },
+      ]);
+      if (dialect === 'sqlite') {
+        const tables = await sql<{ name: string; sql: string }>`
+          select name, sql from sqlite_master where name in ('rollup_org_hour', 'rollup_org_day')`.execute(storage.db);
+        for (const table of tables.rows) assert.match(table.sql, /without rowid$/, table.name);
+      }
+      // The key still refuses a second row for the same organization and hour.
+      await assert.rejects(
+        storage.db
+          .insertInto('rollup_org_hour')
+          .values({ organization_id: 'org_a', hour: 500_000, ...counters(1) })
+          .execute(),
       );
     } finally {
       await storage.close();

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { trendTotals } from '../src/modules/analytics/usage-patterns.repository.ts';
+import { weekdayOf } from '../src/modules/analytics/usage-patterns.ts';
+import { DAY_MS, dayKeyOf } from '../src/time/calendar.ts';
 import { assertEnvelope, type EventInput, forEachDialect, ingest, makeOrg } from './harness.ts';
 
 const NOW = Date.parse('2025-11-20T12:00:00Z');
@@ -16,7 +19,7 @@ forEachDialect(
   'hourly usage, heatmap and trends',
   (server) => {
     let key: string;
-    const orgs = { hourly: '', heatmap: '', growth: '', gaps: '', flat: '', empty: '' };
+    const orgs = { hourly: '', heatmap: '', growth: '', gaps: '', flat: '', tomorrow: '', calendar: '', empty: '' };
     const get = (url: string) => server().request('GET', url, { key });
 
     before(async () => {
@@ -59,6 +62,9 @@ forEachDialect(
         ...monthly(orgs.gaps, [weekdays[0]!, weekdays[3]!], [1000, 4000]),
         ...monthly(orgs.flat, weekdays, [3600, 3600, 3600, 3600, 3600, 3600]),
         ...monthly(orgs.flat, weekends, [1400, 1400, 1400, 1400, 1400, 1400]),
+        // Saturday, and tomorrow (a Friday): the month counts tomorrow, the weekdays do not yet.
+        event(orgs.tomorrow, '2025-11-15T10:00:00Z', 100, 0),
+        event(orgs.tomorrow, '2025-11-21T10:00:00Z', 10000, 0),
       ]);
     });
 
@@ -301,6 +307,46 @@ forEachDialect(
         ]);
         const synapses = (await get(`/v1/analytics/usage/trends/${orgs.flat}?metric=synapses`)).body;
         assert.deepEqual(synapses.trends.monthly_data, monthlyData([0, 0, 0, 0, 0, 0]));
+      });
+
+      it('counts tomorrow in its month but not among the days of the week', async () => {
+        const { body } = await get(`/v1/analytics/usage/trends/${orgs.tomorrow}?months=1`);
+        assert.deepEqual(body.trends.monthly_data, [{ month: '2025-11', value: 10100 }]);
+        assert.deepEqual(body.patterns, [
+          { type: 'seasonality', description: 'Higher usage on weekends than on weekdays' },
+        ]);
+      });
+
+      it('tells weekend days from weekdays in SQL as the calendar does, leap days and centuries included', async () => {
+        // One daily row per day of several spans: neurons on the weekend days, synapses on the
+        // weekdays, so that a day put on the wrong side shows as the wrong counter.
+        const spans = [
+          ['1999-12-20', '2001-03-10'],
+          ['2023-12-20', '2026-03-10'],
+          ['2099-12-20', '2100-03-10'],
+        ];
+        const rows = spans.flatMap(([from, to]) => {
+          const days: number[] = [];
+          for (let day = Date.parse(from!); day <= Date.parse(to!); day += DAY_MS) days.push(day);
+          return days.map((day) => ({
+            organization_id: orgs.calendar,
+            day: dayKeyOf(day),
+            requests: 1n,
+            neurons: weekdayOf(day) >= 5 ? 1n : 0n,
+            synapses: weekdayOf(day) >= 5 ? 0n : 1n,
+            cost_nano: 0n,
+          }));
+        });
+        for (let i = 0; i < rows.length; i += 500) {
+          await server()
+            .storage.db.insertInto('rollup_org_day')
+            .values(rows.slice(i, i + 500))
+            .execute();
+        }
+        const totals = await trendTotals(server().storage.db, orgs.calendar, [0, 0], [19991220, 21000310]);
+        const weekend = rows.filter((row) => row.neurons === 1n).length;
+        assert.deepEqual(totals.weekend, { neurons: BigInt(weekend), synapses: 0n });
+        assert.deepEqual(totals.weekdays, { neurons: 0n, synapses: BigInt(rows.length - weekend) });
       });
 
       it('answers zeros, no growth and a low-confidence forecast of 0 for an organization without usage', async () => {

@@ -19,10 +19,10 @@ import {
   type YearMonth,
   yearMonthOf,
 } from '../../time/calendar.ts';
-import { type Counters, emptyCounters, sumCounters } from '../../usage/counters.ts';
+import { emptyCounters, sumCounters } from '../../usage/counters.ts';
 import { type AnalyticsContext, readAnalytics } from './analytics.reads.ts';
 import { isoMonth } from './series.ts';
-import { organizationSeries, weekHourTotals } from './usage-patterns.repository.ts';
+import { hourSeries, type TrendTotals, trendTotals, weekHourTotals } from './usage-patterns.repository.ts';
 import type { HeatmapResponse, HourlyUsageResponse, TrendsResponse } from './usage-patterns.schemas.ts';
 import {
   compoundGrowth,
@@ -59,7 +59,7 @@ export async function hourlyUsage(
   }
   const first = hourKeyOf(dayStart);
   const byHour = await readAnalytics(ctx, 'usage-hourly', organizationId, [first], (db) =>
-    organizationSeries(db, 'hour', organizationId, first, first + 23),
+    hourSeries(db, organizationId, first, first + 23),
   );
   const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, ...(byHour.get(first + hour) ?? emptyCounters()) }));
   const active = hours.filter((h) => h.requests > 0n);
@@ -133,23 +133,16 @@ export async function usageTrends(
   const [first, last] = [monthKey(months[0]!), monthKey(current)];
   const firstDay = monthKey(months[0]!) * 100 + 1;
   const today = dayKeyOf(now);
-  const { byMonth, byDay } = await readAnalytics(
-    ctx,
-    'usage-trends',
-    organizationId,
-    [first, last, today],
-    async (db) => ({
-      byMonth: await organizationSeries(db, 'month', organizationId, first, last),
-      byDay: await organizationSeries(db, 'day', organizationId, firstDay, today),
-    }),
+  const totals = await readAnalytics(ctx, 'usage-trends', organizationId, [first, last, today], (db) =>
+    trendTotals(db, organizationId, [first, last], [firstDay, today]),
   );
-  const values = months.map((m) => metricValue(byMonth.get(monthKey(m)) ?? emptyCounters(), metric));
+  const values = months.map((m) => metricValue(totals.byMonth.get(monthKey(m)) ?? emptyCounters(), metric));
   // The current month is not over: growth and the line take only the months before it.
   const complete = values.slice(0, -1);
   const growth = compoundGrowth(complete);
   // x = 0 … n−1 are the complete months, n the current one: the next month is n + 1.
   const forecast = leastSquaresForecast(complete, complete.length + 1);
-  const { weekdayMean, weekendMean } = weekMeans(months[0]!, now, byDay, metric);
+  const { weekdayMean, weekendMean } = weekMeans(months[0]!, now, totals, metric);
   const start = months[0]!;
   return {
     organization_id: organizationId,
@@ -174,23 +167,15 @@ export async function usageTrends(
 }
 
 /** The mean value of a weekday and of a weekend day, from the first day of `from` to today. */
-function weekMeans(from: YearMonth, now: number, byDay: ReadonlyMap<number, Counters>, metric: UsageMetric) {
-  let weekdaySum = 0n;
-  let weekendSum = 0n;
+function weekMeans(from: YearMonth, now: number, totals: TrendTotals, metric: UsageMetric) {
   let weekdays = 0;
   let weekendDays = 0;
   for (let day = Date.UTC(from.year, from.month - 1, 1); day <= now; day += DAY_MS) {
-    const value = metricValue(byDay.get(dayKeyOf(day)) ?? emptyCounters(), metric);
-    if (weekdayOf(day) >= 5) {
-      weekendSum += value;
-      weekendDays++;
-    } else {
-      weekdaySum += value;
-      weekdays++;
-    }
+    if (weekdayOf(day) >= 5) weekendDays++;
+    else weekdays++;
   }
   return {
-    weekdayMean: weekdays === 0 ? 0 : Number(weekdaySum) / weekdays,
-    weekendMean: weekendDays === 0 ? 0 : Number(weekendSum) / weekendDays,
+    weekdayMean: weekdays === 0 ? 0 : Number(metricValue(totals.weekdays, metric)) / weekdays,
+    weekendMean: weekendDays === 0 ? 0 : Number(metricValue(totals.weekend, metric)) / weekendDays,
   };
 }

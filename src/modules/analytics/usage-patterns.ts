@@ -12,7 +12,10 @@ import type { Counters } from '../../usage/counters.ts';
 /** What the heatmap and the trends count: neurons, synapses, or (null) both. */
 export type UsageMetric = 'neurons' | 'synapses' | null;
 
-export function metricValue(counters: Counters, metric: UsageMetric): bigint {
+/** The counters a metric is made of, all that the heatmap and the trends read. */
+export type MetricCounters = Pick<Counters, 'neurons' | 'synapses'>;
+
+export function metricValue(counters: MetricCounters, metric: UsageMetric): bigint {
   if (metric === 'neurons') return counters.neurons;
   if (metric === 'synapses') return counters.synapses;
   return counters.neurons + counters.synapses;
@@ -50,7 +53,7 @@ export interface Heatmap {
 const PEAK_CELLS = 5;
 
 /** The usage of one weekday (0 = Monday) and UTC hour of the day, over a range of days. */
-export interface WeekHourCell extends Counters {
+export interface WeekHourCell extends MetricCounters {
   weekday: number;
   hour: number;
 }
