@@ -8,7 +8,19 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { checkRollups } from '../src/modules/rollups/check.ts';
 import { rebuildMonth } from '../src/modules/rollups/rebuild.ts';
-import { assertEnvelope, type EventInput, forEachDialect, ingest, makeApiKey, makeOrg } from './harness.ts';
+import { migrateToLatest } from '../src/storage/migrate.ts';
+import { openStorage } from '../src/storage/storage.ts';
+import {
+  assertEnvelope,
+  createTestDatabase,
+  DIALECTS,
+  type EventInput,
+  forEachDialect,
+  ingest,
+  makeApiKey,
+  makeOrg,
+  migrateTestDatabaseTo,
+} from './harness.ts';
 
 const NOW = Date.parse('2025-11-20T12:00:00Z');
 
@@ -273,6 +285,84 @@ forEachDialect(
       });
     });
 
+    describe('the top of a month', () => {
+      let top: string;
+      const getTop = (query: string) =>
+        server().request('GET', `/v1/analytics/usage/breakdown/${top}${query}`, { key: server().adminKey });
+
+      before(async () => {
+        top = (await makeOrg(server())).id;
+        const event = (
+          id: string,
+          cost: string,
+          endUser: string | null,
+          project: string | null,
+          at = '2025-11-05',
+        ) => ({
+          id,
+          organization_id: top,
+          api_key_id: null,
+          model: 'm',
+          neurons: 1,
+          synapses: 1,
+          cost,
+          timestamp: `${at}T12:00:00Z`,
+          ...(endUser ? { end_user: endUser } : {}),
+          ...(project ? { tags: { project } } : {}),
+        });
+        // Ties in cost at every limit: broken by requests, then by name, the usage without one last.
+        await ingest(server(), [
+          event('a', '5', 'u-a', 'p1'),
+          event('b', '3', 'u-b', 'p2'),
+          event('c1', '1.5', 'u-c', 'p3'),
+          event('c2', '1.5', 'u-c', 'p3'),
+          event('d', '3', 'u-d', null),
+          event('e', '3', 'u-e', 'p2'),
+          event('n', '3', null, null),
+          event('f', '1', 'u-f', 'p4'),
+          event('z', '10', 'u-z', 'p9', '2025-10-20'),
+        ] as EventInput[]);
+      });
+
+      it('keeps the end users with the highest cost, ties as ordered for any other group', async () => {
+        const { body } = await getTop('?window=month&group_by=end_user&limit=2&from=2025-10-01&to=2025-12-01');
+        assert.deepEqual(brief(body), [
+          ['2025-10-01T00:00:00Z', { end_user: 'u-z' }, 1, 10],
+          ['2025-11-01T00:00:00Z', { end_user: null }, 5, 13, 'other'],
+          ['2025-11-01T00:00:00Z', { end_user: 'u-a' }, 1, 5],
+          ['2025-11-01T00:00:00Z', { end_user: 'u-c' }, 2, 3],
+        ]);
+        assert.equal(body.totals.cost, 31);
+      });
+
+      it('keeps the tag values with the highest cost, the usage without the tag among them', async () => {
+        const { body } = await getTop('?window=month&group_by=tag:project&limit=2&from=2025-11-01&to=2025-12-01');
+        assert.deepEqual(brief(body), [
+          ['2025-11-01T00:00:00Z', { 'tag:project': null }, 4, 9, 'other'],
+          ['2025-11-01T00:00:00Z', { 'tag:project': 'p2' }, 2, 6],
+          ['2025-11-01T00:00:00Z', { 'tag:project': null }, 2, 6],
+        ]);
+      });
+
+      it('answers each month as the whole range read as one window would, at every limit', async () => {
+        for (const group of ['end_user', 'tag:project']) {
+          for (let limit = 1; limit <= 9; limit++) {
+            for (const [from, to] of [
+              ['2025-10-01', '2025-11-01'],
+              ['2025-11-01', '2025-12-01'],
+            ]) {
+              const query = `group_by=${group}&limit=${limit}&from=${from}&to=${to}`;
+              const month = await getTop(`?window=month&${query}`);
+              const all = await getTop(`?window=all&${query}`);
+              assert.equal(month.status, 200, month.text);
+              assert.deepEqual(month.body.rows, all.body.rows, query);
+              assert.deepEqual(month.body.totals, all.body.totals, query);
+            }
+          }
+        }
+      });
+    });
+
     describe('filters', () => {
       it('keeps usage without a key with api_key_id=none', async () => {
         const { body } = await get('?window=month&api_key_id=none');
@@ -414,3 +504,76 @@ forEachDialect(
   },
   { clock: () => NOW },
 );
+
+for (const dialect of DIALECTS) {
+  it(`the migration fills the ranked and per-day model rollups from the breakdown's rollups [${dialect}]`, async () => {
+    const database = await createTestDatabase(dialect);
+    const storage = openStorage(database.config);
+    try {
+      await migrateTestDatabaseTo(storage, '2026_12_04_0201_breakdown_rollups');
+      // Rollup rows only, as for months whose raw events retention has deleted.
+      const counters = (requests: number, cost: number) => ({
+        requests,
+        neurons: requests,
+        synapses: 0,
+        cost_nano: cost,
+        cached_neurons: 0,
+        cache_write_neurons: 0,
+        reasoning_synapses: 0,
+      });
+      const o = { organization_id: 'org_m' };
+      await storage.db
+        .insertInto('rollup_model_key_day')
+        .values([
+          { ...o, day: 20251103, model: 'a', api_key_id: '', ...counters(1, 5) },
+          { ...o, day: 20251103, model: 'a', api_key_id: 'k', ...counters(2, 7) },
+          { ...o, day: 20251103, model: 'b', api_key_id: 'k', ...counters(1, 1) },
+        ])
+        .execute();
+      await storage.db
+        .insertInto('rollup_model_user_month')
+        .values([
+          { ...o, month: 202511, model: 'a', end_user: 'u', ...counters(3, 12) },
+          { ...o, month: 202511, model: 'b', end_user: 'u', ...counters(1, 1) },
+          { ...o, month: 202511, model: 'a', end_user: '', ...counters(1, 2) },
+        ])
+        .execute();
+      await storage.db
+        .insertInto('rollup_model_tag_month')
+        .values([
+          { ...o, month: 202511, model: 'a', tag_key: 't', tag_value: 'x', ...counters(2, 4) },
+          { ...o, month: 202511, model: 'b', tag_key: 't', tag_value: 'x', ...counters(1, 1) },
+          { ...o, month: 202511, model: 'a', tag_key: 't', tag_value: 'y', ...counters(1, 3) },
+        ])
+        .execute();
+      await migrateToLatest(storage);
+      const rows = async (
+        table: 'rollup_org_model_day' | 'rollup_user_month' | 'rollup_tag_month' | 'rollup_tag_key_month',
+        keys: string[],
+      ) =>
+        (await storage.db.selectFrom(table).selectAll().execute())
+          .map((r: Record<string, unknown>) => [
+            ...keys.map((k) => String(r[k])),
+            Number(r.requests),
+            Number(r.cost_nano),
+          ])
+          .sort((a, b) => String(a).localeCompare(String(b)));
+      assert.deepEqual(await rows('rollup_org_model_day', ['day', 'model']), [
+        ['20251103', 'a', 3, 12],
+        ['20251103', 'b', 1, 1],
+      ]);
+      assert.deepEqual(await rows('rollup_user_month', ['month', 'end_user']), [
+        ['202511', '', 1, 2],
+        ['202511', 'u', 4, 13],
+      ]);
+      assert.deepEqual(await rows('rollup_tag_month', ['month', 'tag_key', 'tag_value']), [
+        ['202511', 't', 'x', 3, 5],
+        ['202511', 't', 'y', 1, 3],
+      ]);
+      assert.deepEqual(await rows('rollup_tag_key_month', ['month', 'tag_key']), [['202511', 't', 4, 8]]);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+  });
+}

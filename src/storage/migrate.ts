@@ -16,6 +16,7 @@ import * as eventParts from './migrations/2026_12_04_0101_event_parts.ts';
 import * as cacheAndOrganizationPrices from './migrations/2026_12_04_0102_cache_and_organization_prices.ts';
 import * as breakdownRollups from './migrations/2026_12_04_0201_breakdown_rollups.ts';
 import * as clusteredOrganizationSeries from './migrations/2026_12_05_0101_clustered_organization_series.ts';
+import * as breakdownRankedRollups from './migrations/2026_12_05_0201_breakdown_ranked_rollups.ts';
 import type { Database } from './schema.ts';
 import type { EngineName, Storage } from './storage.ts';
 
@@ -41,6 +42,7 @@ const STEPS: Record<string, Step> = {
   '2026_12_04_0102_cache_and_organization_prices': cacheAndOrganizationPrices,
   '2026_12_04_0201_breakdown_rollups': breakdownRollups,
   '2026_12_05_0101_clustered_organization_series': clusteredOrganizationSeries,
+  '2026_12_05_0201_breakdown_ranked_rollups': breakdownRankedRollups,
 };
 
 /** Every migration's name, in order. */

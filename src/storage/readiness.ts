@@ -81,6 +81,10 @@ const COLUMNS: Columns = {
   rollup_model_tag_hour: { organization_id: true, hour: true, model: true, ...TAG_COLUMNS, ...COUNTERS },
   rollup_model_tag_day: { organization_id: true, day: true, model: true, ...TAG_COLUMNS, ...COUNTERS },
   rollup_model_tag_month: { organization_id: true, month: true, model: true, ...TAG_COLUMNS, ...COUNTERS },
+  rollup_org_model_day: { organization_id: true, day: true, model: true, ...COUNTERS },
+  rollup_user_month: { organization_id: true, month: true, end_user: true, ...COUNTERS },
+  rollup_tag_month: { organization_id: true, month: true, ...TAG_COLUMNS, ...COUNTERS },
+  rollup_tag_key_month: { organization_id: true, month: true, tag_key: true, ...COUNTERS },
   model_prices: {
     model: true,
     effective_from: true,

@@ -130,6 +130,12 @@ export interface RollupDescriptor {
   counts: 'all' | 'with_api_key';
   /** `tags`: the event counts once per tag it carries (none without tags), its tag as TAG_KEY, TAG_VALUE. */
   expand?: 'tags';
+  /**
+   * The table has an index on the organization, the bucket, the dimensions before the last
+   * one and `cost_nano`, so that the groups of a bucket with the highest cost are read from
+   * that index without reading the others (the breakdown's top N).
+   */
+  rankedByCost?: true;
 }
 
 /**
@@ -174,6 +180,21 @@ export const ROLLUPS = [
     counts: 'all',
     expand: 'tags',
   },
+  /** All usage per model and day: the breakdown by day and model. */
+  { table: 'rollup_org_model_day', grain: DAY, dimensions: [MODEL], counts: 'all' },
+  /** Usage per end user and month, ranked by cost: the breakdown's top end users of a month. */
+  { table: 'rollup_user_month', grain: MONTH, dimensions: [END_USER], counts: 'all', rankedByCost: true },
+  /** Usage per tag and month, ranked by cost within a tag key: the breakdown's top values of a tag. */
+  {
+    table: 'rollup_tag_month',
+    grain: MONTH,
+    dimensions: [TAG_KEY, TAG_VALUE],
+    counts: 'all',
+    expand: 'tags',
+    rankedByCost: true,
+  },
+  /** Usage per tag key and month: every value of a tag together, so the top values' rest is a difference. */
+  { table: 'rollup_tag_key_month', grain: MONTH, dimensions: [TAG_KEY], counts: 'all', expand: 'tags' },
   /** All usage per month: the organization's total, which holds the monthly maximum. */
   { table: 'rollup_org_month', grain: MONTH, dimensions: [], counts: 'all' },
 ] as const satisfies readonly RollupDescriptor[];

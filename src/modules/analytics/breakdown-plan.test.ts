@@ -85,13 +85,35 @@ describe('planReads', () => {
     assert.deepEqual(tables({ group_by: 'model' }), [['rollup_org_model_month', undefined]]);
     assert.deepEqual(tables({ group_by: 'api_key' }), [['rollup_model_key_month', undefined]]);
     assert.deepEqual(tables({ group_by: 'end_user', model: 'm' }), [['rollup_model_user_month', undefined]]);
-    assert.deepEqual(tables({ group_by: 'tag:team' }), [['rollup_model_tag_month', 'rollup_org_month']]);
+    assert.deepEqual(tables({ group_by: 'end_user' }), [['rollup_user_month', undefined]]);
+    assert.deepEqual(tables({ group_by: 'tag:team' }), [['rollup_tag_month', 'rollup_org_month']]);
     assert.deepEqual(tables({ group_by: 'tag:team,model' }), [['rollup_model_tag_month', 'rollup_org_model_month']]);
-    assert.deepEqual(tables({ group_by: 'tag:team', 'tag.team': 'x' }), [['rollup_model_tag_month', undefined]]);
+    assert.deepEqual(tables({ group_by: 'tag:team', 'tag.team': 'x' }), [['rollup_tag_month', undefined]]);
     assert.deepEqual(
       planReads(query({ window: 'day', group_by: 'api_key' })).map((r) => r.main.table),
       ['rollup_key_day'],
     );
+    assert.deepEqual(
+      planReads(query({ window: 'day', group_by: 'model' })).map((r) => r.main.table),
+      ['rollup_org_model_day'],
+    );
+  });
+
+  it('ranks end users or tag values of a month by cost when nothing filters them', () => {
+    const ranked = (params: Record<string, unknown>) =>
+      planReads(query({ window: 'month', limit: 5, ...params })).map((r) => [r.top, r.all?.table, r.all?.where]);
+    assert.deepEqual(ranked({ group_by: 'end_user' }), [[5, 'rollup_org_month', []]]);
+    assert.deepEqual(ranked({ group_by: 'tag:team' }), [[5, 'rollup_tag_key_month', [['tag_key', 'team']]]]);
+    for (const params of [
+      { group_by: 'end_user', model: 'm' },
+      { group_by: 'tag:team', 'tag.team': 'x' },
+      { group_by: 'end_user,model' },
+      { group_by: 'model' },
+      { group_by: 'end_user', window: 'day' },
+      { group_by: 'end_user', window: 'all' },
+    ]) {
+      assert.deepEqual(ranked(params), [[undefined, undefined, undefined]], JSON.stringify(params));
+    }
   });
 
   it('refuses what no rollup holds, naming what is served', () => {

@@ -35,6 +35,14 @@ export interface SpanReads {
   base?: RollupRead;
   /** Position of the tag in `groupBy` that `base` leaves out. */
   tagPosition?: number;
+  /**
+   * Set when `main` is to be read ranked: per bucket only the groups that can be among the
+   * `limit` highest (every group tied in cost with the last of those included), so that the
+   * read does not grow with the number of groups.
+   */
+  top?: number;
+  /** With `top`: every group of `main` summed per bucket, so the groups left out are the difference. */
+  all?: RollupRead;
 }
 
 type Column = 'model' | 'api_key_id' | 'end_user' | 'tag_key' | 'tag_value';
@@ -120,7 +128,8 @@ export function planReads(query: BreakdownQuery): SpanReads[] {
     const rollup = rollupFor(span.grain, columns);
     if (!rollup) throw unserved(query);
     const main: RollupRead = { ...span, table: rollup.table, groupColumns, where };
-    if (!withBase) return { main };
+    const ranked = rankedReads(query, rollup, main, columns);
+    if (!withBase) return { main, ...ranked };
     const baseColumns = columns.filter((c) => c !== 'tag_key' && c !== 'tag_value');
     const baseRollup = rollupFor(span.grain, baseColumns);
     if (!baseRollup) throw unserved(query);
@@ -133,8 +142,32 @@ export function planReads(query: BreakdownQuery): SpanReads[] {
         where: where.filter(([c]) => c !== 'tag_key'),
       },
       tagPosition,
+      ...ranked,
     };
   });
+}
+
+/**
+ * The ranked read of a month's top end users or tag values, when the query groups by that one
+ * dimension without filters and the rollup is indexed by cost; otherwise nothing (every group is
+ * read). The sum of every group comes from the rollup without the grouped column: the
+ * organization's month, or the tag key's.
+ */
+function rankedReads(
+  query: BreakdownQuery,
+  rollup: RollupDescriptor,
+  main: RollupRead,
+  columns: readonly Column[],
+): Pick<SpanReads, 'top' | 'all'> {
+  const filtered = Object.values(query.filters).some((value) => value !== undefined);
+  if (query.window !== 'month' || query.groupBy.length !== 1 || filtered || !rollup.rankedByCost) return {};
+  const grouped = main.groupColumns[0]!;
+  const rest = rollupFor(
+    main.grain,
+    columns.filter((c) => c !== grouped),
+  );
+  if (!rest) return {};
+  return { top: query.limit, all: { ...main, table: rest.table, groupColumns: [] } };
 }
 
 /**

@@ -8,7 +8,7 @@ import { nanoToChf } from '../../money/chf.ts';
 import { isoSeconds } from '../../time/calendar.ts';
 import type { Counters } from '../../usage/counters.ts';
 import { type AnalyticsContext, readAnalytics } from './analytics.reads.ts';
-import { readGrouped } from './breakdown.repository.ts';
+import { readGrouped, readTop } from './breakdown.repository.ts';
 import type { BreakdownResponse } from './breakdown.schemas.ts';
 import { type BreakdownRow, breakdownRows, breakdownTotals, type SpanRows } from './breakdown.ts';
 import { planReads } from './breakdown-plan.ts';
@@ -30,14 +30,21 @@ export async function usageBreakdown(
     query.window,
     query.groupBy.join(','),
     JSON.stringify([filters.model, filters.apiKeyId, filters.endUser, filters.tag?.key, filters.tag?.value]),
+    // A ranked read holds the groups of this limit only.
+    reads.some((read) => read.top !== undefined) ? query.limit : 0,
   ];
   const spans = await readAnalytics(ctx, 'usage-breakdown', organizationId, args, (db) =>
     Promise.all(
       reads.map(
-        async ({ main, base, tagPosition }): Promise<SpanRows> => ({
+        async ({ main, base, tagPosition, top, all }): Promise<SpanRows> => ({
           grain: main.grain,
-          main: await readGrouped(db, organizationId, main),
+          main:
+            top === undefined
+              ? await readGrouped(db, organizationId, main)
+              : await readTop(db, organizationId, main, top),
           ...(base ? { base: await readGrouped(db, organizationId, base), tagPosition } : {}),
+          // After the ranked groups: counters only grow, so what they leave out is never below zero.
+          ...(all ? { all: await readGrouped(db, organizationId, all) } : {}),
         }),
       ),
     ),

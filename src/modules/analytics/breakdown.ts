@@ -16,6 +16,12 @@ export interface SpanRows {
   main: GroupedRow[];
   base?: GroupedRow[];
   tagPosition?: number;
+  /**
+   * Set when `main` holds per bucket only the groups that can rank among the `limit` highest:
+   * every group summed per bucket (no group values), so that the groups not read are the
+   * difference.
+   */
+  all?: GroupedRow[];
 }
 
 export interface BreakdownRow extends Counters {
@@ -33,10 +39,13 @@ type Groups = Map<string, { values: Array<string | null>; counters: Counters }>;
 export function breakdownRows(query: BreakdownQuery, spans: readonly SpanRows[]): BreakdownRow[] {
   const main = new Map<number, Groups>();
   const base = new Map<number, Groups>();
+  /** Per window, the groups a ranked read left out, summed: they rank below every group read. */
+  const unread = new Map<number, Counters>();
   let tagPosition = -1;
   for (const span of spans) {
     for (const row of span.main)
       add(main, windowStart(query, span.grain, row.time), shownValues(query, row.values), row);
+    if (span.all) addUnread(unread, query, span);
     if (span.base && span.tagPosition !== undefined) {
       tagPosition = span.tagPosition;
       const others = query.groupBy.filter((_, i) => i !== tagPosition);
@@ -46,19 +55,22 @@ export function breakdownRows(query: BreakdownQuery, spans: readonly SpanRows[])
       }
     }
   }
-  if (tagPosition >= 0) addUntagged(main, base, tagPosition);
+  if (tagPosition >= 0) addUntagged(main, base, tagPosition, unread);
   const rows: BreakdownRow[] = [];
-  for (const start of [...main.keys()].sort((a, b) => a - b)) {
+  for (const start of [...new Set([...main.keys(), ...unread.keys()])].sort((a, b) => a - b)) {
     const end = windowEnd(query, start);
-    const groups = [...main.get(start)!.values()].filter((g) => !isZero(g.counters));
+    const groups = [...(main.get(start)?.values() ?? [])].filter((g) => !isZero(g.counters));
     groups.sort((a, b) => compareRows(a.counters, b.counters) || compareValues(a.values, b.values));
     const shown = groups
       .slice(0, query.limit)
       .map((g) => ({ start, end, values: g.values, other: false, ...g.counters }));
     const rest = groups.slice(query.limit);
-    if (rest.length > 0) {
+    // Counters are never negative: what was left unread is some group's usage exactly when it is not zero.
+    const left = unread.get(start);
+    if (rest.length > 0 || (left && !isZero(left))) {
       const sum = emptyCounters();
       for (const g of rest) addCounters(sum, g.counters);
+      if (left) addCounters(sum, left);
       const other = { start, end, values: query.groupBy.map(() => null), other: true, ...sum };
       const at = shown.findIndex((row) => compareRows(other, row) < 0);
       shown.splice(at < 0 ? shown.length : at, 0, other);
@@ -89,7 +101,12 @@ function add(into: Map<number, Groups>, start: number, values: Array<string | nu
  * counted beyond the tag's rows. An event carries one value per tag key, so it is in at most
  * one of those rows and the difference is exact.
  */
-function addUntagged(main: Map<number, Groups>, base: Map<number, Groups>, tagPosition: number): void {
+function addUntagged(
+  main: Map<number, Groups>,
+  base: Map<number, Groups>,
+  tagPosition: number,
+  unread: ReadonlyMap<number, Counters>,
+): void {
   for (const [start, groups] of base) {
     const tagged = new Map<string, Counters>();
     for (const group of main.get(start)?.values() ?? []) {
@@ -97,6 +114,13 @@ function addUntagged(main: Map<number, Groups>, base: Map<number, Groups>, tagPo
       const sum = tagged.get(id) ?? emptyCounters();
       addCounters(sum, group.counters);
       tagged.set(id, sum);
+    }
+    // A ranked read groups by the tag alone: the values it left out have no other group values.
+    const left = unread.get(start);
+    if (left) {
+      const sum = tagged.get('[]') ?? emptyCounters();
+      addCounters(sum, left);
+      tagged.set('[]', sum);
     }
     for (const { values, counters } of groups.values()) {
       const rest = { ...counters };
@@ -107,6 +131,22 @@ function addUntagged(main: Map<number, Groups>, base: Map<number, Groups>, tagPo
       withTag.splice(tagPosition, 0, null);
       add(main, start, withTag, rest);
     }
+  }
+}
+
+/** Per window, every group of a ranked read summed, less the groups it read. */
+function addUnread(unread: Map<number, Counters>, query: BreakdownQuery, span: SpanRows): void {
+  for (const row of span.all ?? []) {
+    const start = windowStart(query, span.grain, row.time);
+    const sum = unread.get(start) ?? emptyCounters();
+    addCounters(sum, row);
+    unread.set(start, sum);
+  }
+  for (const row of span.main) {
+    const start = windowStart(query, span.grain, row.time);
+    const sum = unread.get(start) ?? emptyCounters();
+    subtract(sum, row);
+    unread.set(start, sum);
   }
 }
 
