@@ -260,14 +260,14 @@ export function sqliteConnection(storage: Storage): SqliteStorage['connection'] 
 }
 
 /**
- * Migrates `storage` up or down to the migration `name`. Kysely's migrator lists the tables of
+ * Migrates `storage` up or down to the migration `name`, and names the migrations run. Kysely's migrator lists the tables of
  * every schema, which fails while another test drops its own (see listingRaced); nothing was
  * migrated then, so it tries again.
  */
-export async function migrateTestDatabaseTo(storage: Storage, name: string): Promise<void> {
+export async function migrateTestDatabaseTo(storage: Storage, name: string): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await (await migrator(storage, storage.db)).migrateTo(name);
-    if (!error) return;
+    if (!error) return (results ?? []).map((r) => r.migrationName);
     const ranNone = !results?.some((r) => r.status !== 'NotExecuted');
     if (!listingRaced(error) || !ranNone || attempt >= 100) throw error;
     await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 90));

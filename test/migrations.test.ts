@@ -9,9 +9,9 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { generateSecret } from '../src/modules/api-keys/secrets.ts';
 import { authenticate } from '../src/modules/auth/authenticate.ts';
-import { MIGRATION_NAMES, migrateToLatest, migrator } from '../src/storage/migrate.ts';
+import { MIGRATION_NAMES, migrateToLatest } from '../src/storage/migrate.ts';
 import { openStorage } from '../src/storage/storage.ts';
-import { createTestDatabase, DIALECTS, POSTGRES_URL } from './harness.ts';
+import { createTestDatabase, DIALECTS, migrateTestDatabaseTo, POSTGRES_URL } from './harness.ts';
 
 // PostgreSQL only: SQLite has no schemas, and a SQLite file holds one database.
 describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres') }, () => {
@@ -56,9 +56,7 @@ for (const dialect of DIALECTS) {
       const database = await createTestDatabase(dialect);
       const storage = openStorage(database.config);
       try {
-        const migrations = await migrator(storage, storage.db);
-        const before = await migrations.migrateTo('2026_11_23_0004_open_reservations');
-        assert.equal(before.error, undefined);
+        await migrateTestDatabaseTo(storage, '2026_11_23_0004_open_reservations');
         const { secret, prefix, hash } = generateSecret();
         const db = storage.db as any;
         await db
@@ -73,18 +71,17 @@ for (const dialect of DIALECTS) {
           })
           .execute();
 
-        const up = await migrations.migrateTo('2026_12_01_0001_admin_key_state');
-        assert.deepEqual(
-          up.results?.map((r) => r.migrationName),
-          ['2026_12_01_0001_admin_key_state'],
-        );
+        assert.deepEqual(await migrateTestDatabaseTo(storage, '2026_12_01_0001_admin_key_state'), [
+          '2026_12_01_0001_admin_key_state',
+        ]);
         const row = await storage.db.selectFrom('admin_keys').selectAll().executeTakeFirstOrThrow();
         assert.equal(row.state, 'active');
         assert.equal(row.deleted_at, null);
         assert.deepEqual(await authenticate(storage.db, secret, Date.now()), { kind: 'admin', keyId: 'admin_old' });
 
-        const down = await migrations.migrateDown();
-        assert.equal(down.error, undefined);
+        assert.deepEqual(await migrateTestDatabaseTo(storage, '2026_11_23_0004_open_reservations'), [
+          '2026_12_01_0001_admin_key_state',
+        ]);
         const columns = Object.keys(await db.selectFrom('admin_keys').selectAll().executeTakeFirstOrThrow());
         assert.ok(!columns.includes('state') && !columns.includes('deleted_at'), columns.join());
       } finally {
