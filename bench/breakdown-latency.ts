@@ -32,7 +32,7 @@ const log = (line: string) => process.stderr.write(`[breakdown] ${line}\n`);
 
 /** Every rollup of every month of the span, grouped from the raw events in the database. */
 async function fillRollups(database: BenchDatabase, end: number): Promise<void> {
-  const storage = openStorage(database.config);
+  const storage = await openStorage(database.config);
   try {
     await storage.withoutTimeout(async (db) => {
       // biome-ignore lint/suspicious/noExplicitAny: tables chosen at run time from the descriptors

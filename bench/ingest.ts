@@ -136,7 +136,7 @@ function toRow(event: BenchEvent): RawRow {
 
 /** The bulk-path baseline in a fresh database of the same engine and schema. */
 export async function ingestBaseline(database: BenchDatabase, stream: EventStreamOptions, clients: number) {
-  const storage = openStorage(database.config);
+  const storage = await openStorage(database.config);
   await migrateToLatest(storage);
   // The server makes a month's partition (PostgreSQL) when its first event comes; the bulk path
   // writes straight into the table, so every month of the two-year span gets one first, untimed.

@@ -22,7 +22,7 @@ const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test
 const schema = `bench_partitions_${process.pid}`;
 const CHUNK = 1_000_000;
 
-const storage = openStorage({ kind: 'postgres', url, poolSize: 2, schema });
+const storage = await openStorage({ kind: 'postgres', url, poolSize: 2, schema });
 try {
   const before = await (await migrator(storage, storage.db)).migrateTo('2026_12_02_0001_organization_month');
   if (before.error) throw before.error;

@@ -108,7 +108,7 @@ async function load(): Promise<void> {
 
 /** Every rollup of every month of the span, rebuilt from the raw events, one transaction per month. */
 async function rebuildAll(config: Parameters<typeof openStorage>[0], end: number): Promise<void> {
-  const storage = openStorage(config);
+  const storage = await openStorage(config);
   try {
     const organizations = Array.from({ length: tenancy.orgs }, (_, i) => orgId(i));
     const last = yearMonthOf(end);

@@ -92,7 +92,7 @@ export function benchDatabase(dialect: EngineName, location: string): BenchDatab
  * track_counts it needs off; see src/storage/server-settings.ts).
  */
 export async function postgresSettingWarningsOf(): Promise<string[]> {
-  const storage = openStorage({ kind: 'postgres', url: POSTGRES_URL, poolSize: 1 });
+  const storage = await openStorage({ kind: 'postgres', url: POSTGRES_URL, poolSize: 1 });
   try {
     return await postgresSettingWarnings(storage.db);
   } finally {

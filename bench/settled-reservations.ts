@@ -67,7 +67,7 @@ console.log('| engine | settled reservations | p50 ms | p99 ms | p50 / p50 with 
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const dialect of engines) {
   const database = await createDatabase(dialect);
-  const storage = openStorage(database.config);
+  const storage = await openStorage(database.config);
   try {
     await migrateToLatest(storage);
     const now = Date.now();

@@ -73,7 +73,7 @@ async function measure(group: number): Promise<GroupSizeFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'freddy-wal-pages-'));
   const file = path.join(dir, 'wal-pages.sqlite');
   try {
-    const storage = openStorage({ kind: 'sqlite', path: file });
+    const storage = await openStorage({ kind: 'sqlite', path: file });
     await migrateToLatest(storage);
     await storage.close();
     const db = connectSqlite(file);

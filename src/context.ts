@@ -136,10 +136,13 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
  * Opens the configured storage and the context around it. The server bounds each request's
  * database work by REQUEST_TIMEOUT_MS; a CLI command (`bounded: false`) runs unbounded.
  */
-export function openContext(
+export async function openContext(
   config: Readonly<AppConfig & Pick<Config, 'database'>>,
   options: ContextOptions & { bounded?: boolean } = {},
-): AppContext {
-  const storage = openStorage(config.database, options.bounded === false ? {} : { timeoutMs: config.requestTimeoutMs });
+): Promise<AppContext> {
+  const storage = await openStorage(
+    config.database,
+    options.bounded === false ? {} : { timeoutMs: config.requestTimeoutMs },
+  );
   return createContext(storage, config, options);
 }

@@ -508,7 +508,7 @@ forEachDialect(
 for (const dialect of DIALECTS) {
   it(`the migration fills the ranked and per-day model rollups from the breakdown's rollups [${dialect}]`, async () => {
     const database = await createTestDatabase(dialect);
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       await migrateTestDatabaseTo(storage, '2026_12_04_0201_breakdown_rollups');
       // Rollup rows only, as for months whose raw events retention has deleted.

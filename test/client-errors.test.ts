@@ -24,7 +24,7 @@ describe('requests the HTTP parser refuses', () => {
 
   before(async () => {
     database = await createTestDatabase(DIALECTS[0] ?? 'sqlite');
-    storage = openStorage(database.config);
+    storage = await openStorage(database.config);
     await migrateToLatest(storage);
     adminKey = (await createAdminKey(storage.db, 'test admin', Date.now())).secret;
     const { Writable } = await import('node:stream');

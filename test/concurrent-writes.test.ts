@@ -226,7 +226,7 @@ describe('SQLite writer thread', () => {
     work: (writer: SqliteWriterThread, storage: Storage) => Promise<void>,
   ) {
     const file = tempFile();
-    const storage = openStorage({ kind: 'sqlite', path: file });
+    const storage = await openStorage({ kind: 'sqlite', path: file });
     const writer = new SqliteWriterThread(file);
     try {
       await migrateToLatest(storage);
@@ -251,7 +251,7 @@ describe('SQLite writer thread', () => {
         return true;
       });
 
-      const storage = openStorage({ kind: 'sqlite', path: file });
+      const storage = await openStorage({ kind: 'sqlite', path: file });
       await migrateToLatest(storage);
       await createOrganization(storage.db, { name: 'A', id: 'org_a' }, Date.now());
       const again = { ...batch, events: [event('org_a', 'e-1'), event('org_a', 'e-2')] };
@@ -314,7 +314,7 @@ describe('SQLite writer thread', () => {
   });
 
   it('writes an in-memory database on the server connection, which no thread can share', async () => {
-    const storage = openStorage({ kind: 'sqlite', path: ':memory:' });
+    const storage = await openStorage({ kind: 'sqlite', path: ':memory:' });
     try {
       await migrateToLatest(storage);
       await createOrganization(storage.db, { name: 'M', id: 'org_m' }, Date.now());
@@ -346,7 +346,7 @@ describe('PostgreSQL batches that share events', { skip: !DIALECTS.includes('pos
     work: (writer: PostgresBatchWriter, ids: () => Promise<string[]>, db: Db) => Promise<void>,
   ) {
     const database = await createTestDatabase('postgres');
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       await migrateToLatest(storage);
       await createOrganization(storage.db, { name: 'P', id: 'org_p' }, Date.now());

@@ -213,7 +213,12 @@ describe('PostgreSQL connections ended under the server', { skip: !DIALECTS.incl
 
   it('the read memo change marker on an ended session: 503, and the next read connects anew', async () => {
     const name = `${schemaOf(server)}_memo`;
-    const storage = openStorage({ kind: 'postgres', url: postgresUrl(name), poolSize: 1, schema: schemaOf(server) });
+    const storage = await openStorage({
+      kind: 'postgres',
+      url: postgresUrl(name),
+      poolSize: 1,
+      schema: schemaOf(server),
+    });
     const { reads } = contextOf(storage);
     try {
       assert.equal(await reads.get(['marker', 1], async () => 1), 1);
@@ -233,7 +238,12 @@ describe('PostgreSQL connections ended under the server', { skip: !DIALECTS.incl
 
   it('a connection whose session ended under a query is not handed to the next one', async () => {
     const name = `${schemaOf(server)}_one`;
-    const storage = openStorage({ kind: 'postgres', url: postgresUrl(name), poolSize: 1, schema: schemaOf(server) });
+    const storage = await openStorage({
+      kind: 'postgres',
+      url: postgresUrl(name),
+      poolSize: 1,
+      schema: schemaOf(server),
+    });
     const organizations = () => storage.db.selectFrom('organizations').select('id').execute();
     try {
       await organizations();
@@ -248,7 +258,12 @@ describe('PostgreSQL connections ended under the server', { skip: !DIALECTS.incl
 
   it('a session that the server closes after idle_session_timeout is dropped, and the next query connects anew', async () => {
     const name = `${schemaOf(server)}_idle`;
-    const storage = openStorage({ kind: 'postgres', url: postgresUrl(name), poolSize: 1, schema: schemaOf(server) });
+    const storage = await openStorage({
+      kind: 'postgres',
+      url: postgresUrl(name),
+      poolSize: 1,
+      schema: schemaOf(server),
+    });
     const lost: Error[] = [];
     storage.onConnectionLost((error) => lost.push(error));
     try {
@@ -263,7 +278,12 @@ describe('PostgreSQL connections ended under the server', { skip: !DIALECTS.incl
 
   it('a session ended between two statements of a transaction: logged, rolled back, and the pool goes on', async () => {
     const name = `${schemaOf(server)}_trx`;
-    const storage = openStorage({ kind: 'postgres', url: postgresUrl(name), poolSize: 1, schema: schemaOf(server) });
+    const storage = await openStorage({
+      kind: 'postgres',
+      url: postgresUrl(name),
+      poolSize: 1,
+      schema: schemaOf(server),
+    });
     const lost: Error[] = [];
     storage.onConnectionLost((error) => lost.push(error));
     try {

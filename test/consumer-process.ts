@@ -75,7 +75,7 @@ export async function tenantsOf(database: TestDatabase): Promise<{ adminKey: str
 /** Every published event stored once, the summary of each organization and every rollup equal to them. */
 export async function assertStoredOnce(database: TestDatabase, adminKey: string, published: Map<string, EventInput>) {
   const server: ServerProcess = await startServerProcess({ ...database.env, RATE_LIMIT_PER_MINUTE: '0' });
-  const storage = openStorage(database.config);
+  const storage = await openStorage(database.config);
   try {
     const totals = await assertExactlyOnce(storage, published, (orgId) => summaryOf(server.url, adminKey, orgId));
     assert.equal(totals.events, published.size);

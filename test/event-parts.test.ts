@@ -239,7 +239,7 @@ const EARLIER_ROLLUPS = ROLLUPS.filter((rollup) =>
 for (const dialect of DIALECTS) {
   it(`the migration adds the parts to events and rollups that exist, as zeros [${dialect}]`, async () => {
     const database = await createTestDatabase(dialect);
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       // Before the raw events were partitioned, so that the event needs no partition of its month.
       await migrateTestDatabaseTo(storage, '2026_12_03_0201_raw_event_retention');

@@ -157,7 +157,7 @@ export interface TestServerOptions {
 
 export async function startTestServer(dialect: EngineName, options: TestServerOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase(dialect);
-  const storage = openStorage(
+  const storage = await openStorage(
     database.config,
     options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs },
   );

@@ -45,7 +45,7 @@ for (const dialect of DIALECTS) {
   describe(`health and readiness [${dialect}]`, () => {
     it('is ready on a migrated database', async () => {
       const database = await createTestDatabase(dialect);
-      const storage = openStorage(database.config);
+      const storage = await openStorage(database.config);
       try {
         await migrateToLatest(storage);
         const ready = await probe(storage, '/readyz');
@@ -60,7 +60,7 @@ for (const dialect of DIALECTS) {
 
     it('is not ready while migrations are pending, and becomes ready once they ran', async () => {
       const database = await createTestDatabase(dialect);
-      const storage = openStorage(database.config);
+      const storage = await openStorage(database.config);
       try {
         assert.ok(MIGRATION_NAMES.length >= 2, 'needs at least two migrations to leave one pending');
         await migrateTestDatabaseTo(storage, MIGRATION_NAMES[0]!);
@@ -80,7 +80,7 @@ for (const dialect of DIALECTS) {
 
     it('is not ready once the database is closed', async () => {
       const database = await createTestDatabase(dialect);
-      const storage = openStorage(database.config);
+      const storage = await openStorage(database.config);
       try {
         await migrateToLatest(storage);
         await storage.close();
@@ -95,7 +95,7 @@ for (const dialect of DIALECTS) {
 
     it('is not ready while a table lacks a column, and ready again once it is back', async () => {
       const database = await createTestDatabase(dialect);
-      const storage = openStorage(database.config);
+      const storage = await openStorage(database.config);
       try {
         await migrateToLatest(storage);
         await sql`alter table admin_keys rename column last_used_at to last_used`.execute(storage.db);
@@ -113,7 +113,7 @@ for (const dialect of DIALECTS) {
     if (dialect === 'sqlite') {
       it('is not ready while the connection is read-only', async () => {
         const database = await createTestDatabase(dialect);
-        const storage = openStorage(database.config);
+        const storage = await openStorage(database.config);
         try {
           await migrateToLatest(storage);
           sqliteConnection(storage).pragma('query_only = on');
@@ -130,7 +130,7 @@ for (const dialect of DIALECTS) {
 
       it('is not ready while the file is not writable (immutable, even to root)', async (t) => {
         const database = await createTestDatabase(dialect);
-        const storage = openStorage(database.config);
+        const storage = await openStorage(database.config);
         const file = sqliteConnection(storage).name;
         try {
           await migrateToLatest(storage);
@@ -153,7 +153,7 @@ for (const dialect of DIALECTS) {
       it('is not ready on a corrupt file', async () => {
         const database = await createTestDatabase(dialect);
         const file = (database.config as { path: string }).path;
-        const setup = openStorage(database.config);
+        const setup = await openStorage(database.config);
         await migrateToLatest(setup);
         const { rootpage } = sqliteConnection(setup)
           .prepare("select rootpage from sqlite_master where name = 'organizations'")
@@ -163,7 +163,7 @@ for (const dialect of DIALECTS) {
         const bytes = fs.readFileSync(file);
         bytes.fill(0xab, (Number(rootpage) - 1) * pageSize, Number(rootpage) * pageSize);
         fs.writeFileSync(file, bytes);
-        const storage = openStorage(database.config);
+        const storage = await openStorage(database.config);
         try {
           const corrupt = await probe(storage, '/readyz');
           assertEnvelope(assert, corrupt, 503, 'SERVICE_UNAVAILABLE');
@@ -176,7 +176,7 @@ for (const dialect of DIALECTS) {
 
       it('answers at once while another connection holds the write lock, and writes nothing', async () => {
         const database = await createTestDatabase(dialect);
-        const storage = openStorage(database.config);
+        const storage = await openStorage(database.config);
         const file = sqliteConnection(storage).name;
         const writer = new SQLite(file);
         try {
@@ -203,12 +203,12 @@ for (const dialect of DIALECTS) {
     if (dialect === 'postgres') {
       it("is not ready while the connections' transactions are read-only", async () => {
         const database = await createTestDatabase(dialect);
-        const setup = openStorage(database.config);
+        const setup = await openStorage(database.config);
         const schema = (database.config as { schema: string }).schema;
         // Only this storage's connections are read-only: the setting travels in their start-up options.
         const url = new URL(POSTGRES_URL);
         url.searchParams.set('options', `-c search_path=${schema} -c default_transaction_read_only=on`);
-        const storage = openStorage({ kind: 'postgres', url: url.toString(), poolSize: 1 });
+        const storage = await openStorage({ kind: 'postgres', url: url.toString(), poolSize: 1 });
         try {
           await migrateToLatest(setup);
           const readOnly = await probe(storage, '/readyz');
@@ -226,7 +226,7 @@ for (const dialect of DIALECTS) {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
         const url = new URL(POSTGRES_URL);
         url.port = '1';
-        const storage = openStorage({ kind: 'postgres', url: url.toString(), poolSize: 1 });
+        const storage = await openStorage({ kind: 'postgres', url: url.toString(), poolSize: 1 });
         try {
           const unreachable = await probe(storage, '/readyz');
           assertEnvelope(assert, unreachable, 503, 'SERVICE_UNAVAILABLE');

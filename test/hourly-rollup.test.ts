@@ -133,7 +133,7 @@ forEachDialect('the hourly rollup', (server) => {
 for (const dialect of DIALECTS) {
   it(`the migrations fill the hourly and daily rollups from what is already stored [${dialect}]`, async () => {
     const database = await createTestDatabase(dialect);
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       await migrateTestDatabaseTo(storage, '2026_12_02_0001_organization_month');
       const row = (id: string, at: string, neurons: number) => ({
@@ -199,7 +199,7 @@ for (const dialect of DIALECTS) {
 for (const dialect of DIALECTS) {
   it(`the organization's hourly and daily rows keep their values when SQLite stores them in key order [${dialect}]`, async () => {
     const database = await createTestDatabase(dialect);
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       await migrateTestDatabaseTo(storage, '2026_12_04_0201_breakdown_rollups');
       const counters = (n: number) => ({

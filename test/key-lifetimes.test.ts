@@ -123,7 +123,7 @@ forEachDialect(
     it(`refuses new events of a key deleted by another process within ${DELETIONS_POLL_MS} ms`, async () => {
       const keyId = (await makeApiKey(server(), orgId)).id;
       assert.equal((await post(event(keyId, now))).status, 200); // known to this process, not deleted
-      const other = openStorage(server().database.config);
+      const other = await openStorage(server().database.config);
       const replica = await appOver({
         storage: other,
         config: { bodyLimit: 1_048_576, requestTimeoutMs: 30_000, logLevel: 'silent', reservationTtlSeconds: 300 },
@@ -156,7 +156,7 @@ forEachDialect(
 for (const dialect of DIALECTS) {
   it(`gives keys deleted before deleted_at existed the migration's time [${dialect}]`, async () => {
     const database = await createTestDatabase(dialect);
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       await migrateTestDatabaseTo(storage, '2026_11_23_0004_open_reservations');
       await storage.db.insertInto('organizations').values({ id: 'org_m', name: 'M', created_at: 0 }).execute();

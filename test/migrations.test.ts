@@ -29,7 +29,7 @@ describe('migrations beside other schemas', { skip: !DIALECTS.includes('postgres
     try {
       for (let i = 0; i < 10; i++) {
         const database = await createTestDatabase('postgres');
-        const storage = openStorage(database.config);
+        const storage = await openStorage(database.config);
         try {
           assert.equal((await migrateToLatest(storage)).length, MIGRATION_NAMES.length);
           const count = await storage.db
@@ -54,7 +54,7 @@ for (const dialect of DIALECTS) {
   describe(`migrating a database with admin keys [${dialect}]`, () => {
     it('keeps every admin key active and working, and migrates back down', async () => {
       const database = await createTestDatabase(dialect);
-      const storage = openStorage(database.config);
+      const storage = await openStorage(database.config);
       try {
         await migrateTestDatabaseTo(storage, '2026_11_23_0004_open_reservations');
         const { secret, prefix, hash } = generateSecret();

@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
   describe(`raw events by month [${dialect}]`, () => {
     it('migrates a database with events keeping every row, then detects retries across months', async () => {
       const database = await createTestDatabase(dialect);
-      const storage = openStorage(database.config);
+      const storage = await openStorage(database.config);
       try {
         await migrateTestDatabaseTo(storage, BEFORE);
         const rows = oldRows(500);
@@ -124,7 +124,7 @@ for (const dialect of DIALECTS) {
 describe('partitions created on demand by several processes at once', { skip: !DIALECTS.includes('postgres') }, () => {
   it('stores every event once when three storages bring events of new months together', async () => {
     const database = await createTestDatabase('postgres');
-    const storages = [0, 1, 2].map(() => openStorage(database.config));
+    const storages = await Promise.all([0, 1, 2].map(() => openStorage(database.config)));
     try {
       await migrateToLatest(storages[0]!);
       const event = (id: string, month: number): UsageEvent => ({
@@ -178,7 +178,7 @@ describe('partitions created on demand by several processes at once', { skip: !D
 describe('retention in several processes at once', { skip: !DIALECTS.includes('postgres') }, () => {
   it('lets one process drop partitions while the others leave it to that one', async () => {
     const database = await createTestDatabase('postgres');
-    const [first, second] = [openStorage(database.config), openStorage(database.config)];
+    const [first, second] = await Promise.all([await openStorage(database.config), await openStorage(database.config)]);
     try {
       await migrateToLatest(first);
       await first.prepareEventMonths([202101, 202102, 202103]);

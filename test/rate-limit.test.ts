@@ -31,7 +31,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       database = await createTestDatabase(dialect);
-      storage = openStorage(database.config);
+      storage = await openStorage(database.config);
       await migrateToLatest(storage);
       app = await appOver({
         storage,

@@ -69,7 +69,7 @@ forEachDialect('reused reads', (server) => {
     orgId = (await makeOrg(server())).id;
     key = await makeApiKey(server(), orgId, { name: 'first name' });
     await ingest(server(), [event('r-1', '1.5')]);
-    other = openStorage(server().database.config);
+    other = await openStorage(server().database.config);
   });
   after(async () => {
     await other.close();

@@ -31,7 +31,7 @@ interface Replica {
 }
 
 async function replica(database: TestDatabase, redis: RedisConfig): Promise<Replica> {
-  const storage = openStorage(database.config);
+  const storage = await openStorage(database.config);
   await migrateToLatest(storage);
   const problems: string[] = [];
   const ctx = createContext(
@@ -112,7 +112,7 @@ for (const dialect of DIALECTS) {
       const { apiKey, secret } = await newKey();
       assert.equal((await summary(b, secret)).statusCode, 200);
       // What `freddy-analytics keys deactivate` does: a context that never subscribes.
-      const command = createContext(openStorage(database.config), { ...TEST_CONFIG, redis });
+      const command = createContext(await openStorage(database.config), { ...TEST_CONFIG, redis });
       try {
         await setApiKeyState(command, orgId, apiKey.id, 'deactivated', Date.now());
         await command.keyChanged(apiKey.id);

@@ -230,7 +230,7 @@ describe('migrations at start are not held to REQUEST_TIMEOUT_MS [postgres]', {
     const database = await createTestDatabase('postgres');
     cleanup.push(() => database.drop());
     const config = database.config as Extract<typeof database.config, { kind: 'postgres' }>;
-    const setup = openStorage(config);
+    const setup = await openStorage(config);
     await migrateToLatest(setup);
     await createAdminKey(setup.db, 'test admin', Date.now());
     await setup.close();

@@ -36,7 +36,7 @@ docs/operations.md, "Queue ingestion". Runs until SIGTERM or SIGINT.`,
       if (!config.ingestNats)
         throw new ConfigError('INGEST_NATS_URL must be set for consume, e.g. nats://127.0.0.1:4222');
       // Bounded as a request is: a database that hangs fails the batch, which comes back later.
-      const ctx = openContext(config);
+      const ctx = await openContext(config);
       const log = jsonLog();
       let stopping = false;
       const stop = (signal: string) => {

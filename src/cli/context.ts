@@ -9,7 +9,7 @@ import { migrateToLatest } from '../storage/migrate.ts';
 /** Runs `work` in a context of its own, unbounded (a command is not a request), closed afterwards. */
 export async function withContext<T>(work: (ctx: AppContext, config: Readonly<Config>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const ctx = openContext(config, { bounded: false });
+  const ctx = await openContext(config, { bounded: false });
   try {
     await migrateToLatest(ctx.storage);
     return await work(ctx, config);

@@ -32,7 +32,7 @@ program
   .command('migrate')
   .description('Bring the database schema up to date')
   .action(async () => {
-    const storage = openStorage(loadConfig().database);
+    const storage = await openStorage(loadConfig().database);
     const applied = await migrateToLatest(storage).finally(() => storage.close());
     process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'Schema is up to date\n');
   });

@@ -6,10 +6,8 @@
 import type { Kysely, SelectQueryBuilder, Transaction } from 'kysely';
 import type { DatabaseConfig } from '../config.ts';
 import type { CostSource, UsageEvent } from '../usage/event.ts';
-import { openPostgresStorage } from './postgres/engine.ts';
 import type { ReadinessProblem } from './readiness.ts';
 import type { Database, Db } from './schema.ts';
-import { openSqliteStorage } from './sqlite/engine.ts';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -130,6 +128,11 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export function openStorage(config: DatabaseConfig, options: StorageOptions = {}): Storage {
-  return config.kind === 'sqlite' ? openSqliteStorage(config, options) : openPostgresStorage(config, options);
+/**
+ * Opens the configured engine. Each engine's code (and its driver) is loaded here, when it is
+ * used: a SQLite process never loads node-postgres, whose loading was a tenth of its start-up.
+ */
+export async function openStorage(config: DatabaseConfig, options: StorageOptions = {}): Promise<Storage> {
+  if (config.kind === 'sqlite') return (await import('./sqlite/engine.ts')).openSqliteStorage(config, options);
+  return (await import('./postgres/engine.ts')).openPostgresStorage(config, options);
 }

@@ -26,7 +26,7 @@ describe('POST /v1/usage/authorize across two server processes [postgres]', {
 
   before(async () => {
     database = await createTestDatabase('postgres');
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       await migrateToLatest(storage);
       admin = (await createAdminKey(storage.db, 'test admin', Date.now())).secret;
@@ -70,7 +70,7 @@ describe('POST /v1/usage/authorize across two server processes [postgres]', {
     const admitted = results.filter((r) => r.status === 200);
     assert.equal(admitted.length, N, JSON.stringify(results.map((r) => r.status)));
     assert.equal(results.filter((r) => r.status === 429).length, M - N);
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       const rows = await storage.db
         .selectFrom('reservations')

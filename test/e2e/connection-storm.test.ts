@@ -134,7 +134,7 @@ describe('a storm of ended PostgreSQL sessions [postgres]', { skip: !DIALECTS.in
     for (const route of routes) await route();
     assert.equal(answers.unavailable, unavailableBefore, 'a request after the storm was refused');
 
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       const totals = await assertExactlyOnce(storage, acknowledged, (orgId) => summaryOf(running.url, adminKey, orgId));
       const lost = running.stdout.filter((line) => line.includes('"msg":"database connection lost"')).length;

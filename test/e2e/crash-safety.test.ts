@@ -101,7 +101,7 @@ for (const dialect of DIALECTS) {
       stopping = true;
       await Promise.all(clients);
 
-      const storage = openStorage(database.config);
+      const storage = await openStorage(database.config);
       try {
         const totals = await assertExactlyOnce(storage, acknowledged, (orgId) =>
           summaryOf(server.url, adminKey, orgId),

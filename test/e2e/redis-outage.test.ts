@@ -80,7 +80,7 @@ for (const dialect of DIALECTS) {
       port = await freePort();
       redis = await startRedis(port);
       for (let i = 0; i < 2; i++) {
-        const storage = openStorage(database.config);
+        const storage = await openStorage(database.config);
         await migrateToLatest(storage);
         const problems: string[] = [];
         const ctx = createContext(

@@ -89,7 +89,7 @@ describe('replicas on one PostgreSQL', { skip: !DIALECTS.includes('postgres') &&
     assert.equal(stats.failedAttempts, 0, 'a request failed');
     assert.deepEqual([...stats.statuses.keys()], [200]);
     assert.equal(stats.accepted, acknowledged.size);
-    const storage = openStorage(database.config);
+    const storage = await openStorage(database.config);
     try {
       const totals = await assertExactlyOnce(storage, acknowledged, (orgId) =>
         summaryOf(urls[orgId.length % urls.length]!, adminKey, orgId),

@@ -113,7 +113,7 @@ for (const dialect of DIALECTS) {
           ? { ...database.config, url: `${POSTGRES_URL}?application_name=${applicationName}`, poolSize: POOL_SIZE }
           : database.config;
       // As the server opens it (src/main.ts): REQUEST_TIMEOUT_MS bounds the database work too.
-      storage = openStorage(databaseConfig, { timeoutMs: REQUEST_TIMEOUT_MS });
+      storage = await openStorage(databaseConfig, { timeoutMs: REQUEST_TIMEOUT_MS });
       await migrateToLatest(storage);
       const config = loadConfig({
         HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),

@@ -104,7 +104,7 @@ for (const dialect of DIALECTS) {
           'the shutdown is logged',
         );
 
-        const storage = openStorage(database.config);
+        const storage = await openStorage(database.config);
         try {
           const rows = await storage.db
             .selectFrom('usage_events')
