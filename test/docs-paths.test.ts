@@ -53,6 +53,12 @@ describe('paths under /docs', () => {
     assert.match(css.headers['content-type'] ?? '', /text\/css/);
   });
 
+  it('serves at /docs/json the document served at /openapi.json', async () => {
+    const [copy, document] = await Promise.all([get('/docs/json'), get('/openapi.json')]);
+    assert.equal(copy.status, 200);
+    assert.deepEqual(copy.body, document.body);
+  });
+
   for (const path of TRAVERSALS) {
     it(`answers 404 to ${path}, logging no error`, async () => {
       const logged = server.logs.length;

@@ -7,9 +7,9 @@
  */
 import fs from 'node:fs';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { fromRoot } from '../project-root.ts';
+import { registerDocsPage } from './docs-page.ts';
 import { hoistTitledSchemas } from './openapi-components.ts';
 import { RESPONSE_EXAMPLES } from './openapi-examples.ts';
 import { documentedSchema, type OperationOptions } from './openapi-operations.ts';
@@ -62,12 +62,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OperationOp
     async (_request, reply) => reply.type('application/json; charset=utf-8').send(app.swagger()),
   );
 
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    // The plugin points Swagger UI at a copy of the document under /docs (`url`); a list of
-    // documents (`urls`) takes precedence, so the page loads the one at /openapi.json.
-    uiConfig: { urls: [{ url: OPENAPI_PATH, name: 'Freddy Analytics API' }], docExpansion: 'list', deepLinking: true },
-  });
+  registerDocsPage(app, OPENAPI_PATH);
 }
 
 type Document = Record<string, unknown> & { paths?: Record<string, Record<string, Operation>> };
