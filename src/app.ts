@@ -35,6 +35,12 @@ import { pricingRoutes } from './modules/pricing/pricing.routes.ts';
 export interface AppOptions {
   /** Where log lines go; defaults to standard output. */
   logStream?: NodeJS.WritableStream;
+  /**
+   * Once listening, compile the request validators not used yet, a few at a time between
+   * requests, so that the first request of each kind does not pay for it: a server's choice.
+   * An app built for a short while (a test) leaves each to be compiled when first used.
+   */
+  warmUp?: boolean;
 }
 
 /** A registered route, as the OpenAPI document and the access-matrix tests see it. */
@@ -84,8 +90,11 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   app.removeContentTypeParser(['text/plain']);
   const validators = validatorCompiler(ctx.clock);
   app.setValidatorCompiler(validators.compiler);
-  // Once the server listens, the validators not used yet are compiled in the gaps between requests.
-  app.addHook('onListen', async () => validators.warmUp());
+  if (options.warmUp) {
+    app.addHook('onListen', async () => {
+      setImmediate(validators.warmUp).unref();
+    });
+  }
   app.setSerializerCompiler(serializerCompiler);
   app.addSchema(ErrorEnvelope);
 

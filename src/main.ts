@@ -19,13 +19,13 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Readonly<Config>): Promise<RunningServer> {
-  const ctx = openContext(config);
+  const ctx = await openContext(config);
   const { storage } = ctx;
   await migrateToLatest(storage);
   const warnings = [...(await bootstrapAdminKey(storage)), ...(await storage.settingWarnings())];
   await ctx.start();
   // The SQLite writer thread starts while the app is built.
-  const [app] = await Promise.all([buildApp(ctx), storage.start()]);
+  const [app] = await Promise.all([buildApp(ctx, { warmUp: true }), storage.start()]);
   for (const warning of warnings) app.log.warn(warning);
   // Partitions ahead and retention: now, then every hour, in the background.
   ctx.retention.start(({ removed, error }) => {

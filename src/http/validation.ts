@@ -48,8 +48,10 @@ function makeAjv(options: Options, clock: () => number): Ajv {
  */
 export function validatorCompiler(clock: () => number): {
   compiler: FastifySchemaCompiler<unknown>;
-  /** Compiles, a few at a time between other work, the validators not compiled yet. */
+  /** Compiles, one at a time between other work, the validators not compiled yet. */
   warmUp(): void;
+  /** How many validators are not compiled yet. */
+  pending(): number;
 } {
   const coercing = makeAjv({ coerceTypes: true }, clock);
   const strict = makeAjv({ coerceTypes: false }, clock);
@@ -77,7 +79,7 @@ export function validatorCompiler(clock: () => number): {
     next.value();
     setImmediate(warmUp).unref();
   };
-  return { compiler, warmUp };
+  return { compiler, warmUp, pending: () => pending.size };
 }
 
 /** A strict (body) validator of `schema`, for input that does not come through a route. */
