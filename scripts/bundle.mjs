@@ -6,8 +6,8 @@
 //
 // With `--tests`, the compiled test files instead, into dist/test-bundle/ (one entry each,
 // flattened: dist/test/fuzz.test.js becomes test-fuzz.test.js), for scripts/run-tests.mjs: each
-// test file runs in a process of its own, and loading several hundred modules took each about
-// three times the CPU of loading the bundle.
+// test process loads them, and loading several hundred modules took about three times the CPU
+// of loading the bundle.
 //
 // Left outside, loaded from node_modules as usual: better-sqlite3 (a native addon), pg-native
 // (optional, never installed), @fastify/swagger-ui (it serves files from its own folder), and
