@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
+import fc from 'fast-check';
 import { ChfAmount } from '../money/chf.ts';
-import { write, writeWithMoney } from './serializer.ts';
+import { PROPERTY_ORDER_KEYWORD, write, writeWithMoney } from './serializer.ts';
 
 describe('schema-driven serializer', () => {
   const schema = Type.Object({
@@ -37,6 +38,111 @@ describe('schema-driven serializer', () => {
     );
   });
 });
+
+/**
+ * The serializer as it was before it was compiled: the schema walked for every value. The
+ * compiled writers must write exactly what it wrote.
+ */
+function interpreted(value: unknown, schemaLike: unknown): string {
+  type S = TSchema & { [PROPERTY_ORDER_KEYWORD]?: string[] };
+  const schema = schemaLike as S | undefined;
+  if (value === null || value === undefined) return 'null';
+  if (!schema) return JSON.stringify(value);
+  const branches = (schema.anyOf ?? schema.oneOf) as S[] | undefined;
+  if (branches) return interpreted(value, branches.find((branch) => typeMatches(value, branch)) ?? {});
+  switch (schema.type) {
+    case 'number':
+      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 1e21
+        ? `${value}.0`
+        : JSON.stringify(value);
+    case 'object': {
+      const record = value as Record<string, unknown>;
+      const parts: string[] = [];
+      if (schema.properties) {
+        for (const key of schema[PROPERTY_ORDER_KEYWORD] ?? Object.keys(schema.properties)) {
+          if (record[key] !== undefined)
+            parts.push(`${JSON.stringify(key)}:${interpreted(record[key], schema.properties[key])}`);
+        }
+        return `{${parts.join(',')}}`;
+      }
+      const rest =
+        typeof schema.additionalProperties === 'object'
+          ? schema.additionalProperties
+          : Object.values((schema.patternProperties ?? {}) as Record<string, S>)[0];
+      if (!rest) return JSON.stringify(value);
+      for (const [key, item] of Object.entries(record)) {
+        if (item !== undefined) parts.push(`${JSON.stringify(key)}:${interpreted(item, rest)}`);
+      }
+      return `{${parts.join(',')}}`;
+    }
+    case 'array':
+      return Array.isArray(value) ? `[${value.map((item) => interpreted(item, schema.items)).join(',')}]` : 'null';
+    default:
+      return JSON.stringify(value);
+  }
+}
+
+function typeMatches(value: unknown, schema: TSchema): boolean {
+  const types: string[] = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  if (types.length === 0) return true;
+  return types.some((type) => {
+    if (type === 'null') return value === null;
+    if (type === 'number' || type === 'integer') return typeof value === 'number';
+    if (type === 'array') return Array.isArray(value);
+    if (type === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value);
+    return typeof value === type;
+  });
+}
+
+describe('compiled writers', () => {
+  const row = Type.Object({
+    start: Type.String(),
+    group: Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()])),
+    cost: Type.Number(),
+    requests: Type.Integer(),
+    share: Type.Union([Type.Number(), Type.Null(), Type.String()]),
+    anything: Type.Unknown(),
+  });
+  const ordered = {
+    ...Type.Object({ '10': Type.Number(), '09': Type.Number() }),
+    [PROPERTY_ORDER_KEYWORD]: ['09', '10', 'absent'],
+  };
+  const schemas: TSchema[] = [
+    Type.Object({ rows: Type.Array(row), totals: row, generated_at: Type.String() }),
+    Type.Array(Type.Union([Type.Object({ n: Type.Number() }), Type.Array(Type.Number()), Type.Integer()])),
+    ordered,
+    Type.Record(Type.String(), Type.Array(Type.Number())),
+  ];
+  it('write what the schema walk wrote, for any value against any of the routes’ kinds of schema', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...schemas.keys()), fc.anything({ withNullPrototype: false }), (i, noise) => {
+        const schema = schemas[i]!;
+        for (const value of [noise, valueFor(i, noise)]) assert.equal(write(value, schema), interpreted(value, schema));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** A value shaped like the `kind`th schema (so that most branches are taken), with `noise` in places. */
+function valueFor(kind: number, noise: unknown): unknown {
+  const number = typeof noise === 'number' ? noise : 12.5;
+  const cell = {
+    start: 'x',
+    group: { model: 'm', user: null },
+    cost: number,
+    requests: 3,
+    share: noise,
+    anything: noise,
+    extra: 1,
+  };
+  return [
+    { rows: [cell, { ...cell, cost: 4 }], totals: cell, generated_at: 'now', hidden: true },
+    [{ n: number }, [1, 2.5, number], 7, 'text', null],
+    { '10': 1, '09': number, other: 2 },
+    { a: [1, number], b: [], c: undefined },
+  ][kind];
+}
 
 describe('writeWithMoney', () => {
   it('writes money amounts as floats and everything else as JSON.stringify does', () => {

@@ -25,37 +25,63 @@ interface Schema {
   oneOf?: Schema[];
 }
 
-export const serializerCompiler: FastifySerializerCompiler<unknown> =
-  ({ schema }) =>
-  (data) =>
-    write(data, schema as Schema);
+type Writer = (value: unknown) => string;
 
-export function write(value: unknown, schemaLike: unknown): string {
+/**
+ * Each route's response schema is compiled once into a writer: nested closures that know their
+ * properties, keys and branches, so a response of a few thousand values is not a walk of the
+ * schema for each of them.
+ */
+export const serializerCompiler: FastifySerializerCompiler<unknown> = ({ schema }) => compileWriter(schema);
+
+/** JSON of `value` as `schema` declares it (see compileWriter). */
+export function write(value: unknown, schema: unknown): string {
+  return compileWriter(schema)(value);
+}
+
+/** null and undefined are `null` wherever they are; everything else is up to `writer`. */
+const orNull =
+  (writer: Writer): Writer =>
+  (value) =>
+    value === null || value === undefined ? 'null' : writer(value);
+
+const stringify: Writer = orNull((value) => JSON.stringify(value));
+
+export function compileWriter(schemaLike: unknown): Writer {
   const schema = schemaLike as Schema | undefined;
-  if (value === null || value === undefined) return 'null';
-  if (!schema) return JSON.stringify(value);
+  if (!schema) return stringify;
   const branches = schema.anyOf ?? schema.oneOf;
-  if (branches) return write(value, branches.find((branch) => matches(value, branch)) ?? {});
+  if (branches) {
+    // The first branch the value's type matches; none: as JSON.stringify writes it.
+    const compiled = branches.map((branch) => ({ matches: matcher(branch), write: compileWriter(branch) }));
+    return orNull((value) => (compiled.find((branch) => branch.matches(value))?.write ?? stringify)(value));
+  }
   switch (schema.type) {
     case 'number':
-      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 1e21
-        ? `${value}.0`
-        : JSON.stringify(value);
+      return orNull((value) =>
+        typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 1e21
+          ? `${value}.0`
+          : JSON.stringify(value),
+      );
     case 'object':
-      return writeObject(value as Record<string, unknown>, schema);
-    case 'array':
-      return Array.isArray(value) ? `[${value.map((item) => write(item, schema.items)).join(',')}]` : 'null';
+      return orNull(objectWriter(schema));
+    case 'array': {
+      const item = compileWriter(schema.items);
+      return orNull((value) => (Array.isArray(value) ? `[${value.map((v) => item(v)).join(',')}]` : 'null'));
+    }
     default:
-      return JSON.stringify(value);
+      return stringify;
   }
 }
+
+const writeNumber = compileWriter({ type: 'number' });
 
 /**
  * JSON of data that has no schema (the error envelope), except that money amounts
  * (`ChfAmount`) are written as a `Type.Number` is: `5.0`, not `5`.
  */
 export function writeWithMoney(value: unknown): string {
-  if (value instanceof ChfAmount) return write(value.toJSON(), { type: 'number' });
+  if (value instanceof ChfAmount) return writeNumber(value.toJSON());
   if (Array.isArray(value))
     return `[${value.map((item) => (item === undefined ? 'null' : writeWithMoney(item))).join(',')}]`;
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
@@ -68,41 +94,58 @@ export function writeWithMoney(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
-function writeObject(value: Record<string, unknown>, schema: Schema): string {
-  const parts: string[] = [];
-  if (schema.properties) {
-    for (const key of schema[PROPERTY_ORDER_KEYWORD] ?? Object.keys(schema.properties)) {
-      if (value[key] !== undefined) parts.push(`${JSON.stringify(key)}:${write(value[key], schema.properties[key])}`);
-    }
-    return `{${parts.join(',')}}`;
+/** An object's declared properties, in their order, or every property of a record's. */
+function objectWriter(schema: Schema): Writer {
+  const properties = schema.properties;
+  if (properties) {
+    const fields = (schema[PROPERTY_ORDER_KEYWORD] ?? Object.keys(properties)).map((key) => ({
+      key,
+      prefix: `${JSON.stringify(key)}:`,
+      write: compileWriter(properties[key]),
+    }));
+    return (value) => {
+      const record = value as Record<string, unknown>;
+      let out = '';
+      for (const field of fields) {
+        const item = record[field.key];
+        if (item !== undefined) out += `${out ? ',' : ''}${field.prefix}${field.write(item)}`;
+      }
+      return `{${out}}`;
+    };
   }
   const rest =
     typeof schema.additionalProperties === 'object'
       ? schema.additionalProperties
       : Object.values(schema.patternProperties ?? {})[0];
-  if (!rest) return JSON.stringify(value);
-  for (const [key, item] of Object.entries(value)) {
-    if (item !== undefined) parts.push(`${JSON.stringify(key)}:${write(item, rest)}`);
-  }
-  return `{${parts.join(',')}}`;
+  if (!rest) return (value) => JSON.stringify(value);
+  const item = compileWriter(rest);
+  return (value) => {
+    let out = '';
+    for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
+      if (entry !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${item(entry)}`;
+    }
+    return `{${out}}`;
+  };
 }
 
-function matches(value: unknown, schema: Schema): boolean {
+/** Whether a value (not null) is of one of the schema's types; a schema without a type takes any. */
+function matcher(schema: Schema): (value: unknown) => boolean {
   const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
-  if (types.length === 0) return true;
-  return types.some((type) => {
-    switch (type) {
-      case 'null':
-        return value === null;
-      case 'number':
-      case 'integer':
-        return typeof value === 'number';
-      case 'array':
-        return Array.isArray(value);
-      case 'object':
-        return typeof value === 'object' && value !== null && !Array.isArray(value);
-      default:
-        return typeof value === type;
-    }
-  });
+  if (types.length === 0) return () => true;
+  return (value) =>
+    types.some((type) => {
+      switch (type) {
+        case 'null':
+          return value === null;
+        case 'number':
+        case 'integer':
+          return typeof value === 'number';
+        case 'array':
+          return Array.isArray(value);
+        case 'object':
+          return typeof value === 'object' && value !== null && !Array.isArray(value);
+        default:
+          return typeof value === type;
+      }
+    });
 }
