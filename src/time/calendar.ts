@@ -121,5 +121,6 @@ export function parseIsoTime(text: string): number {
 
 /** ISO-8601 in UTC without milliseconds, as the Freddy API writes times. */
 export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // toISOString always ends in ".sssZ".
+  return `${new Date(ms).toISOString().slice(0, -5)}Z`;
 }

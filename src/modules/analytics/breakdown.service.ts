@@ -50,6 +50,16 @@ export async function usageBreakdown(
     ),
   );
   const rows = breakdownRows(query, spans);
+  // Rows share their windows (a day's row per model): each bound is formatted once.
+  const formatted = new Map<number, string>();
+  const iso = (ms: number) => {
+    let text = formatted.get(ms);
+    if (text === undefined) {
+      text = isoSeconds(ms);
+      formatted.set(ms, text);
+    }
+    return text;
+  };
   return {
     organization_id: organizationId,
     from: isoSeconds(query.from),
@@ -57,8 +67,8 @@ export async function usageBreakdown(
     window: query.window,
     group_by: query.groupBy,
     rows: rows.map((row) => ({
-      start: isoSeconds(row.start),
-      end: isoSeconds(row.end),
+      start: iso(row.start),
+      end: iso(row.end),
       group: Object.fromEntries(query.groupBy.map((name, i) => [name, row.values[i] ?? null])),
       other: row.other,
       ...countersJson(row),
