@@ -23,6 +23,11 @@ export interface RollupRead extends Span {
   groupColumns: string[];
   /** Column = value conditions, besides the organization and the span. */
   where: Array<[string, string]>;
+  /**
+   * Whether each group is one row of the rollup (its key is grouped or fixed by `where`
+   * column by column), so that the rows are read as they are, without summing.
+   */
+  rowPerGroup: boolean;
 }
 
 /**
@@ -127,7 +132,7 @@ export function planReads(query: BreakdownQuery): SpanReads[] {
   return spans(query).map((span): SpanReads => {
     const rollup = rollupFor(span.grain, columns);
     if (!rollup) throw unserved(query);
-    const main: RollupRead = { ...span, table: rollup.table, groupColumns, where };
+    const main = rollupRead(span, rollup, groupColumns, where);
     const ranked = rankedReads(query, rollup, main, columns);
     if (!withBase) return { main, ...ranked };
     const baseColumns = columns.filter((c) => c !== 'tag_key' && c !== 'tag_value');
@@ -135,12 +140,12 @@ export function planReads(query: BreakdownQuery): SpanReads[] {
     if (!baseRollup) throw unserved(query);
     return {
       main,
-      base: {
-        ...span,
-        table: baseRollup.table,
-        groupColumns: groupColumns.filter((_, i) => i !== tagPosition),
-        where: where.filter(([c]) => c !== 'tag_key'),
-      },
+      base: rollupRead(
+        span,
+        baseRollup,
+        groupColumns.filter((_, i) => i !== tagPosition),
+        where.filter(([c]) => c !== 'tag_key'),
+      ),
       tagPosition,
       ...ranked,
     };
@@ -167,7 +172,27 @@ function rankedReads(
     columns.filter((c) => c !== grouped),
   );
   if (!rest) return {};
-  return { top: query.limit, all: { ...main, table: rest.table, groupColumns: [] } };
+  return { top: query.limit, all: rollupRead(main, rest, [], main.where) };
+}
+
+function rollupRead(
+  span: Span,
+  rollup: RollupDescriptor,
+  groupColumns: string[],
+  where: Array<[string, string]>,
+): RollupRead {
+  const rowPerGroup = rollup.dimensions.every(
+    ({ column }) => groupColumns.includes(column) || where.some(([fixed]) => fixed === column),
+  );
+  return {
+    grain: span.grain,
+    first: span.first,
+    last: span.last,
+    table: rollup.table,
+    groupColumns,
+    where,
+    rowPerGroup,
+  };
 }
 
 /**

@@ -74,12 +74,14 @@ export async function readGrouped(db: Db, organizationId: string, read: RollupRe
     .select([
       sql.ref(time).as('time'),
       ...read.groupColumns.map((column, i) => sql.ref(column).as(`g${i}`)),
-      ...COUNTERS.map(([, column]) => sql<bigint>`sum(${sql.ref(column)})`.as(column)),
+      ...COUNTERS.map(([, column]) =>
+        read.rowPerGroup ? sql.ref(column).as(column) : sql<bigint>`sum(${sql.ref(column)})`.as(column),
+      ),
     ])
     .where('organization_id', '=', organizationId)
     .where(time, '>=', read.first)
     .where(time, '<=', read.last);
   for (const [column, value] of read.where) query = query.where(column, '=', value);
-  const rows = await query.groupBy([time, ...read.groupColumns]).execute();
+  const rows = await query.$if(!read.rowPerGroup, (q) => q.groupBy([time, ...read.groupColumns])).execute();
   return rows.map((row) => groupedRow(read, row));
 }
