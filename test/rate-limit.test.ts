@@ -98,6 +98,34 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < LIMIT; i++) assert.equal((await summary(busy)).statusCode, 200);
     });
 
+    it('answers 429 over the limit whatever else is wrong with the request, and reports the limit on every answer', async () => {
+      now += 60_000;
+      const invalid = () =>
+        app.inject({
+          method: 'GET',
+          url: `/v1/analytics/usage/limits/${orgId}?year=2026&month=13`,
+          headers: { 'x-api-key': busy },
+        });
+      const malformed = () =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/usage/events',
+          headers: { 'x-api-key': busy, 'content-type': 'application/json' },
+          payload: '{"events": [',
+        });
+      const rejected = await invalid();
+      assert.equal(rejected.statusCode, 400, rejected.body);
+      assert.equal(rejected.headers['x-ratelimit-remaining'], String(LIMIT - 1));
+      assert.equal((await malformed()).statusCode, 400);
+      for (let i = 2; i < LIMIT; i++) assert.equal((await summary(busy)).statusCode, 200);
+      for (const response of [await invalid(), await malformed()]) {
+        assert.equal(response.statusCode, 429, response.body);
+        assert.equal(response.json().error.code, 'RATE_LIMIT_EXCEEDED');
+        assert.equal(response.headers['x-ratelimit-remaining'], '0');
+        assert.ok(Number(response.headers['retry-after']) >= 1);
+      }
+    });
+
     it('leaves unauthenticated and public routes alone', async () => {
       const health = await app.inject({ method: 'GET', url: '/healthz' });
       assert.equal(health.headers['x-ratelimit-limit'], undefined);
