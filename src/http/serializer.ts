@@ -63,6 +63,11 @@ export function compileWriter(schemaLike: unknown): Writer {
           ? `${value}.0`
           : JSON.stringify(value),
       );
+    case 'integer':
+      // What JSON.stringify writes for a finite number, without its generic walk.
+      return orNull((value) =>
+        typeof value === 'number' && Number.isFinite(value) ? String(value) : JSON.stringify(value),
+      );
     case 'object':
       return orNull(objectWriter(schema));
     case 'array': {
