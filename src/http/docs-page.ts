@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from './error-envelope.ts';
 
-export const DOCS_PREFIX = '/docs';
+const DOCS_PREFIX = '/docs';
 
 /** Headers of the inner answer that belong to its own connection, not to the one forwarded on. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date', 'content-length']);
@@ -33,14 +33,25 @@ export function registerDocsPage(app: FastifyInstance, openApiPath: string): voi
     if (answer.statusCode >= 400) {
       // The file server's refusals (a forbidden path, a range past the end): thrown as it threw
       // them, so that the error handler answers them as it answers any library's.
-      const { message, code } = answer.json() as { message?: string; code?: string };
-      throw Object.assign(new Error(message), { statusCode: answer.statusCode, code });
+      let refusal: { message?: string; code?: string } = {};
+      try {
+        refusal = answer.json();
+      } catch {
+        // Not the JSON of a Fastify error: the status alone says what happened.
+      }
+      throw Object.assign(new Error(refusal.message ?? `status ${answer.statusCode}`), {
+        statusCode: answer.statusCode,
+        code: refusal.code,
+      });
     }
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
     }
     return reply.code(answer.statusCode).send(answer.rawPayload);
   };
+  app.addHook('onClose', async () => {
+    if (inner) await (await inner.catch(() => undefined))?.close();
+  });
   // Hidden from the OpenAPI document: the page that shows it is not part of it.
   const schema = { hide: true };
   app.get(DOCS_PREFIX, { schema }, handler);
