@@ -36,7 +36,7 @@ export interface AppOptions {
   /** Where log lines go; defaults to standard output. */
   logStream?: NodeJS.WritableStream;
   /**
-   * Once listening, compile the request validators not used yet, a few at a time between
+   * Once listening, compile the request validators not used yet, one at a time between
    * requests, so that the first request of each kind does not pay for it: a server's choice.
    * An app built for a short while (a test) leaves each to be compiled when first used.
    */

@@ -22,8 +22,7 @@ export function registerDocsPage(app: FastifyInstance, openApiPath: string): voi
       inner = undefined;
       throw error;
     });
-    // Asked as a GET even for a HEAD: the answer to HEAD is then made from it here, with the
-    // length of the body it leaves out.
+    // Always a GET: a HEAD reaches this handler through Fastify's HEAD route, which drops the body.
     const answer = await (await inner).inject({
       method: 'GET',
       url: request.url,

@@ -122,7 +122,7 @@ function objectWriter(schema: Schema): Writer {
     typeof schema.additionalProperties === 'object'
       ? schema.additionalProperties
       : Object.values(schema.patternProperties ?? {})[0];
-  if (!rest) return (value) => JSON.stringify(value);
+  if (!rest) return stringify;
   const item = compileWriter(rest);
   return (value) => {
     let out = '';
