@@ -7,15 +7,9 @@ import { type Kysely, sql } from 'kysely';
 import type { Db } from '../../storage/schema.ts';
 import { toBigInt, toNumber } from '../../storage/values.ts';
 import { addMonths, type YearMonth } from '../../time/calendar.ts';
+import { COUNTER_COLUMNS, COUNTER_NAMES, type CounterRow, type Counters, emptyCounters } from '../../usage/counters.ts';
 import {
-  COUNTER_COLUMNS,
-  COUNTER_NAMES,
-  type CounterRow,
-  type Counters,
-  counterColumnsOf,
-  emptyCounters,
-} from '../../usage/counters.ts';
-import {
+  COUNTER_COLUMN_LIST,
   countsSql,
   keyColumns,
   ROLLUPS,
@@ -52,13 +46,12 @@ function toRollupRow(rollup: RollupDescriptor, row: Record<string, unknown>, col
   };
 }
 
-/** One rollup of one month as the raw events say it should be, for some organizations or all. */
-async function recomputeRollup(
-  db: Db,
-  rollup: RollupDescriptor,
-  month: YearMonth,
-  organizationIds?: readonly string[],
-): Promise<RollupRow[]> {
+/**
+ * The query that computes one rollup of one month from the raw events, for some organizations or
+ * all: its columns are the rollup's key columns then its counters, in the table's order, aliased
+ * `organization_id`, `time`, `d0`, `d1`, … and the counter columns' own names.
+ */
+function recomputeQuery(db: Db, rollup: RollupDescriptor, month: YearMonth, organizationIds?: readonly string[]) {
   const [start, end] = monthBounds(month);
   const dimensions = rollup.dimensions.map((d, i) => sql.raw(d.sql).as(`d${i}`));
   // An expanding rollup reads each event once per tag (usage/rollups.ts: tagEntriesSql).
@@ -70,13 +63,9 @@ async function recomputeRollup(
       'organization_id',
       sql.raw(rollup.grain.keySql(month)).as('time'),
       ...dimensions,
-      sql<bigint>`count(*)`.as('requests'),
-      sql<bigint>`sum(neurons)`.as('neurons'),
-      sql<bigint>`sum(synapses)`.as('synapses'),
-      sql<bigint>`sum(cost_nano)`.as('cost_nano'),
-      sql<bigint>`sum(cached_neurons)`.as('cached_neurons'),
-      sql<bigint>`sum(cache_write_neurons)`.as('cache_write_neurons'),
-      sql<bigint>`sum(reasoning_synapses)`.as('reasoning_synapses'),
+      ...COUNTER_COLUMN_LIST.map((column) =>
+        (column === 'requests' ? sql<bigint>`count(*)` : sql<bigint>`sum(${sql.ref(column)})`).as(column),
+      ),
     ])
     .where('occurred_at', '>=', BigInt(start))
     .where('occurred_at', '<', BigInt(end));
@@ -84,7 +73,17 @@ async function recomputeRollup(
   const only = countsSql(rollup);
   if (only) query = query.where(sql.raw<boolean>(only));
   // By position: PostgreSQL must see the key expressions themselves, not their parameters.
-  const rows = await query.groupBy(keyColumns(rollup).map((_, i) => sql.raw(String(i + 1)))).execute();
+  return query.groupBy(keyColumns(rollup).map((_, i) => sql.raw(String(i + 1))));
+}
+
+/** One rollup of one month as the raw events say it should be, for some organizations or all. */
+async function recomputeRollup(
+  db: Db,
+  rollup: RollupDescriptor,
+  month: YearMonth,
+  organizationIds?: readonly string[],
+): Promise<RollupRow[]> {
+  const rows = await recomputeQuery(db, rollup, month, organizationIds).execute();
   const aliases = ['time', ...rollup.dimensions.map((_, i) => `d${i}`)];
   return rows.map((row) => toRollupRow(rollup, row, aliases));
 }
@@ -132,16 +131,14 @@ export async function storedMonth(db: Db, month: YearMonth, organizationIds?: re
   );
 }
 
-const INSERT_CHUNK = 1000;
-
 /**
  * Replaces the month's rollup rows of these organizations with the ones recomputed from their
- * events. Run it inside the transaction that changed the events.
+ * events, each rollup with one INSERT … SELECT, so that no row passes through this process. Run
+ * it inside the transaction that changed the events.
  */
 export async function rebuildMonth(db: Db, month: YearMonth, organizationIds: readonly string[]): Promise<void> {
   if (organizationIds.length === 0) return;
-  const rebuilt = await recomputeMonth(db, month, organizationIds);
-  for (const { rollup, rows } of rebuilt) {
+  for (const rollup of ROLLUPS) {
     const [first, last] = rollup.grain.keysOfMonth(month);
     await untyped(db)
       .deleteFrom(rollup.table)
@@ -149,19 +146,10 @@ export async function rebuildMonth(db: Db, month: YearMonth, organizationIds: re
       .where(rollup.grain.column, '>=', first)
       .where(rollup.grain.column, '<=', last)
       .execute();
-    const columns = keyColumns(rollup);
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await untyped(db)
-        .insertInto(rollup.table)
-        .values(
-          rows.slice(i, i + INSERT_CHUNK).map((row) => ({
-            ...Object.fromEntries(
-              columns.map((column, c) => [column, [row.organizationId, row.time, ...row.values][c]]),
-            ),
-            ...counterColumnsOf(row),
-          })),
-        )
-        .execute();
-    }
+    await untyped(db)
+      .insertInto(rollup.table)
+      .columns([...keyColumns(rollup), ...COUNTER_COLUMN_LIST])
+      .expression(recomputeQuery(db, rollup, month, organizationIds))
+      .execute();
   }
 }
