@@ -91,7 +91,9 @@ async function load(): Promise<void> {
       running = false;
       await server.stop();
       await ingestBaseline(database, stream, clients);
-      log(`${engine}: events inserted in ${Math.round((performance.now() - started) / 1000)} s; rebuilding the rollups`);
+      log(
+        `${engine}: events inserted in ${Math.round((performance.now() - started) / 1000)} s; rebuilding the rollups`,
+      );
       await rebuildAll(database.config, stream.end);
     } else {
       await ingestOverHttp(server.url, server.adminKey!, stream, clients);

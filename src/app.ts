@@ -34,7 +34,7 @@ import { pricingRoutes } from './modules/pricing/pricing.routes.ts';
 /** How the app is built beyond its context. */
 export interface AppOptions {
   /** Where log lines go; defaults to standard output. */
-  logStream?: NodeJS.WritableStream;
+  logStream?: { write(line: string): void };
   /**
    * Once listening, compile the request validators not used yet, one at a time between
    * requests, so that the first request of each kind does not pay for it: a server's choice.

@@ -3,6 +3,7 @@
  * on SIGTERM/SIGINT that stops accepting, finishes in-flight requests, then closes the context.
  */
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { type AppContext, openContext } from './context.ts';
@@ -25,7 +26,10 @@ export async function startServer(config: Readonly<Config>): Promise<RunningServ
   const warnings = [...(await bootstrapAdminKey(storage)), ...(await storage.settingWarnings())];
   await ctx.start();
   // The SQLite writer thread starts while the app is built.
-  const [app] = await Promise.all([buildApp(ctx, { warmUp: true }), storage.start()]);
+  const [app] = await Promise.all([
+    buildApp(ctx, { warmUp: true, logStream: pino.destination({ dest: 1, sync: false }) }),
+    storage.start(),
+  ]);
   for (const warning of warnings) app.log.warn(warning);
   // Partitions ahead and retention: now, then every hour, in the background.
   ctx.retention.start(({ removed, error }) => {

@@ -45,8 +45,12 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr.join('')}`)), 20_000);
     child.stderr!.on('data', (chunk) => stderr.push(String(chunk)));
+    // Whole lines only: a line can arrive in two chunks.
+    let partial = '';
     child.stdout!.on('data', (chunk) => {
-      for (const line of String(chunk).split('\n').filter(Boolean)) {
+      const lines = (partial + String(chunk)).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines.filter(Boolean)) {
         stdout.push(line);
         const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
         if (match) {

@@ -103,6 +103,13 @@ for (const dialect of DIALECTS) {
           server.stdout.some((line) => line.includes('"signal":"SIGTERM"')),
           'the shutdown is logged',
         );
+        // The log is written in the background; what was logged before the exit is all there.
+        assert.equal(
+          server.stdout.filter((line) => line.includes('"route":"/v1/usage/events"') && line.includes('"status":200'))
+            .length,
+          acknowledged,
+          'every acknowledged batch has its access line',
+        );
 
         const storage = await openStorage(database.config);
         try {
