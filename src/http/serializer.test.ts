@@ -102,6 +102,9 @@ describe('compiled writers', () => {
     requests: Type.Integer(),
     share: Type.Union([Type.Number(), Type.Null(), Type.String()]),
     anything: Type.Unknown(),
+    flag: Type.Boolean(),
+    // Written into generated code: a key must stay the key it is.
+    'we"ird\\key\u2028': Type.Integer(),
   });
   const ordered = {
     ...Type.Object({ '10': Type.Number(), '09': Type.Number() }),
@@ -139,6 +142,8 @@ function valueFor(kind: number, noise: unknown): unknown {
     requests: 3,
     share: noise,
     anything: noise,
+    flag: noise,
+    'we"ird\\key\u2028': 5,
     extra: 1,
   };
   return [

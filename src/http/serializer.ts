@@ -28,9 +28,9 @@ interface Schema {
 type Writer = (value: unknown) => string;
 
 /**
- * Each route's response schema is compiled once into a writer: nested closures that know their
- * properties, keys and branches, so a response of a few thousand values is not a walk of the
- * schema for each of them.
+ * Each route's response schema is compiled once into a writer: nested writers that know their
+ * properties, keys and branches (an object's is a generated function), so a response of a few
+ * thousand values is not a walk of the schema for each of them.
  */
 export const serializerCompiler: FastifySerializerCompiler<unknown> = ({ schema }) => compileWriter(schema);
 
@@ -99,24 +99,48 @@ export function writeWithMoney(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
-/** An object's declared properties, in their order, or every property of a record's. */
+/**
+ * The JavaScript expression that writes `item` (never undefined) as `schema` declares it, and
+ * the writer it calls, if any: strings, integers and numbers are written inline, so that an
+ * object of a few of them is one function call, not one per property.
+ */
+function inlineWrite(schema: Schema | undefined, writers: Writer[]): string {
+  if (schema && !(schema.anyOf ?? schema.oneOf)) {
+    switch (schema.type) {
+      case 'string':
+      case 'boolean':
+        return "(item === null ? 'null' : JSON.stringify(item))";
+      case 'integer':
+        return "(typeof item === 'number' && Number.isFinite(item) ? '' + item : item === null ? 'null' : JSON.stringify(item))";
+      case 'number':
+        return "(typeof item === 'number' && Number.isInteger(item) && Math.abs(item) < 1e21 ? item + '.0' : item === null ? 'null' : JSON.stringify(item))";
+    }
+  }
+  writers.push(compileWriter(schema));
+  return `writers[${writers.length - 1}](item)`;
+}
+
+/**
+ * An object's declared properties, in their order, or every property of a record's. Declared
+ * properties are written by one generated function (the keys are the schema's own, each quoted
+ * with JSON.stringify), which V8 runs several times faster than a closure per property.
+ */
 function objectWriter(schema: Schema): Writer {
   const properties = schema.properties;
   if (properties) {
-    const fields = (schema[PROPERTY_ORDER_KEYWORD] ?? Object.keys(properties)).map((key) => ({
-      key,
-      prefix: `${JSON.stringify(key)}:`,
-      write: compileWriter(properties[key]),
-    }));
-    return (value) => {
-      const record = value as Record<string, unknown>;
-      let out = '';
-      for (const field of fields) {
-        const item = record[field.key];
-        if (item !== undefined) out += `${out ? ',' : ''}${field.prefix}${field.write(item)}`;
-      }
-      return `{${out}}`;
-    };
+    const writers: Writer[] = [];
+    const lines = (schema[PROPERTY_ORDER_KEYWORD] ?? Object.keys(properties)).map((key) => {
+      const quoted = JSON.stringify(key);
+      return `item = value[${quoted}];
+  if (item !== undefined) out += (out === '' ? '' : ',') + ${JSON.stringify(`${quoted}:`)} + ${inlineWrite(properties[key], writers)};`;
+    });
+    const body = `return function writeObject(value) {
+  let out = '';
+  let item;
+  ${lines.join('\n  ')}
+  return '{' + out + '}';
+};`;
+    return new Function('writers', body)(writers) as Writer;
   }
   const rest =
     typeof schema.additionalProperties === 'object'
