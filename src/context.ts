@@ -94,6 +94,12 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
   const queue = config.ingestNats
     ? new QueueIngestion({ storage, keys, organizations, retention }, config.ingestNats)
     : undefined;
+  const sharedLimiter =
+    local && shared
+      ? new SharedRateLimiter(shared, local, clock, (error) =>
+          onProblem('Redis did not answer; the rate limit is kept per process until it does', error),
+        )
+      : undefined;
   return {
     config,
     storage,
@@ -103,12 +109,7 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
     lastUsed: lastUsedRecorder(),
     keys,
     organizations,
-    rateLimiter:
-      local && shared
-        ? new SharedRateLimiter(shared, local, (error) =>
-            onProblem('Redis did not answer; the rate limit is kept per process until it does', error),
-          )
-        : local,
+    rateLimiter: sharedLimiter ?? local,
     shared,
     retention,
     queue,
@@ -126,6 +127,8 @@ export function createContext(storage: Storage, config: Readonly<AppConfig>, opt
     close: async () => {
       await queue?.stop();
       await retention.stop();
+      // Unspent leased tokens go back to the bucket the other replicas share.
+      await sharedLimiter?.close();
       await shared?.close();
       await storage.close();
     },

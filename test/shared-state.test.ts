@@ -12,9 +12,12 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import type { RedisConfig } from '../src/config.ts';
 import { type AppContext, createContext } from '../src/context.ts';
+import { RateLimiter } from '../src/http/rate-limit.ts';
+import { LEASE_MS, leaseSize, SharedRateLimiter } from '../src/http/shared-rate-limit.ts';
 import { createApiKey, setApiKeyState } from '../src/modules/api-keys/api-keys.service.ts';
 import { OPERATOR } from '../src/modules/auth/principal.ts';
 import { createOrganization } from '../src/modules/orgs/orgs.service.ts';
+import { openRedisState, type SharedState } from '../src/shared-state/redis-state.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import { openStorage } from '../src/storage/storage.ts';
 import { createTestDatabase, DIALECTS, TEST_CONFIG, type TestDatabase } from './harness.ts';
@@ -144,6 +147,62 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('tokens leased from the shared bucket', () => {
+  // Leases of 10 tokens (leaseSize), granted out of the bucket's upper half only.
+  const PER_MINUTE = 2_000;
+  let state: SharedState;
+  const problems: string[] = [];
+  before(async () => {
+    state = openRedisState({ url: REDIS_URL, keyPrefix: `test-${randomBytes(6).toString('hex')}:` }, (message) =>
+      problems.push(message),
+    );
+    await state.start({ changed() {}, lost() {}, restored() {} });
+  });
+  after(async () => {
+    await state.close();
+    assert.deepEqual(problems, []);
+  });
+  const limiter = (clock: () => number = Date.now) =>
+    new SharedRateLimiter(state, new RateLimiter(PER_MINUTE, clock), clock, (error) => problems.push(String(error)));
+  /** The bucket's tokens after taking one more, and what it refilled since `since` at most. */
+  const probe = async (key: string, since: number) => {
+    const { tokens } = await state.takeTokens(key, PER_MINUTE, 1);
+    return { tokens, refill: Math.ceil(((Date.now() - since) * PER_MINUTE) / 60_000) };
+  };
+
+  it('allows the rate once across two replicas, asking Redis once per lease in the upper half', async () => {
+    assert.equal(leaseSize(PER_MINUTE), 10);
+    const replicas = [limiter(), limiter()];
+    const started = Date.now();
+    let allowed = 0;
+    for (let i = 0, refusedInARow = 0; refusedInARow < 20; i++) {
+      const decision = await replicas[i % 2]!.take('alternating');
+      allowed += decision.allowed ? 1 : 0;
+      refusedInARow = decision.allowed ? 0 : refusedInARow + 1;
+    }
+    const refill = Math.ceil(((Date.now() - started) * PER_MINUTE) / 60_000);
+    assert.ok(allowed >= PER_MINUTE && allowed <= PER_MINUTE + refill, `${allowed} allowed, ${refill} refilled`);
+    // About 100 asks for the upper 1000 tokens, then one per token and per refusal.
+    const asks = replicas.reduce((sum, replica) => sum + replica.sharedAsks, 0);
+    assert.ok(asks < allowed * 0.6, `${asks} asks for ${allowed} allowed`);
+  });
+
+  it('gives back what a lease did not spend within LEASE_MS, and what it holds when closed', async () => {
+    let now = Date.now();
+    const since = now;
+    const replica = limiter(() => now);
+    assert.equal((await replica.take('returned')).allowed, true); // 10 taken, 9 leased
+    now += LEASE_MS;
+    assert.equal((await replica.take('returned')).allowed, true); // 9 back, 10 taken, 9 leased
+    let { tokens, refill } = await probe('returned', since);
+    const expected = PER_MINUTE - 10 + 9 - 10 - 1;
+    assert.ok(tokens >= expected && tokens <= expected + refill, `${tokens} tokens, ${expected} expected`);
+    await replica.close();
+    ({ tokens, refill } = await probe('returned', since));
+    assert.ok(tokens >= expected + 9 - 1 && tokens <= expected + 8 + refill, `${tokens} tokens after close`);
+  });
+});
 
 /** Polls `request` until it answers 401 with `code`; fails if that takes a second or more. */
 async function refusedWithin(

@@ -20,11 +20,17 @@ const MAX_RECONNECT_DELAY_MS = 1_000;
 /**
  * A token bucket per key, as in http/rate-limit.ts, in one atomic script: every replica takes
  * from the same tokens. Time is Redis's own, so that replicas with clocks apart agree. The
- * bucket expires once it would have refilled anyway. Answers whether the token was taken, and
- * the tokens left (a decimal string: Lua numbers would be truncated to integers).
+ * bucket expires once it would have refilled anyway.
+ *
+ * ARGV[2] is how many tokens the caller would like (a lease: http/shared-rate-limit.ts). It gets
+ * one whenever the bucket holds one, and the others only out of the bucket's upper half, so
+ * that near the limit every request is decided here, one token at a time. A negative ARGV[2]
+ * gives that many unused tokens back. Answers the tokens granted and the tokens left (a decimal
+ * string: Lua numbers would be truncated to integers).
  */
-const TAKE_TOKEN = `
+const TAKE_TOKENS = `
 local per_minute = tonumber(ARGV[1])
+local want = tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -35,14 +41,20 @@ if tokens == nil or at == nil then
   at = now
 end
 tokens = math.min(per_minute, tokens + math.max(0, now - at) * per_minute / 60000)
-local allowed = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+local granted = 0
+if want < 0 then
+  tokens = math.min(per_minute, tokens - want)
+elseif tokens >= 1 then
+  granted = 1
+  local extra = math.min(want - 1, math.floor(tokens - 1 - per_minute / 2))
+  if extra > 0 then
+    granted = granted + extra
+  end
+  tokens = tokens - granted
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], 61000)
-return {allowed, tostring(tokens)}
+return {granted, tostring(tokens)}
 `;
 
 /** How the subscription to key changes stands; a replica that may have missed one must not trust its cache. */
@@ -55,8 +67,11 @@ export interface KeyChangeListener {
 }
 
 export interface SharedState {
-  /** Takes a token from the key's shared bucket; throws when Redis does not answer in time. */
-  takeToken(bucket: string, perMinute: number): Promise<{ allowed: boolean; tokens: number }>;
+  /**
+   * Takes a token from the key's shared bucket, and up to `want` in all while the bucket is more
+   * than half full (`want` < 0: gives that many back); throws when Redis does not answer in time.
+   */
+  takeTokens(bucket: string, perMinute: number, want: number): Promise<{ granted: number; tokens: number }>;
   /** Tells every replica (this one included) that the key changed. Never throws. */
   announceKeyChange(keyId: string): Promise<void>;
   /** Connects and subscribes; resolves once subscribed, or once the first attempt failed (it keeps trying). */
@@ -75,7 +90,7 @@ export function openRedisState(config: RedisConfig, onProblem: ProblemReport): S
   const loaded = () =>
     (state ??= import('@redis/client').then(({ createClient }) => redisState(createClient, config, onProblem)));
   return {
-    takeToken: async (bucket, perMinute) => (await loaded()).takeToken(bucket, perMinute),
+    takeTokens: async (bucket, perMinute, want) => (await loaded()).takeTokens(bucket, perMinute, want),
     announceKeyChange: async (keyId) => (await loaded()).announceKeyChange(keyId),
     start: async (listener) => (await loaded()).start(listener),
     close: async () => {
@@ -124,8 +139,10 @@ function redisState(
   // The client's own command timeout is an AbortSignal.timeout per command, which cannot be
   // cleared and fires 250 ms later for every command: on the path of every request, a timer of
   // our own, cleared on the answer, costs less.
-  const takeOnce = (sha: string, key: string, perMinute: number): Promise<unknown> => {
-    const reply = commands.sendCommand(['EVALSHA', sha, '1', key, String(perMinute)], { timeout: undefined });
+  const takeOnce = (sha: string, key: string, perMinute: number, want: number): Promise<unknown> => {
+    const reply = commands.sendCommand(['EVALSHA', sha, '1', key, String(perMinute), String(want)], {
+      timeout: undefined,
+    });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
@@ -134,22 +151,22 @@ function redisState(
     reply.catch(() => {});
     return Promise.race([reply, late]).finally(() => clearTimeout(timer));
   };
-  const evaluate = async (key: string, perMinute: number): Promise<unknown> => {
+  const evaluate = async (key: string, perMinute: number, want: number): Promise<unknown> => {
     if (scriptSha) {
       try {
-        return await takeOnce(scriptSha, key, perMinute);
+        return await takeOnce(scriptSha, key, perMinute, want);
       } catch (error) {
         if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
       }
     }
-    scriptSha = String(await commands.sendCommand(['SCRIPT', 'LOAD', TAKE_TOKEN]));
-    return takeOnce(scriptSha, key, perMinute);
+    scriptSha = String(await commands.sendCommand(['SCRIPT', 'LOAD', TAKE_TOKENS]));
+    return takeOnce(scriptSha, key, perMinute, want);
   };
 
   return {
-    async takeToken(bucket, perMinute) {
-      const [allowed, tokens] = (await evaluate(bucketPrefix + bucket, perMinute)) as [number, string];
-      return { allowed: allowed === 1, tokens: Number(tokens) };
+    async takeTokens(bucket, perMinute, want) {
+      const [granted, tokens] = (await evaluate(bucketPrefix + bucket, perMinute, want)) as [number, string];
+      return { granted, tokens: Number(tokens) };
     },
     async announceKeyChange(keyId) {
       try {
