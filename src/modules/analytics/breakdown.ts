@@ -4,7 +4,14 @@
  * cost per window kept and the rest summed into one "other" row. Pure, exact in nano-CHF.
  */
 import { addMonths, DAY_MS, HOUR_MS, yearMonthOf } from '../../time/calendar.ts';
-import { addCounters, COUNTER_COLUMNS, type Counters, emptyCounters, isZero } from '../../usage/counters.ts';
+import {
+  addCounters,
+  COUNTER_COLUMNS,
+  type Counters,
+  countersOf,
+  emptyCounters,
+  isZero,
+} from '../../usage/counters.ts';
 import { NO_API_KEY, NO_END_USER } from '../../usage/event.ts';
 import { DAY, type Grain, HOUR } from '../../usage/rollups.ts';
 import type { GroupedRow } from './breakdown.repository.ts';
@@ -91,9 +98,10 @@ function add(into: Map<number, Groups>, start: number, values: Array<string | nu
   const groups = into.get(start) ?? new Map();
   into.set(start, groups);
   const id = JSON.stringify(values);
-  const group = groups.get(id) ?? { values, counters: emptyCounters() };
-  groups.set(id, group);
-  addCounters(group.counters, counters);
+  const group = groups.get(id);
+  // A group's first row is copied, not added to zeros: most groups have one row per window.
+  if (group) addCounters(group.counters, counters);
+  else groups.set(id, { values, counters: countersOf(counters) });
 }
 
 /**
