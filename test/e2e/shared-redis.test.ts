@@ -11,6 +11,8 @@ import { createTestDatabase, DIALECTS, type TestDatabase } from '../harness.ts';
 import { runCli, type ServerProcess, startServerProcess } from '../process.ts';
 
 const RATE = 30;
+/** A rate at which replicas lease tokens (10 at a time; http/shared-rate-limit.ts). */
+const LEASED_RATE = 2_000;
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe('replicas sharing Redis', { skip: !DIALECTS.includes('postgres') && 'PostgreSQL not enabled' }, () => {
@@ -123,5 +125,30 @@ describe('replicas sharing Redis', { skip: !DIALECTS.includes('postgres') && 'Po
     assert.equal(result.code, 0, result.stderr);
     // The command's own start-up is not the replicas' delay: count from its exit.
     await refusedEverywhere(servers, key.secret, 'API_KEY_DEACTIVATED', Date.now());
+  });
+
+  it(`allows exactly ${LEASED_RATE} a minute across three more replicas that lease tokens`, async () => {
+    // At this rate each replica leases tokens from the upper half of the bucket (leaseSize).
+    const leasing = await Promise.all(
+      Array.from({ length: 3 }, () => startServerProcess({ ...env, RATE_LIMIT_PER_MINUTE: String(LEASED_RATE) })),
+    );
+    servers.push(...leasing);
+    const { secret } = await newKey();
+    const started = Date.now();
+    const statuses: number[] = [];
+    // Three times the rate, spread over the replicas, 60 at a time.
+    for (let sent = 0; sent < LEASED_RATE * 3; sent += 60) {
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => summary(leasing[(sent + i) % leasing.length]!, secret)),
+      );
+      statuses.push(...answers.map((a) => a.status));
+    }
+    const refilled = Math.ceil(((Date.now() - started) * LEASED_RATE) / 60_000);
+    const allowed = statuses.filter((s) => s === 200).length;
+    assert.equal(allowed + statuses.filter((s) => s === 429).length, LEASED_RATE * 3);
+    assert.ok(
+      allowed >= LEASED_RATE && allowed <= LEASED_RATE + refilled,
+      `${allowed} allowed; the bucket refilled ${refilled} meanwhile`,
+    );
   });
 });
