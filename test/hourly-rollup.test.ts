@@ -197,7 +197,7 @@ for (const dialect of DIALECTS) {
 }
 
 for (const dialect of DIALECTS) {
-  it(`the organization's hourly and daily rows keep their values when SQLite stores them in key order [${dialect}]`, async () => {
+  it(`the organization's hourly and daily rows keep their values when stored in key order (SQLite) or covered by their key (PostgreSQL) [${dialect}]`, async () => {
     const database = await createTestDatabase(dialect);
     const storage = await openStorage(database.config);
     try {
@@ -254,6 +254,15 @@ for (const dialect of DIALECTS) {
         const tables = await sql<{ name: string; sql: string }>`
           select name, sql from sqlite_master where name in ('rollup_org_hour', 'rollup_org_day')`.execute(storage.db);
         for (const table of tables.rows) assert.match(table.sql, /without rowid$/, table.name);
+      } else {
+        // PostgreSQL: the key carries what the heatmap and the trends sum, for index-only scans.
+        const keys = await sql<{ table: string; definition: string }>`
+          select c.relname as "table", pg_get_indexdef(i.indexrelid) as definition
+          from pg_index i join pg_class c on c.oid = i.indrelid
+          where i.indisprimary and c.relname in ('rollup_org_hour', 'rollup_org_day')
+            and c.relnamespace = current_schema()::regnamespace`.execute(storage.db);
+        assert.equal(keys.rows.length, 2);
+        for (const key of keys.rows) assert.match(key.definition, /INCLUDE \(neurons, synapses\)$/, key.table);
       }
       // The key still refuses a second row for the same organization and hour.
       await assert.rejects(

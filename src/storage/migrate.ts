@@ -17,6 +17,7 @@ import * as cacheAndOrganizationPrices from './migrations/2026_12_04_0102_cache_
 import * as breakdownRollups from './migrations/2026_12_04_0201_breakdown_rollups.ts';
 import * as clusteredOrganizationSeries from './migrations/2026_12_05_0101_clustered_organization_series.ts';
 import * as breakdownRankedRollups from './migrations/2026_12_05_0201_breakdown_ranked_rollups.ts';
+import * as coveringOrganizationSeries from './migrations/2026_12_06_0101_covering_organization_series.ts';
 import type { Database } from './schema.ts';
 import type { EngineName, Storage } from './storage.ts';
 
@@ -43,6 +44,7 @@ const STEPS: Record<string, Step> = {
   '2026_12_04_0201_breakdown_rollups': breakdownRollups,
   '2026_12_05_0101_clustered_organization_series': clusteredOrganizationSeries,
   '2026_12_05_0201_breakdown_ranked_rollups': breakdownRankedRollups,
+  '2026_12_06_0101_covering_organization_series': coveringOrganizationSeries,
 };
 
 /** Every migration's name, in order. */
