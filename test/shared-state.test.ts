@@ -93,6 +93,14 @@ for (const dialect of DIALECTS) {
       assert.equal(limited.json().error.code, 'RATE_LIMIT_EXCEEDED');
       assert.ok(Number(limited.headers['retry-after']) >= 1);
       assert.deepEqual([...a.problems, ...b.problems], []);
+      // At 6 a minute nothing is leased: every decision of a asked Redis (its 6 requests here, and
+      // those of the tests before on this replica, if any, all asked too).
+      const metrics = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;
+      const decided = (source: string) =>
+        Number(new RegExp(`^freddy_rate_limit_tokens_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+      assert.ok(decided('redis') >= LIMIT, metrics);
+      assert.equal(decided('lease'), 0);
+      assert.equal(decided('local'), 0);
     });
 
     it('refuses on the other replica at once a key deactivated or deleted through one', async () => {
@@ -176,8 +184,9 @@ describe('tokens leased from the shared bucket', () => {
     const replicas = [limiter(), limiter()];
     const started = Date.now();
     let allowed = 0;
-    for (let i = 0, refusedInARow = 0; refusedInARow < 20; i++) {
-      const decision = await replicas[i % 2]!.take('alternating');
+    let taken = 0;
+    for (let refusedInARow = 0; refusedInARow < 20; taken++) {
+      const decision = await replicas[taken % 2]!.take('alternating');
       allowed += decision.allowed ? 1 : 0;
       refusedInARow = decision.allowed ? 0 : refusedInARow + 1;
     }
@@ -186,6 +195,8 @@ describe('tokens leased from the shared bucket', () => {
     // About 100 asks for the upper 1000 tokens, then one per token and per refusal.
     const asks = replicas.reduce((sum, replica) => sum + replica.sharedAsks, 0);
     assert.ok(asks < allowed * 0.6, `${asks} asks for ${allowed} allowed`);
+    // Every decision either asked Redis or spent a leased token (what /metrics reports).
+    assert.equal(asks + replicas.reduce((sum, replica) => sum + replica.leaseSpends, 0), taken);
   });
 
   it('gives back what a lease did not spend within LEASE_MS, and what it holds when closed', async () => {

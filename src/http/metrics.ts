@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppContext } from '../context.ts';
 import type { QueueIngestion, QueueState } from '../modules/ingestion/queue.ts';
+import { SharedRateLimiter } from './shared-rate-limit.ts';
 
 /** What the ingestion route reports after each accepted batch. */
 export interface UsageMetrics {
@@ -34,11 +35,12 @@ export const METRIC_NAMES = {
   queueDeadStored: 'freddy_queue_dead_letters_stored',
   queueMessages: 'freddy_queue_messages_total',
   queueEvents: 'freddy_queue_events_total',
+  rateLimitTokens: 'freddy_rate_limit_tokens_total',
 } as const;
 
 export function registerMetrics(
   app: FastifyInstance,
-  ctx: Pick<AppContext, 'storage' | 'reads'> & Partial<Pick<AppContext, 'queue'>>,
+  ctx: Pick<AppContext, 'storage' | 'reads'> & Partial<Pick<AppContext, 'queue' | 'rateLimiter'>>,
 ): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -104,6 +106,21 @@ export function registerMetrics(
   }
 
   if (ctx.queue) registerQueueMetrics(ctx.queue, registers);
+  const limiter = ctx.rateLimiter;
+  if (limiter instanceof SharedRateLimiter) {
+    new Counter({
+      name: METRIC_NAMES.rateLimitTokens,
+      help: 'Rate-limit decisions with REDIS_URL by where the token came from: redis (asked for it), lease (one this process held), local (Redis did not answer)',
+      labelNames: ['source'] as const,
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ source: 'redis' }, limiter.sharedAsks - limiter.fallbacks);
+        this.inc({ source: 'lease' }, limiter.leaseSpends);
+        this.inc({ source: 'local' }, limiter.fallbacks);
+      },
+    });
+  }
 
   app.decorate('metrics', {
     recordIngest(result) {

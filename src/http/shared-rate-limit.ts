@@ -39,8 +39,10 @@ export class SharedRateLimiter implements RateLimit {
   readonly perMinute: number;
   /** Requests decided by this process's own bucket because Redis did not answer. */
   fallbacks = 0;
-  /** Requests that asked Redis (the others spent a leased token). */
+  /** Requests that asked Redis (the fallbacks among them). */
   sharedAsks = 0;
+  /** Requests allowed with a token this process held. */
+  leaseSpends = 0;
   private degraded = false;
   private readonly leases = new Map<string, Lease>();
   private readonly want: number;
@@ -62,6 +64,7 @@ export class SharedRateLimiter implements RateLimit {
     if (lease) {
       if (now < lease.until && lease.tokens >= 1) {
         lease.tokens -= 1;
+        this.leaseSpends++;
         if (lease.tokens < 1) this.leases.delete(key);
         return rateDecision(true, lease.shared + lease.tokens, this.perMinute);
       }
