@@ -69,7 +69,7 @@ export class SharedRateLimiter implements RateLimit {
         return rateDecision(true, lease.shared + lease.tokens, this.perMinute);
       }
       this.leases.delete(key);
-      if (lease.tokens >= 1) this.giveBack(key, Math.floor(lease.tokens));
+      void this.giveBack(key, lease);
     }
     return this.ask(key, now);
   }
@@ -98,21 +98,16 @@ export class SharedRateLimiter implements RateLimit {
     } else this.leases.set(key, { tokens, shared, until: now + LEASE_MS });
   }
 
-  /** Unspent tokens back to the shared bucket; if Redis does not answer, they return as it refills. */
-  private giveBack(key: string, tokens: number): void {
-    this.shared.takeTokens(key, this.perMinute, -tokens).catch(() => {});
+  /** A lease's unspent tokens back to the shared bucket; if Redis does not answer, they return as it refills. */
+  private async giveBack(key: string, lease: Lease): Promise<void> {
+    if (lease.tokens < 1) return;
+    await this.shared.takeTokens(key, this.perMinute, -Math.floor(lease.tokens)).catch(() => {});
   }
 
   /** Gives every unspent lease back, as a replica stops. */
   async close(): Promise<void> {
     const leases = [...this.leases];
     this.leases.clear();
-    await Promise.all(
-      leases.map(([key, lease]) =>
-        lease.tokens >= 1
-          ? this.shared.takeTokens(key, this.perMinute, -Math.floor(lease.tokens)).catch(() => {})
-          : undefined,
-      ),
-    );
+    await Promise.all(leases.map(([key, lease]) => this.giveBack(key, lease)));
   }
 }
