@@ -2,6 +2,7 @@
  * The SQL that adds rows to a rollup, built from its descriptor (usage/rollups.ts), so that the
  * SQLite writer, the PostgreSQL batch statement and the rebuild write every rollup alike.
  */
+import type { CounterColumn } from '../usage/counters.ts';
 import { COUNTER_COLUMN_LIST, keyColumns, type RollupDescriptor, rollupSourceSql } from '../usage/rollups.ts';
 
 /**
@@ -25,6 +26,11 @@ export function rollupUpsertOfOneRow(rollup: RollupDescriptor): string {
   return `${head} values (${Array(columns).fill('?').join(', ')}) ${tail}`;
 }
 
+/** The SQL that sums a counter column over grouped events: `requests` is their count. */
+export function counterSumSql(column: CounterColumn): string {
+  return column === 'requests' ? 'count(*)' : `sum(${column})`;
+}
+
 /**
  * The select that groups a set of events (a table or CTE named `source` with the columns of
  * `usage_events`) into a rollup's increments, in key order: the key columns (`timeKey` computes
@@ -34,6 +40,6 @@ export function rollupGroupingSelect(rollup: RollupDescriptor, source: string, t
   const keys = ['organization_id', timeKey, ...rollup.dimensions.map((d) => d.sql)];
   const positions = keys.map((_, i) => i + 1).join(', ');
   const where = rollup.counts === 'all' ? '' : ' where api_key_id is not null';
-  const sums = COUNTER_COLUMN_LIST.map((c) => (c === 'requests' ? 'count(*)' : `sum(${c})`)).join(', ');
+  const sums = COUNTER_COLUMN_LIST.map(counterSumSql).join(', ');
   return `select ${keys.join(', ')}, ${sums} from ${rollupSourceSql(rollup, source)}${where} group by ${positions} order by ${positions}`;
 }

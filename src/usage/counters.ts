@@ -81,11 +81,3 @@ export function isZero(c: Counters): boolean {
 
 /** A row holding each counter in its column, as either engine returns it. */
 export type CounterRow = Record<CounterColumn, unknown>;
-
-/** The counters by their columns, for an insert. */
-export function counterColumnsOf(counters: Counters): Record<CounterColumn, bigint> {
-  return Object.fromEntries(COUNTER_NAMES.map((name) => [COUNTER_COLUMNS[name], counters[name]])) as Record<
-    CounterColumn,
-    bigint
-  >;
-}

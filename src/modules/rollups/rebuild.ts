@@ -4,6 +4,7 @@
  * compares the stored rollups with it.
  */
 import { type Kysely, sql } from 'kysely';
+import { counterSumSql } from '../../storage/rollup-sql.ts';
 import type { Db } from '../../storage/schema.ts';
 import { toBigInt, toNumber } from '../../storage/values.ts';
 import { addMonths, type YearMonth } from '../../time/calendar.ts';
@@ -63,9 +64,7 @@ function recomputeQuery(db: Db, rollup: RollupDescriptor, month: YearMonth, orga
       'organization_id',
       sql.raw(rollup.grain.keySql(month)).as('time'),
       ...dimensions,
-      ...COUNTER_COLUMN_LIST.map((column) =>
-        (column === 'requests' ? sql<bigint>`count(*)` : sql<bigint>`sum(${sql.ref(column)})`).as(column),
-      ),
+      ...COUNTER_COLUMN_LIST.map((column) => sql.raw<bigint>(counterSumSql(column)).as(column)),
     ])
     .where('occurred_at', '>=', BigInt(start))
     .where('occurred_at', '<', BigInt(end));
