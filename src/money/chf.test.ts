@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { averageCostPerRequest, divideHalfEven, nanoToChf, parseChf, percentage } from './chf.ts';
+import { seededRandom } from '../seeded-random.ts';
+import { averageCostPerRequest, divideHalfEven, exactNanoToChf, nanoToChf, parseChf, percentage } from './chf.ts';
 
 describe('divideHalfEven', () => {
   const cases: Array<[bigint, bigint, bigint]> = [
@@ -64,6 +65,27 @@ describe('nanoToChf', () => {
   for (const [nano, expected] of cases) {
     it(`${nano} nano → ${expected}`, () => assert.equal(nanoToChf(nano), expected));
   }
+
+  it('answers in doubles as it does in bigints and text, ties and the edge of safe integers included', () => {
+    const rand = seededRandom(3);
+    const safe = BigInt(Number.MAX_SAFE_INTEGER);
+    const amounts: bigint[] = [safe, safe - 500n, safe - 499n, safe + 1n, 2n ** 62n + 500n, 1_000_000_500n, 2_500n];
+    for (let i = 0; i < 20_000; i++) {
+      const digits = 1 + Math.floor(rand() * 16);
+      let nano = BigInt(Math.floor(rand() * 10 ** digits));
+      // Every other amount ends in a tie at 0, 2 or 6 decimals.
+      const unit = [1_000_000_000n, 10_000_000n, 1_000n][i % 3]!;
+      if (i % 2 === 0) nano = (nano / unit) * unit + unit / 2n;
+      amounts.push(nano);
+    }
+    for (const nano of amounts) {
+      for (const n of [nano, -nano]) {
+        for (const decimals of [0, 2, 6, 9]) {
+          assert.equal(nanoToChf(n, decimals), exactNanoToChf(n, decimals), `${n} at ${decimals} decimals`);
+        }
+      }
+    }
+  });
 });
 
 describe('ratios', () => {

@@ -48,8 +48,33 @@ export function parseChf(input: number | string): bigint | undefined {
   return scaledDecimal(input, 9)?.value;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** nano-CHF as a CHF JSON number, rounded half to even to `decimals` places (6 for money). */
 export function nanoToChf(nano: bigint, decimals = 6): number {
+  if (nano <= MAX_SAFE && nano >= -MAX_SAFE) return safeNanoToChf(Number(nano), decimals);
+  return exactNanoToChf(nano, decimals);
+}
+
+/**
+ * nanoToChf of a nano-CHF amount that is a safe integer, in doubles: every step is exact (the
+ * remainder, and the quotient of a multiple), and the last division is rounded to the nearest
+ * double as parsing the decimal text would be. Answers are full of amounts; this is the path
+ * nearly all of them take.
+ */
+function safeNanoToChf(nano: number, decimals: number): number {
+  const divisor = 10 ** (9 - decimals);
+  const abs = Math.abs(nano);
+  const remainder = abs % divisor;
+  let scaled = (abs - remainder) / divisor;
+  if (remainder * 2 > divisor || (remainder * 2 === divisor && scaled % 2 === 1)) scaled += 1;
+  const value = scaled / 10 ** decimals;
+  // 0 - value, not -value: an amount that rounds to nothing is 0, never -0.
+  return nano < 0 ? 0 - value : value;
+}
+
+/** nanoToChf in bigints and decimal text alone, for any amount. */
+export function exactNanoToChf(nano: bigint, decimals = 6): number {
   return scaledToNumber(divideHalfEven(nano, 10n ** BigInt(9 - decimals)), decimals);
 }
 
