@@ -66,13 +66,19 @@ export async function usageBreakdown(
     to: isoSeconds(query.to),
     window: query.window,
     group_by: query.groupBy,
-    rows: rows.map((row) => ({
-      start: iso(row.start),
-      end: iso(row.end),
-      group: Object.fromEntries(query.groupBy.map((name, i) => [name, row.values[i] ?? null])),
-      other: row.other,
-      ...countersJson(row),
-    })),
+    rows: rows.map((row) => {
+      const group: Record<string, string | null> = {};
+      query.groupBy.forEach((name, i) => {
+        group[name] = row.values[i] ?? null;
+      });
+      return {
+        start: iso(row.start),
+        end: iso(row.end),
+        group,
+        other: row.other,
+        ...countersJson(row),
+      };
+    }),
     totals: countersJson(breakdownTotals(rows)),
     generated_at: isoSeconds(now),
   };
