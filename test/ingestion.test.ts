@@ -336,6 +336,37 @@ forEachDialect('POST /v1/usage/events', (server) => {
     assert.deepEqual(body.currentMonth, { cost: 3, requests: 1 });
   });
 
+  it('sums costs past 2^53 nano-CHF exactly, within a batch and onto a stored sum', async () => {
+    const bigOrg = (await makeOrg(server())).id;
+    const big = (id: string, cost: string): EventInput => ({
+      id,
+      organization_id: bigOrg,
+      model: 'gpt-4o',
+      neurons: 1,
+      synapses: 1,
+      cost,
+      timestamp: '2025-11-15T12:00:00Z',
+    });
+    // Ten events of about the largest cost: their sum passes 2^53 (about 9.007e15) within the
+    // batch, and is odd, which no double past 2^53 is.
+    const first = Array.from({ length: 10 }, (_, i) =>
+      big(`max${i}`, i === 0 ? '999999.999999998' : '999999.999999999'),
+    );
+    await ingest(server(), first);
+    assert.deepEqual(await storedCounts(server(), bigOrg), {
+      events: 10,
+      requests: 10,
+      costNano: 9_999_999_999_999_989n,
+    });
+    // Then amounts of one nano-CHF, added to the stored sum.
+    await ingest(server(), [big('n1', '0.000000001'), big('n2', '0.000000001')]);
+    assert.deepEqual(await storedCounts(server(), bigOrg), {
+      events: 12,
+      requests: 12,
+      costNano: 9_999_999_999_999_991n,
+    });
+  });
+
   it('keeps every rollup row equal to a recomputation from the raw events', async () => {
     const db = server().storage.db;
     // Row by row, each of the three rollups, every month of every organization of this file.

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { COUNTER_NAMES } from './counters.ts';
 import type { UsageEvent } from './event.ts';
-import { rollupIncrements } from './increments.ts';
+import { rollupIncrements, rollupSums } from './increments.ts';
 import { expandsTags, type RollupRow, type RollupTable } from './rollups.ts';
 
 /** The increments of one rollup, by table. */
@@ -90,6 +91,32 @@ describe('rollupIncrements with sums past 2^53', () => {
       }
     });
   }
+});
+
+describe('rollupSums as bound parameters', () => {
+  // In the order of COUNTER_COLUMN_LIST, as the parameters bind them.
+  const counters = (row: RollupRow) => COUNTER_NAMES.map((name) => row[name]);
+  it('binds numbers while the sums are exact doubles, bigints past that, each equal to the row', () => {
+    const small = [5n, 7n].map((cost, i) => event(`s${i}`, 'apikey_k', 'm', '2025-11-01T00:00:00Z', cost));
+    const large = [1_000_000_000_000_000n, 9_007_199_254_740_991n].map((cost, i) =>
+      event(`l${i}`, 'apikey_k', 'm', '2025-11-01T00:00:00Z', cost),
+    );
+    for (const [events, type] of [
+      [small, 'number'],
+      [large, 'bigint'],
+    ] as const) {
+      const month = rollupSums(events).find(({ rollup }) => rollup.table === 'rollup_org_month')!.sums[0]!;
+      const parameters = month.parameters();
+      assert.deepEqual(parameters.slice(0, 2), ['org_a', 202511]);
+      const bound = parameters.slice(2);
+      assert.ok(
+        bound.every((value) => typeof value === type),
+        `${type}: ${bound.join(', ')}`,
+      );
+      const row = rollupIncrements(events).find(({ rollup }) => rollup.table === 'rollup_org_month')!.rows[0]!;
+      assert.deepEqual(bound.map(BigInt), counters(row));
+    }
+  });
 });
 
 describe('rollupIncrements per organization and month', () => {

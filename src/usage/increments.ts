@@ -3,26 +3,45 @@
  * each rollup row once. Rows come out sorted by key: concurrent transactions then lock rows in
  * the same order and cannot deadlock one another.
  */
-import { emptyCounters } from './counters.ts';
+import { COUNTER_NAMES, emptyCounters } from './counters.ts';
 import type { UsageEvent } from './event.ts';
 import {
-  countedEntries,
   countsEvent,
+  expandsTags,
   type Grain,
   ROLLUPS,
   type RollupDescriptor,
   type RollupRow,
   type RollupRows,
+  type TagEntry,
 } from './rollups.ts';
+
+/** What an event adds to a rollup that does not expand its tags: the event itself, once. */
+const ONCE: readonly undefined[] = [undefined];
 
 /** The increments of every rollup for `events`, in the order of `rollups`. */
 export function rollupIncrements(
   events: readonly UsageEvent[],
   rollups: readonly RollupDescriptor[] = ROLLUPS,
 ): RollupRows {
+  return rollupSums(events, rollups).map(({ rollup, sums }) => ({ rollup, rows: sums.map((sum) => sum.total()) }));
+}
+
+/**
+ * The same increments as sums not yet made rows, for a writer that binds them: their counters
+ * stay numbers while they are exact (see IncrementSum.parameters).
+ */
+export function rollupSums(
+  events: readonly UsageEvent[],
+  rollups: readonly RollupDescriptor[] = ROLLUPS,
+): Array<{ rollup: RollupDescriptor; sums: IncrementSum[] }> {
   const sums = rollups.map(() => new Map<string, Sum>());
-  const buckets = new Map<Grain, Bucket>();
-  for (const rollup of rollups) buckets.set(rollup.grain, { start: 0, end: 0, key: 0 });
+  // Per grain, its bucket's key of the event and the start of every row id at that grain.
+  const grains = [...new Set(rollups.map((rollup) => rollup.grain))];
+  const grainOf = rollups.map((rollup) => grains.indexOf(rollup.grain));
+  const buckets: Bucket[] = grains.map(() => ({ start: 0, end: 0, key: 0 }));
+  const times: number[] = grains.map(() => 0);
+  const prefixes: string[] = grains.map(() => '');
   for (const event of events) {
     // Each value is at most 1e15 (see MAX_UNITS and MAX_EVENT_COST_NANO), so it is exact as a double.
     const n = Number(event.neurons);
@@ -31,19 +50,25 @@ export function rollupIncrements(
     const cached = Number(event.cachedNeurons);
     const cacheWrite = Number(event.cacheWriteNeurons);
     const reasoning = Number(event.reasoningSynapses);
+    for (let g = 0; g < grains.length; g++) {
+      times[g] = timeKey(grains[g]!, buckets[g]!, event.occurredAt);
+      prefixes[g] = `${event.organizationId}\u0000${times[g]}`;
+    }
+    const tags: ReadonlyArray<TagEntry> = Object.entries(event.tags);
     for (let r = 0; r < rollups.length; r++) {
       const rollup = rollups[r]!;
       if (!countsEvent(rollup, event)) continue;
-      const time = timeKey(rollup.grain, buckets.get(rollup.grain)!, event.occurredAt);
-      for (const tag of countedEntries(rollup, event)) {
-        let id = `${event.organizationId}\u0000${time}`;
+      const g = grainOf[r]!;
+      const entries = expandsTags(rollup) ? tags : ONCE;
+      for (const tag of entries) {
+        let id = prefixes[g]!;
         for (const dimension of rollup.dimensions) id += `\u0000${dimension.of(event, tag)}`;
         const byId = sums[r]!;
         let sum = byId.get(id);
         if (!sum) {
           sum = new Sum(
             event.organizationId,
-            time,
+            times[g]!,
             rollup.dimensions.map((d) => d.of(event, tag)),
           );
           byId.set(id, sum);
@@ -52,7 +77,19 @@ export function rollupIncrements(
       }
     }
   }
-  return rollups.map((rollup, r) => ({ rollup, rows: sorted(sums[r]!) }));
+  return rollups.map((rollup, r) => ({ rollup, sums: sorted(sums[r]!) }));
+}
+
+/** One row's increment being summed; `total` is called at most once, and nothing after it. */
+export interface IncrementSum {
+  /** The row with its counters summed as bigints. */
+  total(): RollupRow;
+  /**
+   * The row's key, then its counters in the order of COUNTER_COLUMN_LIST: as numbers while every
+   * sum is exact in a double (nearly always), else as bigints. SQLite stores either as the same
+   * integer, and a bigint costs an allocation per counter that a number does not.
+   */
+  parameters(): Array<string | number | bigint>;
 }
 
 interface Bucket {
@@ -79,7 +116,7 @@ function timeKey(grain: Grain, bucket: Bucket, at: number): number {
  * so sums are kept as doubles while they are exact (below 2^53); only a sum about to leave that
  * range is carried into bigints, and each row is converted once, at the end.
  */
-class Sum {
+class Sum implements IncrementSum {
   requests = 0;
   neurons = 0;
   synapses = 0;
@@ -87,11 +124,14 @@ class Sum {
   cachedNeurons = 0;
   cacheWriteNeurons = 0;
   reasoningSynapses = 0;
-  private readonly row: RollupRow;
+  /** The bigint part of the sums, made once a double would no longer hold them exactly. */
+  private row: RollupRow | undefined;
 
-  constructor(organizationId: string, time: number, values: string[]) {
-    this.row = { organizationId, time, values, ...emptyCounters() };
-  }
+  constructor(
+    private readonly organizationId: string,
+    private readonly time: number,
+    private readonly values: string[],
+  ) {}
 
   add(
     neurons: number,
@@ -115,13 +155,33 @@ class Sum {
     this.reasoningSynapses += reasoningSynapses;
   }
 
-  /** The row with its counters summed; called once. */
   total(): RollupRow {
     this.carry();
-    return this.row;
+    return this.row!;
+  }
+
+  parameters(): Array<string | number | bigint> {
+    const key = [this.organizationId, this.time, ...this.values];
+    if (this.row) {
+      const row = this.total();
+      // COUNTER_NAMES is in the order of COUNTER_COLUMN_LIST.
+      return [...key, ...COUNTER_NAMES.map((name) => row[name])];
+    }
+    // In the order of COUNTER_COLUMN_LIST.
+    key.push(
+      this.requests,
+      this.neurons,
+      this.synapses,
+      this.costNano,
+      this.cachedNeurons,
+      this.cacheWriteNeurons,
+      this.reasoningSynapses,
+    );
+    return key;
   }
 
   private carry(): void {
+    this.row ??= { organizationId: this.organizationId, time: this.time, values: this.values, ...emptyCounters() };
     const row = this.row;
     row.requests += BigInt(this.requests);
     row.neurons += BigInt(this.neurons);
@@ -140,7 +200,7 @@ class Sum {
   }
 }
 
-/** Rows in key order; the keys' default (code unit) sort needs no comparator called from JS. */
-function sorted(sums: Map<string, Sum>): RollupRow[] {
-  return [...sums.keys()].sort().map((id) => sums.get(id)!.total());
+/** Sums in key order; the keys' default (code unit) sort needs no comparator called from JS. */
+function sorted(sums: Map<string, Sum>): Sum[] {
+  return [...sums.keys()].sort().map((id) => sums.get(id)!);
 }

@@ -219,13 +219,6 @@ export function expandsTags(rollup: RollupDescriptor): boolean {
   return rollup.expand === 'tags';
 }
 
-const ONCE: readonly undefined[] = [undefined];
-
-/** What an event adds to a rollup once each: the event itself once, or each of its tags. */
-export function countedEntries(rollup: RollupDescriptor, event: UsageEvent): ReadonlyArray<TagEntry | undefined> {
-  return rollup.expand === 'tags' ? Object.entries(event.tags) : ONCE;
-}
-
 /** The FROM clause over `source` (a table or CTE with the columns of `usage_events`) that a rollup groups. */
 export function rollupSourceSql(rollup: RollupDescriptor, source: string): string {
   return rollup.expand === 'tags' ? `${source}, ${tagEntriesSql(source)} as tag` : source;

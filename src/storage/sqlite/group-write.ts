@@ -9,7 +9,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import { canonicalTags, type UsageEvent } from '../../usage/event.ts';
-import { rollupIncrements } from '../../usage/increments.ts';
+import { rollupSums } from '../../usage/increments.ts';
 import { ROLLUPS } from '../../usage/rollups.ts';
 import { rollupUpsertOfOneRow } from '../rollup-sql.ts';
 import type { Batch } from '../storage.ts';
@@ -59,26 +59,12 @@ export function sqliteGroupWrite(db: SQLite.Database): GroupWrite {
   };
   const write = db.transaction((batches: readonly Batch[]) => {
     const inserted = batches.map((batch) => insertNew(batch.events, batch.receivedAt));
-    const increments = rollupIncrements(batches.flatMap((batch, b) => inserted[b]!.map((i) => batch.events[i]!)));
+    const increments = rollupSums(batches.flatMap((batch, b) => inserted[b]!.map((i) => batch.events[i]!)));
     // In the order of ROLLUPS, as every writer: the organization months last, whose CHECK
     // constraints fail the transaction past a monthly maximum.
-    increments.forEach(({ rows }, r) => {
+    increments.forEach(({ sums }, r) => {
       const upsert = upserts[r]!;
-      for (const row of rows) {
-        // The counters in the order of COUNTER_COLUMN_LIST, as rollupUpsertOfOneRow lists them.
-        upsert.run(
-          row.organizationId,
-          row.time,
-          ...row.values,
-          row.requests,
-          row.neurons,
-          row.synapses,
-          row.costNano,
-          row.cachedNeurons,
-          row.cacheWriteNeurons,
-          row.reasoningSynapses,
-        );
-      }
+      for (const sum of sums) upsert.run(sum.parameters());
     });
     for (const batch of batches) {
       // The reported cost now counts instead of the estimate the gateway reserved. Unknown and
