@@ -18,6 +18,7 @@ import * as breakdownRollups from './migrations/2026_12_04_0201_breakdown_rollup
 import * as clusteredOrganizationSeries from './migrations/2026_12_05_0101_clustered_organization_series.ts';
 import * as breakdownRankedRollups from './migrations/2026_12_05_0201_breakdown_ranked_rollups.ts';
 import * as coveringOrganizationSeries from './migrations/2026_12_06_0101_covering_organization_series.ts';
+import * as inlinedTagEntries from './migrations/2026_12_07_0101_inlined_tag_entries.ts';
 import type { Database } from './schema.ts';
 import type { EngineName, Storage } from './storage.ts';
 
@@ -45,6 +46,7 @@ const STEPS: Record<string, Step> = {
   '2026_12_05_0101_clustered_organization_series': clusteredOrganizationSeries,
   '2026_12_05_0201_breakdown_ranked_rollups': breakdownRankedRollups,
   '2026_12_06_0101_covering_organization_series': coveringOrganizationSeries,
+  '2026_12_07_0101_inlined_tag_entries': inlinedTagEntries,
 };
 
 /** Every migration's name, in order. */
