@@ -13,6 +13,7 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  type SqliteStatement,
   sql,
 } from 'kysely';
 import type { DatabaseConfig } from '../../config.ts';
@@ -175,19 +176,72 @@ class ImmediateSqliteDialect extends SqliteDialect {
 /** Statements kept per SQL text; preparing one anew cost about as much as running a small query. */
 const MAX_STATEMENTS = 500;
 
-/** better-sqlite3 as Kysely sees it, but preparing each distinct statement only once. */
+type Statement = SqliteStatement & { readonly busy: boolean };
+
+/**
+ * better-sqlite3 as Kysely sees it, but preparing each distinct statement only once. The
+ * statements are dropped whenever the schema has changed (a migration, on this connection or
+ * another), as the columns a statement's rows are made with (rowsMadeHere) may have changed too.
+ */
 function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = new Map<string, Statement>();
+  const schemaVersion = sqlite.prepare('pragma schema_version').pluck();
+  let knownVersion: unknown;
   return {
     close: () => sqlite.close(),
     prepare(text: string) {
+      const version = schemaVersion.get();
+      if (version !== knownVersion) statements.clear();
+      knownVersion = version;
       const cached = statements.get(text);
       // A statement still iterating (a streamed query) cannot run again until it is done.
       if (cached && !cached.busy) return cached;
-      const statement = sqlite.prepare(text);
+      const statement = rowsMadeHere(sqlite.prepare(text));
       if (statements.size >= MAX_STATEMENTS) statements.clear();
       statements.set(text, statement);
       return statement;
+    },
+  };
+}
+
+/**
+ * A statement that returns rows, run in raw mode (each row an array of its values) and each row
+ * then made an object by a function generated for the statement's columns. better-sqlite3 makes
+ * each object through V8's C++ API, property by property: for a read of 360 rows of nine columns
+ * that was about 40 % of the statement's time, and an object literal of a known shape is made
+ * several times faster. The objects are the same: a column named twice keeps its last value.
+ * Statements that return nothing run as they are.
+ */
+function rowsMadeHere(statement: SQLite.Statement): Statement {
+  if (!statement.reader) return statement;
+  let width = -1;
+  let rowOf: (values: unknown[]) => unknown = () => undefined;
+  /** The row maker for rows of this many values: made again should a schema change slip between prepare and run. */
+  const maker = (values: unknown[]) => {
+    if (values.length !== width) {
+      const names = statement.columns().map((column) => column.name);
+      const properties = names.map((name, i) => `${JSON.stringify(name)}: values[${i}]`).join(', ');
+      rowOf = new Function('values', `return { ${properties} };`) as (values: unknown[]) => unknown;
+      width = names.length;
+    }
+    return rowOf;
+  };
+  statement.raw(true);
+  return {
+    reader: true,
+    get busy() {
+      return statement.busy;
+    },
+    all(parameters) {
+      const rows: unknown[] = statement.all(parameters);
+      if (rows.length === 0) return rows;
+      const make = maker(rows[0] as unknown[]);
+      for (let i = 0; i < rows.length; i++) rows[i] = make(rows[i] as unknown[]);
+      return rows;
+    },
+    run: (parameters) => statement.run(parameters),
+    *iterate(parameters) {
+      for (const values of statement.iterate(parameters)) yield maker(values as unknown[])(values as unknown[]);
     },
   };
 }
