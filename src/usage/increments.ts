@@ -80,7 +80,7 @@ export function rollupSums(
   return rollups.map((rollup, r) => ({ rollup, sums: sorted(sums[r]!) }));
 }
 
-/** One row's increment being summed; `total` is called at most once, and nothing after it. */
+/** One row's increment, summed: either `total` or `parameters` is called, once, when the batch is summed. */
 export interface IncrementSum {
   /** The row with its counters summed as bigints. */
   total(): RollupRow;
