@@ -111,19 +111,8 @@ export function writeWithMoney(value: unknown): string {
  * object of a few of them is one function call, not one per property.
  */
 function inlineWrite(schema: Schema | undefined, writers: Writer[]): string {
-  if (schema && !(schema.anyOf ?? schema.oneOf)) {
-    switch (schema.type) {
-      case 'string':
-      case 'boolean':
-        return "(item === null ? 'null' : JSON.stringify(item))";
-      case 'integer':
-        return "(typeof item === 'number' && Number.isFinite(item) ? '' + item : item === null ? 'null' : JSON.stringify(item))";
-      case 'number':
-        return "(typeof item === 'number' && Number.isInteger(item) && Math.abs(item) < 1e21 ? item + '.0' : item === null ? 'null' : JSON.stringify(item))";
-    }
-  }
-  const union = scalarUnionWrite(schema);
-  if (union) return union;
+  const scalar = scalarWrite(schema);
+  if (scalar) return scalar;
   writers.push(compileWriter(schema));
   return `writers[${writers.length - 1}](item)`;
 }
@@ -140,13 +129,14 @@ const SCALAR_WRITE: Record<string, string> = {
 };
 
 /**
- * A union of scalar types and null (`string | null`, say) written inline: the first branch
- * whose type the value has, as compileWriter's union picks it, chosen by `typeof` rather than
- * by trying each branch in turn. Undefined for any other schema.
+ * A scalar type, or a union of scalar types and null (`string | null`, say), written inline: for
+ * a union, the first branch whose type the value has, as compileWriter's union picks it, chosen
+ * by `typeof` rather than by trying each branch in turn; a value of no such type as
+ * JSON.stringify writes it. Undefined for any other schema.
  */
-function scalarUnionWrite(schema: Schema | undefined): string | undefined {
-  const branches = schema?.anyOf ?? schema?.oneOf;
-  if (!branches) return undefined;
+function scalarWrite(schema: Schema | undefined): string | undefined {
+  if (!schema) return undefined;
+  const branches = schema.anyOf ?? schema.oneOf ?? [schema];
   const byTypeof = new Map<string, string>();
   for (const branch of branches) {
     if (branch.anyOf ?? branch.oneOf) return undefined;
